@@ -1,0 +1,167 @@
+"""Configuration read from the environment (API.md section 8).
+
+`Config.from_env()` builds a typed configuration; `APP_ENV=production` refuses weak secrets so a
+deployment can never run with a guessable signing key.
+"""
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+BASE_DIR = os.path.dirname(os.path.abspath(__file__))
+INSTANCE_DIR = os.path.join(BASE_DIR, "instance")
+
+APP_ENVS = ("development", "testing", "production")
+MIN_SECRET_BYTES = 32
+PLACEHOLDER_SECRETS = {
+    "changeme", "change-me", "secret", "dev", "development", "test", "testing", "please-change-me",
+    "top-secret!", "you-will-never-guess", "your-secret-key", "super-secret", "xxx",
+}
+
+
+class ConfigError(RuntimeError):
+    """The environment describes a configuration the app must not start with."""
+
+
+def env_str(name, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def env_int(name, default):
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} doit être un entier, reçu {raw!r}.") from None
+
+
+def env_bool(name, default):
+    raw = env_str(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} doit valoir true ou false, reçu {raw!r}.")
+
+
+def env_list(name):
+    raw = env_str(name, "")
+    return [item.strip().rstrip("/") for item in raw.split(",") if item.strip()]
+
+
+def is_weak_secret(value):
+    """Missing, shorter than 32 bytes, or a well-known placeholder."""
+    if not value:
+        return True
+    if len(value.encode("utf-8")) < MIN_SECRET_BYTES:
+        return True
+    lowered = value.lower()
+    return lowered in PLACEHOLDER_SECRETS or any(word in lowered for word in ("changeme", "change-me", "change_me"))
+
+
+@dataclass
+class Config:
+    """Flask configuration keys, one attribute each (Flask reads the upper-case ones)."""
+
+    APP_ENV: str
+    SECRET_KEY: str
+    JWT_SECRET_KEY: str
+    SQLALCHEMY_DATABASE_URI: str
+    BCRYPT_ROUNDS: int
+    JWT_ACCESS_TOKEN_EXPIRES: timedelta
+    JWT_REFRESH_TOKEN_EXPIRES: timedelta
+    SESSION_IDLE_TIMEOUT: int
+    SESSION_TRACKING: bool
+    AUTH_RATE_LIMIT: str
+    RATELIMIT_ENABLED: bool
+    RATELIMIT_STORAGE_URI: str
+    TRUSTED_PROXIES: int
+    CORS_ORIGINS: list
+    REGISTRATION_OPEN: bool
+    MAX_JSON_BYTES: int
+    ATTACHMENT_MAX_BYTES: int
+    UPLOAD_FOLDER: str
+    TESTING: bool = False
+
+    @classmethod
+    def from_env(cls):
+        app_env = env_str("APP_ENV", "development").lower()
+        if app_env not in APP_ENVS:
+            raise ConfigError(f"APP_ENV doit être l'une de {', '.join(APP_ENVS)}, reçu {app_env!r}.")
+        secret_key = env_str("SECRET_KEY")
+        jwt_secret_key = env_str("JWT_SECRET_KEY")
+        if app_env == "production":
+            for name, value in (("SECRET_KEY", secret_key), ("JWT_SECRET_KEY", jwt_secret_key)):
+                if is_weak_secret(value):
+                    raise ConfigError(
+                        f"{name} est absent, trop court (moins de {MIN_SECRET_BYTES} octets) ou une valeur "
+                        f"d'exemple : l'application refuse de démarrer en production. Générez-en un avec "
+                        f"`python -c 'import secrets; print(secrets.token_urlsafe(48))'`.")
+        return cls(
+            APP_ENV=app_env,
+            # Outside production a missing secret is random per process: tokens die on restart.
+            SECRET_KEY=secret_key or secrets.token_urlsafe(48),
+            JWT_SECRET_KEY=jwt_secret_key or secrets.token_urlsafe(48),
+            SQLALCHEMY_DATABASE_URI=env_str(
+                "DATABASE_URL", "sqlite:///" + os.path.join(INSTANCE_DIR, "courrier.sqlite")),
+            BCRYPT_ROUNDS=env_int("BCRYPT_ROUNDS", 12),
+            JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=env_int("JWT_ACCESS_TOKEN_EXPIRES", 900)),
+            JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=env_int("JWT_REFRESH_TOKEN_EXPIRES", 604800)),
+            SESSION_IDLE_TIMEOUT=env_int("SESSION_IDLE_TIMEOUT", 7200),
+            SESSION_TRACKING=env_bool("SESSION_TRACKING", True),
+            AUTH_RATE_LIMIT=env_str("AUTH_RATE_LIMIT", "5 per minute"),
+            RATELIMIT_ENABLED=env_bool("RATELIMIT_ENABLED", True),
+            RATELIMIT_STORAGE_URI=env_str("RATELIMIT_STORAGE_URI", "memory://"),
+            TRUSTED_PROXIES=env_int("TRUSTED_PROXIES", 0),
+            CORS_ORIGINS=env_list("CORS_ORIGINS"),
+            REGISTRATION_OPEN=env_bool("REGISTRATION_OPEN", True),
+            MAX_JSON_BYTES=env_int("MAX_JSON_BYTES", 1048576),
+            ATTACHMENT_MAX_BYTES=env_int("ATTACHMENT_MAX_BYTES", 10485760),
+            UPLOAD_FOLDER=env_str("UPLOAD_FOLDER", os.path.join(INSTANCE_DIR, "uploads")),
+            TESTING=app_env == "testing",
+        )
+
+    def as_flask_config(self):
+        """The settings as a mapping, plus the fixed ones derived from them."""
+        settings = {key: value for key, value in vars(self).items() if key.isupper()}
+        settings.update(
+            SQLALCHEMY_ENGINE_OPTIONS=engine_options(self.SQLALCHEMY_DATABASE_URI),
+            JWT_ALGORITHM="HS256",
+            JWT_DECODE_ALGORITHMS=["HS256"],
+            JWT_TOKEN_LOCATION=["headers"],
+            JWT_IDENTITY_CLAIM="userId",
+            RATELIMIT_HEADERS_ENABLED=True,
+            RATELIMIT_KEY_PREFIX="courrier",
+            # Redis down: the limiter logs a warning and lets requests through (documented choice).
+            RATELIMIT_SWALLOW_ERRORS=True,
+            RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+            # Uploads are the largest bodies; JSON routes lower the limit per request.
+            MAX_CONTENT_LENGTH=max(self.MAX_JSON_BYTES, self.ATTACHMENT_MAX_BYTES + 64 * 1024),
+            MAX_FORM_MEMORY_SIZE=self.ATTACHMENT_MAX_BYTES + 64 * 1024,
+            JSON_SORT_KEYS=False,
+            API_TITLE="courrier",
+            API_VERSION="1.0",
+            OPENAPI_VERSION="3.0.3",
+            OPENAPI_URL_PREFIX="/api",
+            OPENAPI_JSON_PATH="openapi.json",
+        )
+        return settings
+
+
+def engine_options(database_url):
+    """Pool settings: pre-ping so a restarted database is reconnected, short connect timeouts."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15, "check_same_thread": False}}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": 5,
+        "max_overflow": 5,
+        "pool_timeout": 2,
+        "pool_recycle": 1800,
+        "connect_args": {"connect_timeout": 2},
+    }

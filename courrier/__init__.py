@@ -1,0 +1,70 @@
+"""courrier — the mail register API of the service courrier.
+
+`create_app()` builds the application: configuration from the environment (config.py), then the
+extensions, the blueprints, the error handlers and the CLI commands. The HTTP contract is API.md.
+"""
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config
+from courrier.database import configure_engine, render_migration_item
+from courrier.errors import register_error_handlers, register_jwt_callbacks
+from courrier.extensions import api, cors, db, jwt, limiter, migrate
+from courrier.http import register_http_hooks
+
+
+def create_app(config=None):
+    """Build the app; `config` (a mapping) overrides the environment, e.g. in tests."""
+    app = Flask(__name__, static_folder=None, instance_path=os.path.join(os.path.dirname(os.path.dirname(__file__)), "instance"))
+    app.config.from_mapping(Config.from_env().as_flask_config())
+    if config:
+        app.config.from_mapping(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["TRUSTED_PROXIES"] > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app):
+    from courrier.audit.listeners import connect_audit_listeners
+    from courrier.auth.guard import register_jwt_loaders
+    from courrier.auth.tokens import init_token_store
+
+    import courrier.models  # noqa: F401  every model known to the metadata, for Flask-Migrate
+
+    db.init_app(app)
+    configure_engine(app)
+    migrate.init_app(app, db, render_as_batch=True, render_item=render_migration_item)
+    jwt.init_app(app)
+    register_jwt_callbacks(jwt)
+    register_jwt_loaders(jwt)
+    limiter.init_app(app)
+    api.init_app(app)
+    cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+                 supports_credentials=False, allow_headers=["Authorization", "Content-Type"],
+                 expose_headers=["Retry-After"], vary_header=True)
+    register_http_hooks(app)
+    init_token_store(app)
+    connect_audit_listeners()
+
+
+def register_blueprints(app):
+    from courrier import health
+    from courrier.auth import routes as auth_routes
+
+    for module in (health, auth_routes):
+        api.register_blueprint(module.blp)
+
+
+def register_commands(app):
+    from courrier.auth.cli import create_admin_command, sessions_cli
+
+    app.cli.add_command(create_admin_command)
+    app.cli.add_command(sessions_cli)

@@ -1,0 +1,68 @@
+"""`flask create-admin` and `flask sessions prune`."""
+import os
+from datetime import timedelta
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import delete, func, or_, select
+
+from courrier.auth.models import AuthSession, User
+from courrier.auth.passwords import hash_password, password_problems
+from courrier.columns import utcnow
+from courrier.extensions import db
+
+
+@click.command("create-admin")
+@click.option("--email", prompt=True, help="Adresse e-mail de l'administrateur.")
+@click.option("--nom", prompt=True)
+@click.option("--prenom", prompt=True)
+@click.option("--contact", default=None)
+@click.option("--password", default=None, help="Sinon ADMIN_PASSWORD, sinon demandé sans écho.")
+def create_admin_command(email, nom, prenom, contact, password):
+    """Create an administrateur, or promote (and reactivate) an existing user."""
+    email = email.strip().lower()
+    password = password or os.environ.get("ADMIN_PASSWORD")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None:
+        user.role, user.is_active = "administrateur", True
+        if password:
+            user.password_hash = hash_password(password)
+        db.session.commit()
+        click.echo(f"{email} est maintenant administrateur.")
+        return
+    if not password:
+        password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    problems = password_problems(password, [email, nom, prenom])
+    if problems:
+        raise click.ClickException(" ".join(problems))
+    db.session.add(User(email=email, password_hash=hash_password(password), nom=nom.strip(),
+                        prenom=prenom.strip(), contact=contact, role="administrateur", is_active=True))
+    db.session.commit()
+    click.echo(f"Administrateur {email} créé.")
+
+
+sessions_cli = AppGroup("sessions", help="Maintenance of the sessions table.")
+
+
+@sessions_cli.command("prune")
+@click.option("--older-than", "older_than", default=30, show_default=True, type=click.IntRange(min=0),
+              help="Retention in days after expiry or revocation.")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1, max=100000))
+def prune_sessions_command(older_than, batch_size):
+    """Delete sessions expired or revoked for longer than the retention, in short batches."""
+    cutoff = utcnow() - timedelta(days=older_than)
+    dead = or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)
+    total = db.session.scalar(select(func.count()).select_from(AuthSession).where(dead))
+    deleted = 0
+    with click.progressbar(length=total, label="Suppression des sessions", file=click.get_text_stream("stderr")) as bar:
+        while True:
+            # One short transaction per batch: the server's writers wait at most one batch.
+            ids = db.session.scalars(select(AuthSession.id).where(dead).limit(batch_size)).all()
+            if not ids:
+                break
+            db.session.execute(delete(AuthSession).where(AuthSession.id.in_(ids))
+                               .execution_options(synchronize_session=False))
+            db.session.commit()
+            deleted += len(ids)
+            bar.update(len(ids))
+    click.echo(f"{deleted} session(s) supprimée(s).")

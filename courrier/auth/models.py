@@ -1,0 +1,59 @@
+"""Users and their server-side sessions (one row per login)."""
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from courrier.columns import UTCDateTime, new_uuid, utcnow
+from courrier.extensions import db
+
+ROLES = ("agent", "validateur", "administrateur")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    # Always stored trimmed and lower-cased, so the unique constraint is case-insensitive.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(60))
+    nom: Mapped[str] = mapped_column(String(100))
+    prenom: Mapped[str] = mapped_column(String(100))
+    contact: Mapped[Optional[str]] = mapped_column(String(30))
+    role: Mapped[str] = mapped_column(String(20), default="agent", index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    sessions: Mapped[list["AuthSession"]] = relationship(back_populates="user", passive_deletes=True)
+
+    def __repr__(self):
+        return f"<User {self.email} {self.role}>"
+
+
+class AuthSession(db.Model):
+    """One login: the jti of its current access and refresh tokens, never the tokens themselves."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_user_id_created_at", "user_id", "created_at"),
+        Index("ix_sessions_ip", "ip"),
+        Index("ix_sessions_expires_at", "expires_at"),
+        Index("ix_sessions_revoked_at", "revoked_at"),
+        Index("ix_sessions_created_at", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    access_jti: Mapped[str] = mapped_column(String(36), unique=True)
+    refresh_jti: Mapped[str] = mapped_column(String(36), unique=True)
+    ip: Mapped[Optional[str]] = mapped_column(String(45))
+    user_agent: Mapped[Optional[str]] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[Optional[str]] = mapped_column(String(40))
+
+    user: Mapped[User] = relationship(back_populates="sessions")

@@ -1,0 +1,48 @@
+"""Password hashing (bcrypt) and the password rules of API.md section 3."""
+import bcrypt
+from flask import current_app
+from zxcvbn import zxcvbn
+
+MIN_PASSWORD_BYTES = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt's limit: longer passwords are refused, never truncated
+MIN_ZXCVBN_SCORE = 2
+
+
+def hash_password(password):
+    rounds = current_app.config["BCRYPT_ROUNDS"]
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def check_password(password, password_hash):
+    """True when `password` matches; a password bcrypt cannot take (over 72 bytes) simply does not match."""
+    encoded = password.encode("utf-8")
+    if len(encoded) > MAX_PASSWORD_BYTES:
+        # Do the same bcrypt work as a real comparison so length leaks nothing through timing.
+        bcrypt.checkpw(encoded[:MAX_PASSWORD_BYTES], password_hash.encode("ascii"))
+        return False
+    return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+
+
+_dummy_hashes = {}
+
+
+def dummy_hash():
+    """A hash at the configured cost, compared against when the email is unknown (no timing oracle)."""
+    rounds = current_app.config["BCRYPT_ROUNDS"]
+    if rounds not in _dummy_hashes:
+        _dummy_hashes[rounds] = bcrypt.hashpw(b"courrier-dummy-password", bcrypt.gensalt(rounds)).decode("ascii")
+    return _dummy_hashes[rounds]
+
+
+def password_problems(password, user_inputs=()):
+    """The French reasons `password` is refused, empty when it is acceptable."""
+    size = len(password.encode("utf-8"))
+    if size < MIN_PASSWORD_BYTES:
+        return [f"Le mot de passe doit contenir au moins {MIN_PASSWORD_BYTES} octets."]
+    if size > MAX_PASSWORD_BYTES:
+        return [f"Le mot de passe ne doit pas dépasser {MAX_PASSWORD_BYTES} octets (UTF-8)."]
+    context = [value for value in user_inputs if value]
+    context += [part for value in context if "@" in value for part in value.split("@")[0].split(".")]
+    if zxcvbn(password, user_inputs=context)["score"] < MIN_ZXCVBN_SCORE:
+        return ["Mot de passe trop facile à deviner : allongez-le ou mélangez des mots inattendus."]
+    return []

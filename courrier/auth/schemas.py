@@ -1,0 +1,111 @@
+"""Auth request and response schemas; they validate, serialise and document the same fields."""
+from marshmallow import ValidationError, fields, validates_schema
+
+from courrier.auth.models import ROLES
+from courrier.auth.passwords import password_problems
+from courrier.schemas import NoWhitespaceString, Schema, length, one_of
+
+
+class EmailField(fields.Email):
+    """An email, trimmed and lower-cased before it is validated and stored."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super(fields.Email, self)._deserialize(value, attr, data, **kwargs)
+        return text.strip().lower()
+
+
+class UserSchema(Schema):
+    id = fields.String(dump_only=True)
+    email = fields.String()
+    nom = fields.String()
+    prenom = fields.String()
+    contact = fields.String(allow_none=True)
+    role = fields.String()
+    is_active = fields.Boolean()
+    created_at = fields.DateTime(format="iso")
+
+
+class UserSummarySchema(Schema):
+    id = fields.String()
+    nom = fields.String()
+    prenom = fields.String()
+
+
+def check_new_password(data, password_key="password"):
+    """The password rules of API.md section 3, with the user's email and names as zxcvbn context."""
+    password = data.get(password_key)
+    if password is None:
+        return
+    errors = {}
+    problems = password_problems(password, [data.get("email"), data.get("nom"), data.get("prenom")])
+    if problems:
+        errors[password_key] = problems
+    if "password_confirmation" in data and data["password_confirmation"] != password:
+        errors["password_confirmation"] = ["La confirmation ne correspond pas au mot de passe."]
+    if errors:
+        raise ValidationError(errors)
+
+
+class ProfileFieldsSchema(Schema):
+    """The identity fields shared by registration and the admin's user creation."""
+
+    email = EmailField(required=True, validate=length(max=254))
+    nom = NoWhitespaceString(required=True, validate=length(min=1, max=100))
+    prenom = NoWhitespaceString(required=True, validate=length(min=1, max=100))
+    contact = NoWhitespaceString(load_default=None, allow_none=True, validate=length(max=30))
+
+
+class RegisterSchema(ProfileFieldsSchema):
+    password = fields.String(required=True, load_only=True)
+    password_confirmation = fields.String(required=True, load_only=True)
+
+    @validates_schema
+    def check_password(self, data, **kwargs):
+        check_new_password(data)
+
+
+class UserCreateSchema(ProfileFieldsSchema):
+    """An administrateur creates a user of any role; `password_confirmation` is optional here."""
+
+    password = fields.String(required=True, load_only=True)
+    password_confirmation = fields.String(load_only=True)
+    role = fields.String(load_default="agent", validate=one_of(ROLES))
+
+    @validates_schema
+    def check_password(self, data, **kwargs):
+        check_new_password(data)
+
+
+class LoginSchema(Schema):
+    email = fields.String(required=True, validate=length(max=254))
+    password = fields.String(required=True, load_only=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True)
+    password = fields.String(required=True, load_only=True)
+    password_confirmation = fields.String(required=True, load_only=True)
+
+
+class AuthTokensSchema(Schema):
+    user = fields.Nested(UserSchema)
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+
+
+class SessionSchema(Schema):
+    id = fields.String()
+    current = fields.Boolean()
+    ip = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    created_at = fields.DateTime(format="iso")
+    last_used_at = fields.DateTime(format="iso")
+    expires_at = fields.DateTime(format="iso")
+    revoked_at = fields.DateTime(format="iso", allow_none=True)
+    revoked_reason = fields.String(allow_none=True)
+
+
+class SessionListArgsSchema(Schema):
+    active = fields.Boolean(load_default=True)

@@ -1,0 +1,153 @@
+"""Auth use cases: registration, login, refresh, logout, sessions and password change.
+
+Each function does its writes in the caller's transaction and commits once at the end, audit row
+included (the audit listener adds to the same session).
+"""
+from flask import current_app, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from courrier import signals
+from courrier.auth.models import AuthSession, User
+from courrier.auth.passwords import check_password, dummy_hash, hash_password, password_problems
+from courrier.auth.tokens import is_expired, token_store
+from courrier.columns import utcnow
+from courrier.errors import ApiError, validation_error
+from courrier.extensions import db
+
+EMAIL_TAKEN = "Cette adresse e-mail est déjà utilisée."
+
+
+def client_ip():
+    """The client's address; `X-Forwarded-For` counts only through ProxyFix (TRUSTED_PROXIES)."""
+    return request.remote_addr
+
+
+def find_user_by_email(email):
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(data, role="agent", actor_id=None):
+    """Add a user (not committed); a taken email is a 422 on `email`, even under a race."""
+    if find_user_by_email(data["email"]) is not None:
+        raise validation_error("email", EMAIL_TAKEN)
+    user = User(email=data["email"], password_hash=hash_password(data["password"]), nom=data["nom"],
+                prenom=data["prenom"], contact=data.get("contact"), role=role, is_active=True)
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise validation_error("email", EMAIL_TAKEN) from None
+    signals.user_created.send(current_app._get_current_object(), actor_id=actor_id or user.id,
+                              subject_user_id=user.id, email=user.email, details={"role": role})
+    return user
+
+
+def _open_session(user):
+    tokens, _ = token_store().issue(user, client_ip(), request.user_agent.string)
+    return {"user": user, **vars(tokens)}
+
+
+def register(data):
+    """Public registration: a new active agent, logged in at once."""
+    if not current_app.config["REGISTRATION_OPEN"]:
+        raise ApiError("forbidden", "Les inscriptions sont fermées : demandez un compte à un administrateur.")
+    user = create_user(data)
+    result = _open_session(user)
+    db.session.commit()
+    return result
+
+
+def login(email, password):
+    """Same answer and same bcrypt work for an unknown email, a wrong password and an inactive account."""
+    user = find_user_by_email(email)
+    password_ok = check_password(password, user.password_hash if user else dummy_hash())
+    app = current_app._get_current_object()
+    if user is None or not password_ok or not user.is_active:
+        signals.login_failed.send(app, subject_user_id=user.id if user else None, email=email.strip().lower()[:254],
+                                  details={"reason": "unknown_email" if user is None else
+                                           "wrong_password" if not password_ok else "inactive"})
+        db.session.commit()
+        raise ApiError("invalid_credentials")
+    result = _open_session(user)
+    signals.login_succeeded.send(app, actor_id=user.id, subject_user_id=user.id, email=user.email)
+    db.session.commit()
+    return result
+
+
+def refresh(claims):
+    """Rotate the refresh token; a reused one revokes its whole session (theft)."""
+    tokens, session_id = token_store().rotate(claims)
+    app = current_app._get_current_object()
+    if tokens is None:
+        signals.refresh_reuse_detected.send(app, actor_id=claims["userId"], subject_user_id=claims["userId"],
+                                            details={"session_id": session_id})
+        db.session.commit()
+        raise ApiError("token_revoked", "Jeton de rafraîchissement déjà utilisé : la session a été révoquée.")
+    user = db.session.get(User, claims["userId"])
+    signals.token_refreshed.send(app, actor_id=user.id, subject_user_id=user.id, email=user.email,
+                                 details={"session_id": session_id})
+    db.session.commit()
+    return {"user": user, **vars(tokens)}
+
+
+def logout(principal):
+    token_store().revoke(principal.session_id, "logout")
+    signals.logout.send(current_app._get_current_object(), actor_id=principal.id, subject_user_id=principal.id,
+                        email=principal.email, details={"session_id": principal.session_id})
+    db.session.commit()
+
+
+def logout_all(principal):
+    revoked = token_store().revoke_all(principal.id, "logout_all")
+    signals.logout_all.send(current_app._get_current_object(), actor_id=principal.id,
+                            subject_user_id=principal.id, email=principal.email, details={"revoked": revoked})
+    db.session.commit()
+    return revoked
+
+
+def list_sessions(principal, active=True):
+    """The caller's sessions, newest first; `active` keeps only the live ones."""
+    query = select(AuthSession).where(AuthSession.user_id == principal.id).order_by(AuthSession.created_at.desc())
+    if active:
+        query = query.where(AuthSession.revoked_at.is_(None))
+    sessions = db.session.scalars(query).all()
+    if active:
+        sessions = [s for s in sessions if is_session_live(s)]
+    for session in sessions:
+        session.current = session.id == principal.session_id
+    return sessions
+
+
+def is_session_live(session):
+    return session.revoked_at is None and not is_expired(session.expires_at, session.last_used_at, utcnow())
+
+
+def revoke_own_session(principal, session_id):
+    """Revoke one of the caller's sessions; someone else's is 'not found' (no existence leak)."""
+    if not token_store().revoke(session_id, "revoked_by_user", user_id=principal.id):
+        raise ApiError("not_found", "Session introuvable.")
+    signals.logout.send(current_app._get_current_object(), actor_id=principal.id, subject_user_id=principal.id,
+                        email=principal.email, details={"session_id": session_id})
+    db.session.commit()
+
+
+def change_password(principal, data):
+    """Check the current password, apply the registration rules, revoke every other session."""
+    user = db.session.get(User, principal.id)
+    if not check_password(data["current_password"], user.password_hash):
+        raise validation_error("current_password", "Mot de passe actuel incorrect.")
+    errors = {}
+    problems = password_problems(data["password"], [user.email, user.nom, user.prenom])
+    if problems:
+        errors["password"] = problems
+    if data["password_confirmation"] != data["password"]:
+        errors["password_confirmation"] = ["La confirmation ne correspond pas au mot de passe."]
+    if errors:
+        raise ApiError("validation_error", errors=errors)
+    user.password_hash = hash_password(data["password"])
+    revoked = token_store().revoke_all(user.id, "password_changed", except_session_id=principal.session_id)
+    signals.password_changed.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
+                                  email=user.email, details={"revoked_sessions": revoked})
+    db.session.commit()

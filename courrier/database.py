@@ -1,0 +1,29 @@
+"""Engine settings the models do not say: SQLite pragmas for concurrent use."""
+from sqlalchemy import event
+
+from courrier.columns import UTCDateTime
+from courrier.extensions import db
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the one writer; NORMAL is durable across app crashes in WAL mode.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def configure_engine(app):
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
+            event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def render_migration_item(type_, obj, autogen_context):
+    """Migrations spell UTCDateTime as the column type the database really has."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

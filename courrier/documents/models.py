@@ -1,0 +1,89 @@
+"""The mail register: documents, their history, their attachments and the reference counters."""
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from courrier.auth.models import User
+from courrier.columns import UTCDateTime, new_uuid, utcnow
+from courrier.extensions import db
+
+DOCUMENT_TYPES = ("entrant", "sortant", "interne")
+PRIORITES = ("normale", "urgente")
+STATUTS = ("en_attente", "valide", "rejete")
+REFERENCE_PREFIXES = {"entrant": "ENT", "sortant": "SOR", "interne": "INT"}
+
+
+class Document(db.Model):
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index("ix_documents_created_at", "created_at"),
+        Index("ix_documents_statut_created_at", "statut", "created_at"),
+        Index("ix_documents_type_created_at", "type", "created_at"),
+        Index("ix_documents_created_by_id_created_at", "created_by_id", "created_at"),
+        Index("ix_documents_priorite", "priorite"),
+        Index("ix_documents_validated_by_id", "validated_by_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    type: Mapped[str] = mapped_column(String(10))
+    objet: Mapped[str] = mapped_column(String(255))
+    expediteur: Mapped[str] = mapped_column(String(255))
+    destinataire: Mapped[str] = mapped_column(String(255))
+    date_courrier: Mapped[Optional[date]] = mapped_column(Date)
+    date_reception: Mapped[Optional[date]] = mapped_column(Date)
+    priorite: Mapped[str] = mapped_column(String(10), default="normale")
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    statut: Mapped[str] = mapped_column(String(12), default="en_attente")
+    motif_rejet: Mapped[Optional[str]] = mapped_column(Text)
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    validated_by_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    validated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    validated_by: Mapped[Optional[User]] = relationship(foreign_keys=[validated_by_id], lazy="joined")
+
+
+class DocumentEvent(db.Model):
+    """One line of a document's history, written in the same transaction as the change."""
+
+    __tablename__ = "document_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    details: Mapped[Optional[dict]] = mapped_column(JSON)
+
+    actor: Mapped[Optional[User]] = relationship(lazy="joined")
+
+
+class Attachment(db.Model):
+    """A stored file; its name on disk is server-generated, the client's filename is only metadata."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    uploaded_by_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReferenceCounter(db.Model):
+    """The last reference number given per type and year, incremented in the creating transaction."""
+
+    __tablename__ = "reference_counters"
+
+    type: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,6 @@
+"""Every model of the application, imported in one place so the metadata (and migrations) see them all."""
+from courrier.audit.models import AuditEvent
+from courrier.auth.models import AuthSession, User
+from courrier.documents.models import Attachment, Document, DocumentEvent, ReferenceCounter
+
+__all__ = ["AuditEvent", "AuthSession", "User", "Attachment", "Document", "DocumentEvent", "ReferenceCounter"]

@@ -1,0 +1,115 @@
+"""Pieces every feature's schemas share: French messages, the envelopes, pagination."""
+import math
+
+import marshmallow
+from marshmallow import fields, validate
+from sqlalchemy import func, select
+
+from courrier.extensions import db
+
+# marshmallow's built-in messages are English; the contract speaks French. Set once, here.
+FRENCH_FIELD_MESSAGES = {
+    fields.Field: {"required": "Ce champ est obligatoire.", "null": "Ce champ ne peut pas être nul.",
+                   "validator_failed": "Valeur invalide."},
+    fields.String: {"invalid": "Doit être une chaîne de caractères.",
+                    "invalid_utf8": "Chaîne UTF-8 invalide."},
+    fields.Email: {"invalid": "Adresse e-mail invalide."},
+    fields.UUID: {"invalid_uuid": "Identifiant (UUID) invalide."},
+    fields.Number: {"invalid": "Doit être un nombre.", "too_large": "Nombre trop grand."},
+    fields.Integer: {"invalid": "Doit être un nombre entier."},
+    fields.Boolean: {"invalid": "Doit être un booléen (true ou false)."},
+    fields.DateTime: {"invalid": "Date et heure invalides (ISO 8601 attendu).",
+                      "invalid_awareness": "Date et heure invalides.",
+                      "format": "Date et heure impossibles à formater."},
+    fields.Date: {"invalid": "Date invalide (AAAA-MM-JJ attendu).", "format": "Date impossible à formater."},
+    fields.Nested: {"type": "Type de données invalide."},
+    fields.List: {"invalid": "Doit être une liste."},
+    fields.Dict: {"invalid": "Doit être un objet."},
+}
+for field_class, messages in FRENCH_FIELD_MESSAGES.items():
+    field_class.default_error_messages = {**field_class.default_error_messages, **messages}
+
+
+class Schema(marshmallow.Schema):
+    """Base schema: unknown fields are refused, in French."""
+
+    error_messages = {"unknown": "Champ inconnu.", "type": "Les données doivent être un objet JSON."}
+
+    class Meta:
+        unknown = marshmallow.RAISE
+        ordered = True
+
+
+class NoWhitespaceString(fields.String):
+    """A string stripped of surrounding spaces; NUL bytes are refused rather than stored."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise marshmallow.ValidationError("Caractère nul interdit.")
+        return text.strip()
+
+
+def length(min=None, max=None):
+    """`validate.Length` with a French message."""
+    if min and max:
+        message = f"Doit contenir entre {min} et {max} caractères."
+    elif max:
+        message = f"Doit contenir au plus {max} caractères."
+    else:
+        message = f"Doit contenir au moins {min} caractère(s)."
+    return validate.Length(min=min, max=max, error=message)
+
+
+def one_of(choices):
+    """`validate.OneOf` with a French message."""
+    return validate.OneOf(choices, error="Doit être l'une des valeurs : " + ", ".join(choices) + ".")
+
+
+class PaginationArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="Doit être au moins 1."))
+    per_page = fields.Integer(
+        load_default=20, validate=validate.Range(min=1, max=100, error="Doit être compris entre 1 et 100."))
+
+
+class MetaSchema(Schema):
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+class MessageEnvelopeSchema(Schema):
+    """A success with nothing to return but a message: `data` is null."""
+
+    success = fields.Boolean(dump_default=True)
+    message = fields.String()
+    data = fields.Raw(dump_default=None, allow_none=True)
+
+
+_envelopes = {}
+
+
+def envelope(data_schema, many=False, paginated=False):
+    """The success envelope around `data_schema`, built once per schema so OpenAPI names stay stable."""
+    key = (data_schema, many, paginated)
+    if key not in _envelopes:
+        attrs = {
+            "success": fields.Boolean(dump_default=True),
+            "message": fields.String(),
+            "data": fields.Nested(data_schema, many=many or paginated),
+        }
+        if paginated:
+            attrs["meta"] = fields.Nested(MetaSchema)
+        suffix = "Page" if paginated else "List" if many else ""
+        name = data_schema.__name__.removesuffix("Schema") + suffix + "EnvelopeSchema"
+        _envelopes[key] = Schema.from_dict(attrs, name=name)
+    return _envelopes[key]
+
+
+def paginate(query_select, page, per_page):
+    """Run a SELECT for one page plus its count; returns the envelope's {data, meta}."""
+    total = db.session.scalar(select(func.count()).select_from(query_select.order_by(None).subquery()))
+    items = db.session.scalars(query_select.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    pages = math.ceil(total / per_page) if total else 0
+    return {"data": items, "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages}}

@@ -1,0 +1,27 @@
+"""Domain events sent by the services; the audit listener (courrier.audit.listeners) records each one.
+
+Senders pass keyword arguments: `actor_id` (who acted), `subject_user_id` (whom it concerns),
+`email` (the email concerned, e.g. the one tried on a failed login) and `details` (a JSON dict).
+"""
+from blinker import Namespace
+
+_signals = Namespace()
+
+login_succeeded = _signals.signal("login_succeeded")
+login_failed = _signals.signal("login_failed")
+logout = _signals.signal("logout")
+logout_all = _signals.signal("logout_all")
+token_refreshed = _signals.signal("token_refreshed")
+refresh_reuse_detected = _signals.signal("refresh_reuse_detected")
+password_changed = _signals.signal("password_changed")
+user_created = _signals.signal("user_created")
+user_updated = _signals.signal("user_updated")
+sessions_revoked = _signals.signal("sessions_revoked")
+document_validated = _signals.signal("document_validated")
+document_rejected = _signals.signal("document_rejected")
+
+AUDITED_SIGNALS = (
+    login_succeeded, login_failed, logout, logout_all, token_refreshed, refresh_reuse_detected,
+    password_changed, user_created, user_updated, sessions_revoked, document_validated, document_rejected,
+)
+AUDIT_EVENT_TYPES = tuple(signal.name for signal in AUDITED_SIGNALS)

@@ -1,0 +1,249 @@
+// The one door to the JSON API. It adds the access token, renews it once with the refresh token
+// when the server says it expired, and ends the local session when the server says it is dead.
+
+const KEYS = {
+  access: "courrier.access_token",
+  refresh: "courrier.refresh_token",
+  user: "courrier.user",
+};
+
+/** An API failure: `code`, `message` and field `errors` come from the error envelope. */
+export class ApiError extends Error {
+  constructor(status, payload) {
+    super(payload?.message || defaultMessage(status));
+    this.name = "ApiError";
+    this.status = status;
+    this.code = payload?.code || (status >= 500 ? "internal_error" : "error");
+    this.errors = payload?.errors && typeof payload.errors === "object" ? payload.errors : {};
+  }
+}
+
+function defaultMessage(status) {
+  if (status === 0) return "Le serveur est injoignable. Vérifiez votre connexion puis réessayez.";
+  if (status >= 500) return "Le serveur a rencontré une erreur. Réessayez dans un instant.";
+  return `La requête a échoué (erreur ${status}).`;
+}
+
+// ---------------------------------------------------------------- local session
+
+function read(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+export function accessToken() {
+  return read(KEYS.access);
+}
+
+export function refreshToken() {
+  return read(KEYS.refresh);
+}
+
+/** The user saved at login (display only: the server decides from its own records). */
+export function storedUser() {
+  try {
+    return JSON.parse(read(KEYS.user) || "null");
+  } catch {
+    return null;
+  }
+}
+
+export function isLoggedIn() {
+  return Boolean(accessToken());
+}
+
+/** Keep what an auth response (`data`) carries: tokens and, when present, the user. */
+export function saveAuth(data) {
+  if (data?.access_token) localStorage.setItem(KEYS.access, data.access_token);
+  if (data?.refresh_token) localStorage.setItem(KEYS.refresh, data.refresh_token);
+  if (data?.user) saveUser(data.user);
+}
+
+export function saveUser(user) {
+  localStorage.setItem(KEYS.user, JSON.stringify(user));
+}
+
+/** Forget tokens and user. */
+export function clearAuth() {
+  for (const key of Object.values(KEYS)) localStorage.removeItem(key);
+}
+
+const endListeners = new Set();
+
+/** Be told (with the server's code) when the session ends behind the user's back. */
+export function onSessionEnded(listener) {
+  endListeners.add(listener);
+}
+
+function endSession(code) {
+  clearAuth();
+  for (const listener of endListeners) listener(code);
+}
+
+// Another tab logged out (or in as someone else): follow it.
+window.addEventListener("storage", (event) => {
+  if (event.key === KEYS.access && !event.newValue) {
+    for (const listener of endListeners) listener("logged_out_elsewhere");
+  }
+});
+
+// ---------------------------------------------------------------- refresh
+
+let refreshing = null;
+
+/**
+ * Trade the refresh token for a new pair, once, however many requests are waiting for it:
+ * presenting the same refresh token twice would look like theft and revoke the session.
+ */
+function refreshTokens() {
+  if (!refreshing) {
+    refreshing = (async () => {
+      const token = refreshToken();
+      if (!token) return false;
+      let response;
+      try {
+        response = await fetch("/api/auth/refresh", {
+          method: "POST",
+          headers: { Accept: "application/json", Authorization: `Bearer ${token}` },
+          cache: "no-store",
+          credentials: "omit",
+        });
+      } catch {
+        throw new ApiError(0);
+      }
+      if (!response.ok) return false;
+      const payload = await readJson(response);
+      if (!payload?.data?.access_token) return false;
+      saveAuth(payload.data);
+      return true;
+    })().finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+// ---------------------------------------------------------------- requests
+
+async function readJson(response) {
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+function buildUrl(path, query) {
+  const url = new URL(path, window.location.origin);
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+  }
+  return url.pathname + url.search;
+}
+
+const SESSION_CODES = new Set(["token_expired", "token_revoked", "token_invalid", "token_missing"]);
+
+/**
+ * Call the API. Options: method, json (body object), form (FormData), query (object),
+ * auth (default true), raw (return the Response of a successful call, for downloads),
+ * endOnAuthFailure (default true: a dead session sends the user back to the login screen).
+ * Resolves with the success envelope ({success, data, meta, message}); rejects with ApiError.
+ */
+export async function request(
+  path,
+  { method = "GET", json, form, query, auth = true, raw = false, endOnAuthFailure = true } = {},
+) {
+  const url = buildUrl(path, query);
+
+  const send = async () => {
+    const headers = { Accept: "application/json" };
+    let body;
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(json);
+    } else if (form) {
+      body = form; // the browser writes the multipart boundary
+    }
+    const token = auth ? accessToken() : null;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    try {
+      const response = await fetch(url, { method, headers, body, cache: "no-store", credentials: "omit" });
+      return { response, token };
+    } catch {
+      throw new ApiError(0);
+    }
+  };
+
+  let { response, token } = await send();
+
+  if (auth && response.status === 401) {
+    const payload = await readJson(response);
+    const code = payload?.code;
+    if (code !== "token_expired") {
+      if (endOnAuthFailure) endSession(SESSION_CODES.has(code) ? code : "token_invalid");
+      throw new ApiError(401, payload);
+    }
+    // Another request (or tab) may already have renewed the pair while this one was in flight.
+    const current = accessToken();
+    const renewed = current && current !== token ? true : await refreshTokens();
+    if (!renewed) {
+      if (endOnAuthFailure) endSession("token_expired");
+      throw new ApiError(401, payload);
+    }
+    ({ response } = await send());
+    if (response.status === 401) {
+      const retryPayload = await readJson(response);
+      if (endOnAuthFailure) endSession(retryPayload?.code || "token_invalid");
+      throw new ApiError(401, retryPayload);
+    }
+  }
+
+  if (raw && response.ok) return response;
+  const payload = await readJson(response);
+  if (!response.ok || !payload || payload.success === false) {
+    throw new ApiError(response.status, payload);
+  }
+  return payload;
+}
+
+// ---------------------------------------------------------------- auth calls
+
+export async function login(email, password) {
+  const payload = await request("/api/auth/login", { method: "POST", json: { email, password }, auth: false });
+  saveAuth(payload.data);
+  return payload.data.user;
+}
+
+export async function register(fields) {
+  const payload = await request("/api/auth/register", { method: "POST", json: fields, auth: false });
+  saveAuth(payload.data);
+  return payload.data.user;
+}
+
+/** Revoke this session on the server (best effort), then forget it here. */
+export async function logout() {
+  try {
+    if (accessToken()) await request("/api/auth/logout", { method: "POST", endOnAuthFailure: false });
+  } catch {
+    // Already dead or unreachable: forgetting the tokens locally is what matters.
+  } finally {
+    clearAuth();
+  }
+}
+
+/** Download an attachment with the bearer token and hand it to the browser as a file. */
+export async function download(path, filename) {
+  const response = await request(path, { raw: true });
+  const blob = await response.blob();
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename || "piece-jointe";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}

@@ -1,0 +1,208 @@
+// Entry point: the fragment router, the header, and the reaction to a session ending.
+
+import * as api from "./api.js";
+import { h, replace, label, personName } from "./dom.js";
+import { loadError } from "./components.js";
+import { loginView, registerView } from "./views/auth.js";
+import { documentListView, documentCreateView, documentDetailView, documentEditView } from "./views/documents.js";
+import { sessionsView } from "./views/sessions.js";
+import { usersView, connectionsView, eventsView } from "./views/admin.js";
+
+const ADMIN = ["administrateur"];
+
+const ROUTES = [
+  { pattern: /^\/login$/, view: loginView, public: true },
+  { pattern: /^\/register$/, view: registerView, public: true },
+  { pattern: /^\/documents$/, view: documentListView },
+  { pattern: /^\/documents\/new$/, view: documentCreateView },
+  { pattern: /^\/documents\/([\w-]+)\/edit$/, view: documentEditView },
+  { pattern: /^\/documents\/([\w-]+)$/, view: documentDetailView },
+  { pattern: /^\/sessions$/, view: sessionsView },
+  { pattern: /^\/admin\/users$/, view: usersView, roles: ADMIN },
+  { pattern: /^\/admin\/connections$/, view: connectionsView, roles: ADMIN },
+  { pattern: /^\/admin\/events$/, view: eventsView, roles: ADMIN },
+];
+
+const HOME = "/documents";
+
+const SESSION_END_MESSAGES = {
+  token_expired: "Votre session a expiré. Veuillez vous reconnecter.",
+  token_revoked:
+    "Votre session a été fermée (déconnexion depuis un autre appareil, changement de mot de passe ou intervention d'un administrateur). Veuillez vous reconnecter.",
+  token_invalid: "Votre session n'est plus valide. Veuillez vous reconnecter.",
+  token_missing: "Veuillez vous connecter.",
+  logged_out_elsewhere: "Vous avez été déconnecté dans un autre onglet.",
+};
+
+const main = document.getElementById("app");
+const header = document.getElementById("app-header");
+
+const state = {
+  user: api.storedUser(),
+  flash: null,
+  afterLogin: null,
+  renderTicket: 0,
+};
+
+/** Go to a fragment route ("/documents?page=2"); re-renders even if it is the current one. */
+function navigate(route) {
+  const target = `#${route}`;
+  if (window.location.hash === target) render();
+  else window.location.hash = target;
+}
+
+/** A message shown once, at the top of the next screen. */
+function flash(text, kind = "success") {
+  state.flash = { text, kind };
+}
+
+function parseHash() {
+  const raw = window.location.hash.replace(/^#/, "") || "/";
+  const [path, search = ""] = raw.split("?");
+  return { path, query: new URLSearchParams(search), full: raw };
+}
+
+function navLink(href, text, current, testid) {
+  const active = current === href || current.startsWith(`${href}/`) || current.startsWith(`${href}?`);
+  return h("a", { href: `#${href}`, class: ["nav-link", active ? "active" : ""], "aria-current": active ? "page" : null, "data-testid": testid }, text);
+}
+
+function renderHeader(path) {
+  if (!state.user || !api.isLoggedIn()) {
+    header.hidden = true;
+    replace(header);
+    return;
+  }
+  const isAdmin = state.user.role === "administrateur";
+  const logoutButton = h("button", { type: "button", class: "btn btn-secondary", id: "logout-button" }, "Se déconnecter");
+  logoutButton.addEventListener("click", async () => {
+    logoutButton.disabled = true;
+    await api.logout();
+    state.user = null;
+    flash("Vous êtes déconnecté.");
+    navigate("/login");
+  });
+  replace(
+    header,
+    h(
+      "div",
+      { class: "header-inner" },
+      h("a", { href: `#${HOME}`, class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }), "Courrier"),
+      h(
+        "nav",
+        { class: "main-nav", "aria-label": "Navigation principale" },
+        navLink("/documents", "Registre", path, "nav-documents"),
+        navLink("/sessions", "Mes sessions", path, "nav-sessions"),
+        isAdmin ? navLink("/admin/users", "Utilisateurs", path, "nav-users") : null,
+        isAdmin ? navLink("/admin/connections", "Connexions", path, "nav-connections") : null,
+        isAdmin ? navLink("/admin/events", "Journal", path, "nav-events") : null,
+      ),
+      h(
+        "div",
+        { class: "user-box" },
+        h(
+          "span",
+          { class: "user-name", id: "current-user", "data-testid": "current-user" },
+          personName(state.user),
+          h("span", { class: "user-role" }, label("role", state.user.role)),
+        ),
+        logoutButton,
+      ),
+    ),
+  );
+  header.hidden = false;
+}
+
+async function render() {
+  const ticket = ++state.renderTicket;
+  const { path, query, full } = parseHash();
+  const match = ROUTES.map((route) => ({ route, found: route.pattern.exec(path) })).find(({ found }) => found);
+
+  if (!match) {
+    navigate(api.isLoggedIn() ? HOME : "/login");
+    return;
+  }
+  const { route, found } = match;
+  if (!route.public && !api.isLoggedIn()) {
+    state.afterLogin = full;
+    navigate("/login");
+    return;
+  }
+  if (route.public && api.isLoggedIn()) {
+    navigate(HOME);
+    return;
+  }
+  if (route.roles && !route.roles.includes(state.user?.role)) {
+    flash("Cette page est réservée aux administrateurs.", "error");
+    navigate(HOME);
+    return;
+  }
+
+  renderHeader(path);
+  const context = {
+    params: found.slice(1).map(decodeURIComponent),
+    query,
+    path,
+    user: state.user,
+    navigate,
+    flash,
+    isCurrent: () => ticket === state.renderTicket,
+    onLogin: (user) => {
+      state.user = user;
+      const next = state.afterLogin && !state.afterLogin.startsWith("/login") ? state.afterLogin : HOME;
+      state.afterLogin = null;
+      navigate(next);
+    },
+    onLogout: (message) => {
+      api.clearAuth();
+      state.user = null;
+      if (message) flash(message);
+      navigate("/login");
+    },
+  };
+
+  let content;
+  try {
+    content = await route.view(context);
+  } catch (err) {
+    if (err instanceof api.ApiError && err.status === 401) return; // the session-end handler navigates
+    content = loadError(err);
+  }
+  if (ticket !== state.renderTicket) return; // the user went elsewhere meanwhile
+
+  const message = state.flash;
+  state.flash = null;
+  replace(
+    main,
+    message ? h("div", { class: `alert alert-${message.kind}`, role: "status", id: "flash", "data-testid": "flash" }, message.text) : null,
+    content,
+  );
+  document.title = `${document.getElementById("page-title")?.textContent || "Courrier"} — Courrier`;
+  document.getElementById("page-title")?.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
+}
+
+api.onSessionEnded((code) => {
+  state.user = null;
+  flash(SESSION_END_MESSAGES[code] || SESSION_END_MESSAGES.token_invalid, "error");
+  const { full } = parseHash();
+  if (!full.startsWith("/login") && !full.startsWith("/register")) state.afterLogin = full;
+  navigate("/login");
+});
+
+async function boot() {
+  if (api.isLoggedIn()) {
+    // The role shown (and the admin menu) follows the server's current record, not the old login.
+    try {
+      const payload = await api.request("/api/auth/me");
+      state.user = payload.data;
+      api.saveUser(payload.data);
+    } catch (err) {
+      if (!(err instanceof api.ApiError && err.status === 401)) state.user = api.storedUser();
+    }
+  }
+  window.addEventListener("hashchange", render);
+  render();
+}
+
+boot();

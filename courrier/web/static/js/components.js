@@ -1,0 +1,124 @@
+// Reusable pieces of screens: page title, tables that turn into cards on a phone, pagination,
+// list filters kept in the URL fragment.
+
+import { h } from "./dom.js";
+import { field } from "./forms.js";
+
+/** The page title (focused after each navigation, for screen readers) and optional actions. */
+export function pageHeader(title, ...actions) {
+  return h(
+    "div",
+    { class: "page-header" },
+    h("h1", { id: "page-title", tabindex: "-1" }, title),
+    actions.length ? h("div", { class: "page-actions" }, actions) : null,
+  );
+}
+
+/** A link styled as a button, to a fragment route. */
+export function linkButton(href, text, attrs = {}) {
+  return h("a", { href, class: "btn", ...attrs }, text);
+}
+
+/**
+ * A table. columns: [{label, cell: (row) => node|string, class}]; rowAttrs(row) adds attributes
+ * to each <tr>. Each cell carries its column label, shown in front of the value on narrow screens.
+ */
+export function dataTable({ columns, rows, rowAttrs, caption, empty, testid }) {
+  if (!rows.length) return h("p", { class: "empty", "data-testid": `${testid}-empty` }, empty || "Aucun élément.");
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "data-table", "data-testid": testid },
+      caption ? h("caption", { class: "visually-hidden" }, caption) : null,
+      h("thead", {}, h("tr", {}, columns.map((column) => h("th", { scope: "col" }, column.label)))),
+      h(
+        "tbody",
+        {},
+        rows.map((row) =>
+          h(
+            "tr",
+            rowAttrs ? rowAttrs(row) : {},
+            columns.map((column) => h("td", { "data-label": column.label, class: column.class }, column.cell(row))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** "Page 2 sur 7 — 137 résultats" with previous/next links that keep the other query parameters. */
+export function pagination(meta, route, query) {
+  if (!meta) return null;
+  const { page = 1, pages = 1, total = 0 } = meta;
+  const hrefFor = (target) => {
+    const params = new URLSearchParams(query);
+    params.set("page", String(target));
+    return `#${route}?${params}`;
+  };
+  const plural = total > 1 ? "résultats" : "résultat";
+  return h(
+    "nav",
+    { class: "pagination", "aria-label": "Pagination", "data-testid": "pagination" },
+    page > 1
+      ? h("a", { href: hrefFor(page - 1), class: "btn btn-secondary", rel: "prev", "data-testid": "page-prev" }, "← Précédent")
+      : h("span", { class: "btn btn-secondary", "aria-disabled": "true" }, "← Précédent"),
+    h(
+      "span",
+      { class: "pagination-status", "data-testid": "page-status" },
+      `Page ${Math.min(page, Math.max(pages, 1))} sur ${Math.max(pages, 1)} — ${total} ${plural}`,
+    ),
+    page < pages
+      ? h("a", { href: hrefFor(page + 1), class: "btn btn-secondary", rel: "next", "data-testid": "page-next" }, "Suivant →")
+      : h("span", { class: "btn btn-secondary", "aria-disabled": "true" }, "Suivant →"),
+  );
+}
+
+/**
+ * A filter form whose values live in the fragment (#/route?statut=…), so that pagination, the
+ * back button and a reload keep them. specs: field() specs keyed by query parameter name.
+ */
+export function filterForm({ id, route, query, specs, navigate }) {
+  const fields = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    fields[name] = field({ ...spec, id: `${id}-${name}`, name, value: query.get(name) ?? "" });
+  }
+  const form = h(
+    "form",
+    { id, class: "filters", role: "search", "aria-label": "Filtres" },
+    Object.values(fields).map((f) => f.row),
+    h(
+      "div",
+      { class: "filters-actions" },
+      h("button", { type: "submit", class: "btn", id: `${id}-submit` }, "Filtrer"),
+      h("a", { href: `#${route}`, class: "btn btn-secondary", id: `${id}-reset` }, "Réinitialiser"),
+    ),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const params = new URLSearchParams();
+    for (const [name, { input }] of Object.entries(fields)) {
+      const value = input.value.trim();
+      if (value) params.set(name, value);
+    }
+    const search = params.toString();
+    navigate(search ? `${route}?${search}` : route);
+  });
+  return form;
+}
+
+/** The query parameters of `query` (URLSearchParams) limited to `names`, as an object. */
+export function pick(query, names) {
+  const picked = {};
+  for (const name of names) {
+    const value = query.get(name);
+    if (value) picked[name] = value;
+  }
+  return picked;
+}
+
+/** A failure box for a screen that could not load. */
+export function loadError(err) {
+  return h("div", { class: "alert alert-error", role: "alert", "data-testid": "load-error" }, err.message);
+}

@@ -1,0 +1,163 @@
+// DOM helpers. Everything the client shows is built here with createElement and text nodes:
+// data never goes through an HTML parser, so a letter whose `objet` is markup is shown as text.
+
+const PROPERTIES = new Set(["value", "checked", "selected", "disabled", "hidden", "multiple", "noValidate"]);
+
+/**
+ * Create an element: h("button", {class: "btn", onclick: fn}, "Valider").
+ * Attributes named on… must be functions (listeners); strings there are refused so that no
+ * inline handler can ever be produced. Children are nodes, strings (text) or nested arrays.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) {
+      if (typeof value !== "function") throw new TypeError(`${key} doit être une fonction`);
+      el.addEventListener(key.slice(2).toLowerCase(), value);
+    } else if (key === "class") {
+      el.className = Array.isArray(value) ? value.filter(Boolean).join(" ") : value;
+    } else if (key === "dataset") {
+      Object.assign(el.dataset, value);
+    } else if (PROPERTIES.has(key)) {
+      el[key] = value;
+    } else {
+      el.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+/** Append children (nodes, strings as text, arrays, null/false skipped). */
+export function append(el, children) {
+  for (const child of [children].flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** Replace every child of `el` with `children`. */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+const dateTimeFormat = new Intl.DateTimeFormat("fr-FR", { dateStyle: "short", timeStyle: "short" });
+const dateFormat = new Intl.DateTimeFormat("fr-FR", { dateStyle: "short", timeZone: "UTC" });
+
+/** "23/11/2026 09:40" in the browser's time zone, or "—". */
+export function formatDateTime(value) {
+  if (!value) return "—";
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : dateTimeFormat.format(date);
+}
+
+/** "23/11/2026" for a YYYY-MM-DD date, or "—". */
+export function formatDate(value) {
+  if (!value) return "—";
+  const date = new Date(`${String(value).slice(0, 10)}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) ? String(value) : dateFormat.format(date);
+}
+
+/** "12,3 Ko" */
+export function formatSize(bytes) {
+  if (typeof bytes !== "number") return "—";
+  if (bytes < 1024) return `${bytes} o`;
+  const units = ["Ko", "Mo", "Go"];
+  let size = bytes / 1024;
+  let unit = 0;
+  while (size >= 1024 && unit < units.length - 1) {
+    size /= 1024;
+    unit += 1;
+  }
+  return `${size.toLocaleString("fr-FR", { maximumFractionDigits: 1 })} ${units[unit]}`;
+}
+
+/** "Prénom Nom" from a user summary, or "—". */
+export function personName(person) {
+  if (!person) return "—";
+  const name = [person.prenom, person.nom].filter(Boolean).join(" ");
+  return name || person.email || "—";
+}
+
+export const LABELS = {
+  statut: { en_attente: "En attente", valide: "Validé", rejete: "Rejeté" },
+  type: { entrant: "Entrant", sortant: "Sortant", interne: "Interne" },
+  priorite: { normale: "Normale", urgente: "Urgente" },
+  role: { agent: "Agent", validateur: "Validateur", administrateur: "Administrateur" },
+  action: {
+    created: "Enregistrement",
+    updated: "Modification",
+    validated: "Validation",
+    rejected: "Rejet",
+    attachment_added: "Pièce jointe ajoutée",
+  },
+  mime: { "application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG" },
+  reason: {
+    logout: "déconnexion",
+    logout_all: "déconnexion de toutes les sessions",
+    password_changed: "mot de passe changé",
+    user_deactivated: "compte désactivé",
+    deactivated: "compte désactivé",
+    admin: "administrateur",
+    admin_revoked: "révoquée par un administrateur",
+    sessions_revoked: "révoquée par un administrateur",
+    refresh_reuse: "réutilisation d'un jeton",
+    refresh_reuse_detected: "réutilisation d'un jeton",
+    revoked_by_user: "révoquée par l'utilisateur",
+    user_revoked: "révoquée par l'utilisateur",
+  },
+  event: {
+    login_succeeded: "Connexion réussie",
+    login_failed: "Échec de connexion",
+    logout: "Déconnexion",
+    logout_all: "Déconnexion de toutes les sessions",
+    token_refreshed: "Jeton renouvelé",
+    refresh_reuse_detected: "Réutilisation d'un jeton détectée",
+    password_changed: "Mot de passe modifié",
+    user_created: "Utilisateur créé",
+    user_updated: "Utilisateur modifié",
+    sessions_revoked: "Sessions révoquées",
+    document_validated: "Courrier validé",
+    document_rejected: "Courrier rejeté",
+  },
+};
+
+/** The French label of an enumerated value, or the value itself. */
+export function label(kind, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  return LABELS[kind]?.[value] ?? String(value);
+}
+
+/** A coloured badge for an enumerated value (statut, priorite, role…). */
+export function badge(kind, value) {
+  return h("span", { class: `badge badge-${kind}-${String(value)}` }, label(kind, value));
+}
+
+/** A short human description of a user agent string ("Firefox sur Linux"). */
+export function describeUserAgent(ua) {
+  if (!ua) return "Appareil inconnu";
+  const browsers = [
+    [/Edg\//, "Edge"],
+    [/OPR\//, "Opera"],
+    [/Firefox\//, "Firefox"],
+    [/Chrom(e|ium)\//, "Chrome"],
+    [/Safari\//, "Safari"],
+    [/curl\//, "curl"],
+    [/python/i, "Script Python"],
+  ];
+  const systems = [
+    [/Android/, "Android"],
+    [/iPhone|iPad|iOS/, "iOS"],
+    [/Windows/, "Windows"],
+    [/Mac OS X|Macintosh/, "macOS"],
+    [/CrOS/, "ChromeOS"],
+    [/Linux/, "Linux"],
+  ];
+  const browser = browsers.find(([re]) => re.test(ua))?.[1];
+  const system = systems.find(([re]) => re.test(ua))?.[1];
+  if (browser && system) return `${browser} sur ${system}`;
+  return browser || system || ua.slice(0, 60);
+}

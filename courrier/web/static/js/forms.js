@@ -1,0 +1,142 @@
+// Form building blocks: a labelled field with its own error line, and the plumbing that puts the
+// API's `errors` next to the matching fields.
+
+import { h, replace } from "./dom.js";
+
+/**
+ * A labelled control. spec: {id, name, label, type, required, value, options: [[value, text]],
+ * autocomplete, hint, maxlength, rows, accept, placeholder, inputmode}.
+ * Returns {row, input, error}.
+ */
+export function field(spec) {
+  const { id, name, label, type = "text", required = false, value, options, hint } = spec;
+  const errorId = `${id}-error`;
+  const hintId = hint ? `${id}-hint` : null;
+  const describedBy = [hintId, errorId].filter(Boolean).join(" ");
+  const common = {
+    id,
+    name,
+    required,
+    "aria-describedby": describedBy,
+    autocomplete: spec.autocomplete,
+    maxlength: spec.maxlength,
+    placeholder: spec.placeholder,
+    inputmode: spec.inputmode,
+    "data-testid": spec.testid,
+  };
+
+  let input;
+  if (type === "select") {
+    input = h(
+      "select",
+      common,
+      (options || []).map(([optionValue, text]) =>
+        h("option", { value: optionValue, selected: String(value ?? "") === String(optionValue) }, text),
+      ),
+    );
+  } else if (type === "textarea") {
+    input = h("textarea", { ...common, rows: spec.rows || 4 });
+    input.value = value ?? "";
+  } else {
+    input = h("input", { ...common, type, accept: spec.accept });
+    if (type !== "file" && value !== undefined && value !== null) input.value = value;
+  }
+
+  const error = h("p", { class: "field-error", id: errorId, hidden: true, "aria-live": "polite" });
+  const row = h(
+    "div",
+    { class: ["field", type === "checkbox" ? "field-checkbox" : ""] },
+    type === "checkbox"
+      ? [input, h("label", { for: id }, label)]
+      : [h("label", { for: id }, label, required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null), input],
+    hint ? h("p", { class: "field-hint", id: hintId }, hint) : null,
+    error,
+  );
+  return { row, input, error };
+}
+
+/** Flatten whatever an `errors` entry holds (list, string, nested object) into one sentence. */
+function messagesOf(value) {
+  if (value === null || value === undefined) return [];
+  if (Array.isArray(value)) return value.flatMap(messagesOf);
+  if (typeof value === "object") return Object.values(value).flatMap(messagesOf);
+  return [String(value)];
+}
+
+/**
+ * Manages the errors of one form: `fields` maps API field names to field() results; `alert` is
+ * the form-level message element.
+ */
+export class FormErrors {
+  constructor(fields, alert) {
+    this.fields = fields;
+    this.alert = alert;
+  }
+
+  clear() {
+    for (const { input, error } of Object.values(this.fields)) {
+      input.removeAttribute("aria-invalid");
+      replace(error);
+      error.hidden = true;
+    }
+    replace(this.alert);
+    this.alert.hidden = true;
+    this.alert.className = "alert";
+  }
+
+  /** Show an ApiError: each field's messages under it, anything else in the form alert. */
+  show(err) {
+    this.clear();
+    const leftovers = [];
+    for (const [name, value] of Object.entries(err.errors || {})) {
+      const target = this.fields[name];
+      const messages = messagesOf(value);
+      if (target) {
+        replace(target.error, messages.join(" "));
+        target.error.hidden = false;
+        target.input.setAttribute("aria-invalid", "true");
+      } else {
+        leftovers.push(...messages.map((message) => (name.startsWith("_") ? message : `${name} : ${message}`)));
+      }
+    }
+    const summary = err.code === "validation_error" ? "Le formulaire contient des erreurs." : err.message;
+    this.message([summary, ...leftovers].join(" "), "error");
+    const firstInvalid = Object.values(this.fields).find(({ input }) => input.getAttribute("aria-invalid"));
+    if (firstInvalid) firstInvalid.input.focus();
+  }
+
+  /** A form-level message ("error" or "success"). */
+  message(text, kind = "error") {
+    replace(this.alert, text);
+    this.alert.className = `alert alert-${kind}`;
+    this.alert.hidden = false;
+  }
+}
+
+/** An (initially hidden) alert element for a form. */
+export function formAlert(id) {
+  return h("div", { id, class: "alert", role: "alert", hidden: true, "data-testid": id });
+}
+
+/** Run `action` with the submit button disabled, so a double click does not send twice. */
+export async function busy(button, action) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    return await action();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+/** The values of `fields` (name → field()) as an object, trimmed strings. */
+export function valuesOf(fields) {
+  const values = {};
+  for (const [name, { input }] of Object.entries(fields)) {
+    if (input.type === "checkbox") values[name] = input.checked;
+    else if (input.type === "password") values[name] = input.value; // spaces are part of a password
+    else values[name] = input.value.trim();
+  }
+  return values;
+}

@@ -1,0 +1,464 @@
+// The mail register: list with filters, registration form, detail with workflow, history and
+// attachments.
+
+import * as api from "../api.js";
+import { h, replace, badge, label, formatDate, formatDateTime, formatSize, personName, LABELS } from "../dom.js";
+import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
+import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, loadError } from "../components.js";
+
+const DECIDERS = ["validateur", "administrateur"];
+const FILTERS = ["statut", "type", "priorite", "q", "date_from", "date_to", "page"];
+
+const optionsOf = (kind, anyText) => [
+  ...(anyText ? [["", anyText]] : []),
+  ...Object.entries(LABELS[kind]),
+];
+
+const docHref = (doc) => `#/documents/${encodeURIComponent(doc.id)}`;
+
+/** May this user validate or reject this document (role, four-eyes rule, still pending)? */
+export function canDecide(user, doc) {
+  return Boolean(user && DECIDERS.includes(user.role) && doc.statut === "en_attente" && doc.created_by?.id !== user.id);
+}
+
+/** May this user edit the document or attach files (its creator or an admin, while pending)? */
+export function canEdit(user, doc) {
+  return Boolean(user && doc.statut === "en_attente" && (user.role === "administrateur" || doc.created_by?.id === user.id));
+}
+
+// ---------------------------------------------------------------- list
+
+export async function documentListView({ query, navigate }) {
+  const filters = pick(query, FILTERS);
+  const payload = await api.request("/api/documents", { query: { per_page: 20, ...filters } });
+  const documents = payload.data || [];
+
+  const form = filterForm({
+    id: "document-filters",
+    route: "/documents",
+    query,
+    navigate,
+    specs: {
+      q: { label: "Recherche", type: "search", placeholder: "Référence, objet, expéditeur…" },
+      statut: { label: "Statut", type: "select", options: optionsOf("statut", "Tous") },
+      type: { label: "Type", type: "select", options: optionsOf("type", "Tous") },
+      priorite: { label: "Priorité", type: "select", options: optionsOf("priorite", "Toutes") },
+      date_from: { label: "Du", type: "date" },
+      date_to: { label: "Au", type: "date" },
+    },
+  });
+
+  const table = dataTable({
+    testid: "documents-table",
+    caption: "Courriers enregistrés",
+    empty: "Aucun courrier ne correspond à ces critères.",
+    rows: documents,
+    rowAttrs: (doc) => ({ "data-testid": "document-row", "data-id": doc.id, class: doc.priorite === "urgente" ? "row-urgent" : null }),
+    columns: [
+      { label: "Référence", cell: (doc) => h("a", { href: docHref(doc), class: "reference", "data-testid": "document-link" }, doc.reference || "—") },
+      { label: "Objet", class: "cell-wide", cell: (doc) => h("span", { "data-testid": "document-objet" }, doc.objet) },
+      { label: "Type", cell: (doc) => label("type", doc.type) },
+      { label: "Expéditeur", cell: (doc) => doc.expediteur },
+      { label: "Destinataire", cell: (doc) => doc.destinataire },
+      { label: "Priorité", cell: (doc) => badge("priorite", doc.priorite) },
+      { label: "Statut", cell: (doc) => badge("statut", doc.statut) },
+      { label: "Enregistré le", cell: (doc) => formatDateTime(doc.created_at) },
+      { label: "Par", cell: (doc) => personName(doc.created_by) },
+    ],
+  });
+
+  const queryWithoutPage = { ...filters };
+  delete queryWithoutPage.page;
+  return h(
+    "section",
+    { class: "page", "data-testid": "documents-page" },
+    pageHeader("Registre du courrier", linkButton("#/documents/new", "+ Enregistrer un courrier", { id: "new-document-button" })),
+    form,
+    table,
+    pagination(payload.meta, "/documents", queryWithoutPage),
+  );
+}
+
+// ---------------------------------------------------------------- create / edit
+
+function documentFields(doc = {}) {
+  return {
+    type: field({ id: "doc-type", name: "type", label: "Type", type: "select", required: true, value: doc.type || "entrant", options: optionsOf("type") }),
+    priorite: field({ id: "doc-priorite", name: "priorite", label: "Priorité", type: "select", value: doc.priorite || "normale", options: optionsOf("priorite") }),
+    objet: field({ id: "doc-objet", name: "objet", label: "Objet", required: true, maxlength: 255, value: doc.objet }),
+    expediteur: field({ id: "doc-expediteur", name: "expediteur", label: "Expéditeur", required: true, maxlength: 255, value: doc.expediteur }),
+    destinataire: field({ id: "doc-destinataire", name: "destinataire", label: "Destinataire", required: true, maxlength: 255, value: doc.destinataire }),
+    date_courrier: field({ id: "doc-date-courrier", name: "date_courrier", label: "Date du courrier", type: "date", value: doc.date_courrier }),
+    date_reception: field({
+      id: "doc-date-reception",
+      name: "date_reception",
+      label: "Date de réception",
+      type: "date",
+      value: doc.date_reception,
+      hint: doc.id ? null : "Par défaut, aujourd'hui pour un courrier entrant.",
+    }),
+    description: field({ id: "doc-description", name: "description", label: "Description", type: "textarea", maxlength: 5000, rows: 5, value: doc.description }),
+  };
+}
+
+function documentForm({ title, doc, submitText, onSubmit, cancelHref }) {
+  const fields = documentFields(doc);
+  const alert = formAlert("document-form-error");
+  const errors = new FormErrors(fields, alert);
+  const submit = h("button", { type: "submit", class: "btn", id: "document-submit" }, submitText);
+  const form = h(
+    "form",
+    { id: "document-form", class: "card form-grid", noValidate: true },
+    alert,
+    Object.values(fields).map((f) => f.row),
+    h("div", { class: "form-actions" }, submit, h("a", { href: cancelHref, class: "btn btn-secondary" }, "Annuler")),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      errors.clear();
+      try {
+        await onSubmit(valuesOf(fields));
+      } catch (err) {
+        if (err.status !== 401) errors.show(err);
+      }
+    });
+  });
+  return h("section", { class: "page page-narrow" }, pageHeader(title), form);
+}
+
+export function documentCreateView({ navigate, flash }) {
+  return documentForm({
+    title: "Enregistrer un courrier",
+    submitText: "Enregistrer",
+    cancelHref: "#/documents",
+    onSubmit: async (values) => {
+      for (const optional of ["date_courrier", "date_reception", "description"]) {
+        if (!values[optional]) delete values[optional];
+      }
+      const payload = await api.request("/api/documents", { method: "POST", json: values });
+      flash(`Courrier enregistré sous la référence ${payload.data.reference}.`);
+      navigate(`/documents/${encodeURIComponent(payload.data.id)}`);
+    },
+  });
+}
+
+export async function documentEditView({ params: [id], navigate, flash, user }) {
+  const { data: doc } = await api.request(`/api/documents/${encodeURIComponent(id)}`);
+  if (!canEdit(user, doc)) {
+    return h("section", { class: "page" }, pageHeader("Modifier le courrier"), h("p", { class: "alert alert-error" }, "Ce courrier ne peut plus être modifié."));
+  }
+  return documentForm({
+    title: `Modifier ${doc.reference}`,
+    doc,
+    submitText: "Enregistrer les modifications",
+    cancelHref: docHref(doc),
+    onSubmit: async (values) => {
+      const changes = {};
+      for (const [name, value] of Object.entries(values)) {
+        const before = doc[name] ?? "";
+        if (value === before) continue;
+        // A cleared date is sent as null; a cleared description as an empty text.
+        changes[name] = value === "" && name.startsWith("date_") ? null : value;
+      }
+      if (Object.keys(changes).length) {
+        await api.request(`/api/documents/${encodeURIComponent(doc.id)}`, { method: "PATCH", json: changes });
+        flash("Modifications enregistrées.");
+      }
+      navigate(`/documents/${encodeURIComponent(doc.id)}`);
+    },
+  });
+}
+
+// ---------------------------------------------------------------- detail
+
+function detailList(doc) {
+  const item = (term, value, testid) => [h("dt", {}, term), h("dd", { "data-testid": testid }, value)];
+  return h(
+    "dl",
+    { class: "details" },
+    item("Référence", doc.reference, "detail-reference"),
+    item("Objet", doc.objet, "detail-objet"),
+    item("Type", label("type", doc.type), "detail-type"),
+    item("Priorité", badge("priorite", doc.priorite), "detail-priorite"),
+    item("Statut", badge("statut", doc.statut), "detail-statut"),
+    item("Expéditeur", doc.expediteur, "detail-expediteur"),
+    item("Destinataire", doc.destinataire, "detail-destinataire"),
+    item("Date du courrier", formatDate(doc.date_courrier), "detail-date-courrier"),
+    item("Date de réception", formatDate(doc.date_reception), "detail-date-reception"),
+    item("Enregistré par", `${personName(doc.created_by)}, le ${formatDateTime(doc.created_at)}`, "detail-created-by"),
+    doc.updated_at && doc.updated_at !== doc.created_at ? item("Dernière modification", formatDateTime(doc.updated_at), "detail-updated-at") : null,
+    doc.validated_by || doc.validated_at
+      ? item(doc.statut === "rejete" ? "Rejeté par" : "Validé par", `${personName(doc.validated_by)}, le ${formatDateTime(doc.validated_at)}`, "detail-validated-by")
+      : null,
+    doc.motif_rejet ? item("Motif du rejet", doc.motif_rejet, "detail-motif-rejet") : null,
+    doc.description ? item("Description", h("span", { class: "pre-wrap" }, doc.description), "detail-description") : null,
+  );
+}
+
+function historyDetails(details) {
+  if (details === null || details === undefined || details === "") return null;
+  if (typeof details !== "object") return h("span", { class: "muted" }, String(details));
+  const entries = Object.entries(details);
+  if (!entries.length) return null;
+  return h(
+    "ul",
+    { class: "history-details" },
+    entries.map(([key, value]) => h("li", {}, `${key} : ${typeof value === "object" && value !== null ? JSON.stringify(value) : String(value)}`)),
+  );
+}
+
+function historySection(events) {
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "history-title" },
+    h("h2", { id: "history-title" }, "Historique"),
+    events.length
+      ? h(
+          "ol",
+          { class: "timeline", "data-testid": "history" },
+          events.map((event) =>
+            h(
+              "li",
+              { "data-testid": "history-item", "data-action": event.action },
+              h("time", { datetime: event.at }, formatDateTime(event.at)),
+              h("strong", {}, label("action", event.action)),
+              event.actor ? h("span", { class: "muted" }, ` — ${personName(event.actor)}`) : null,
+              historyDetails(event.details),
+            ),
+          ),
+        )
+      : h("p", { class: "empty" }, "Aucun événement."),
+  );
+}
+
+function attachmentsSection(doc, attachments, user, reload) {
+  const base = `/api/documents/${encodeURIComponent(doc.id)}/attachments`;
+  const alert = formAlert("attachment-error");
+
+  const list = attachments.length
+    ? h(
+        "ul",
+        { class: "attachments", "data-testid": "attachments" },
+        attachments.map((attachment) => {
+          const button = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "attachment-download" }, "Télécharger");
+          button.addEventListener("click", () =>
+            busy(button, async () => {
+              try {
+                await api.download(`${base}/${encodeURIComponent(attachment.id)}`, attachment.filename);
+              } catch (err) {
+                if (err.status !== 401) new FormErrors({}, alert).show(err);
+              }
+            }),
+          );
+          return h(
+            "li",
+            { "data-testid": "attachment", "data-id": attachment.id },
+            h("span", { class: "attachment-name", "data-testid": "attachment-name" }, attachment.filename),
+            h("span", { class: "muted" }, ` ${label("mime", attachment.content_type)} · ${formatSize(attachment.size)}`),
+            attachment.sha256 ? h("code", { class: "sha", title: `SHA-256 ${attachment.sha256}` }, attachment.sha256.slice(0, 12)) : null,
+            button,
+          );
+        }),
+      )
+    : h("p", { class: "empty" }, "Aucune pièce jointe.");
+
+  let upload = null;
+  if (canEdit(user, doc)) {
+    const fileField = field({
+      id: "attachment-file",
+      name: "file",
+      label: "Ajouter une pièce jointe (PDF, PNG ou JPEG)",
+      type: "file",
+      accept: ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg",
+    });
+    const errors = new FormErrors({ file: fileField }, alert);
+    const submit = h("button", { type: "submit", class: "btn", id: "attachment-submit" }, "Téléverser");
+    upload = h("form", { id: "attachment-form", class: "upload-form", noValidate: true }, fileField.row, submit);
+    upload.addEventListener("submit", (event) => {
+      event.preventDefault();
+      busy(submit, async () => {
+        errors.clear();
+        const file = fileField.input.files[0];
+        if (!file) {
+          errors.show({ code: "validation_error", errors: { file: ["Choisissez un fichier."] } });
+          return;
+        }
+        const form = new FormData();
+        form.append("file", file);
+        try {
+          await api.request(base, { method: "POST", form });
+          await reload("Pièce jointe ajoutée.");
+        } catch (err) {
+          if (err.status !== 401) errors.show(err);
+        }
+      });
+    });
+  }
+
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "attachments-title" },
+    h("h2", { id: "attachments-title" }, "Pièces jointes"),
+    alert,
+    list,
+    upload,
+  );
+}
+
+function decisionPanel(doc, reload) {
+  const base = `/api/documents/${encodeURIComponent(doc.id)}`;
+  const alert = formAlert("decision-error");
+  const errors = new FormErrors({}, alert);
+
+  const validateButton = h("button", { type: "button", class: "btn btn-success", id: "validate-button" }, "Valider");
+  const rejectButton = h("button", { type: "button", class: "btn btn-danger", id: "reject-button" }, "Rejeter");
+
+  const confirmValidate = h("button", { type: "button", class: "btn btn-success", id: "validate-confirm" }, "Confirmer la validation");
+  const cancelValidate = h("button", { type: "button", class: "btn btn-secondary" }, "Annuler");
+  const validatePanel = h(
+    "div",
+    { class: "confirm-panel", id: "validate-panel", hidden: true },
+    h("p", {}, "Valider ce courrier ? Cette décision est définitive."),
+    h("div", { class: "form-actions" }, confirmValidate, cancelValidate),
+  );
+
+  const motif = field({ id: "reject-motif", name: "motif", label: "Motif du rejet", type: "textarea", required: true, rows: 3 });
+  const rejectErrors = new FormErrors({ motif }, alert);
+  const confirmReject = h("button", { type: "submit", class: "btn btn-danger", id: "reject-confirm" }, "Confirmer le rejet");
+  const cancelReject = h("button", { type: "button", class: "btn btn-secondary" }, "Annuler");
+  const rejectForm = h(
+    "form",
+    { class: "confirm-panel", id: "reject-form", hidden: true, noValidate: true },
+    motif.row,
+    h("div", { class: "form-actions" }, confirmReject, cancelReject),
+  );
+
+  const show = (panel) => {
+    validatePanel.hidden = panel !== validatePanel;
+    rejectForm.hidden = panel !== rejectForm;
+    errors.clear();
+  };
+  validateButton.addEventListener("click", () => {
+    show(validatePanel);
+    confirmValidate.focus();
+  });
+  rejectButton.addEventListener("click", () => {
+    show(rejectForm);
+    motif.input.focus();
+  });
+  cancelValidate.addEventListener("click", () => show(null));
+  cancelReject.addEventListener("click", () => show(null));
+
+  confirmValidate.addEventListener("click", () =>
+    busy(confirmValidate, async () => {
+      try {
+        await api.request(`${base}/validate`, { method: "POST" });
+        await reload("Courrier validé.");
+      } catch (err) {
+        if (err.status !== 401) errors.show(err);
+      }
+    }),
+  );
+  rejectForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(confirmReject, async () => {
+      const text = motif.input.value.trim();
+      if (!text) {
+        rejectErrors.show({ code: "validation_error", errors: { motif: ["Indiquez le motif du rejet."] } });
+        return;
+      }
+      try {
+        await api.request(`${base}/reject`, { method: "POST", json: { motif: text } });
+        await reload("Courrier rejeté.");
+      } catch (err) {
+        if (err.status !== 401) rejectErrors.show(err);
+      }
+    });
+  });
+
+  return h(
+    "section",
+    { class: "card decision", "aria-labelledby": "decision-title", "data-testid": "decision-panel" },
+    h("h2", { id: "decision-title" }, "Décision"),
+    alert,
+    h("div", { class: "form-actions" }, validateButton, rejectButton),
+    validatePanel,
+    rejectForm,
+  );
+}
+
+export async function documentDetailView(context) {
+  const { params: [id], user, isCurrent } = context;
+  const base = `/api/documents/${encodeURIComponent(id)}`;
+  const container = h("section", { class: "page", "data-testid": "document-page" });
+  const messageBox = h("div", { class: "alert alert-success", role: "status", id: "document-message", hidden: true });
+
+  const load = async () => {
+    const [docResult, historyResult, attachmentsResult] = await Promise.allSettled([
+      api.request(base),
+      api.request(`${base}/history`),
+      api.request(`${base}/attachments`),
+    ]);
+    if (docResult.status === "rejected") throw docResult.reason;
+    return {
+      doc: docResult.value.data,
+      history: historyResult.status === "fulfilled" ? historyResult.value.data || [] : null,
+      attachments: attachmentsResult.status === "fulfilled" ? attachmentsResult.value.data || [] : null,
+      partialError: [historyResult, attachmentsResult].find((result) => result.status === "rejected")?.reason,
+    };
+  };
+
+  const draw = ({ doc, history, attachments, partialError }) => {
+    const actions = [linkButton("#/documents", "← Retour au registre", { class: "btn btn-secondary" })];
+    if (canEdit(user, doc)) actions.push(linkButton(`${docHref(doc)}/edit`, "Modifier", { id: "edit-document-button" }));
+    replace(
+      container,
+      pageHeader(`${doc.reference} — ${doc.objet}`, ...actions),
+      messageBox,
+      partialError ? loadError(partialError) : null,
+      h(
+        "div",
+        { class: "detail-grid" },
+        h(
+          "div",
+          { class: "detail-main" },
+          h("section", { class: "card", "aria-label": "Informations" }, detailList(doc)),
+          canDecide(user, doc) ? decisionPanel(doc, reload) : null,
+          attachments ? attachmentsSection(doc, attachments, user, reload) : null,
+        ),
+        history ? historySection(history) : null,
+      ),
+    );
+  };
+
+  async function reload(message) {
+    let result;
+    try {
+      result = await load();
+    } catch (err) {
+      if (err.status === 401) return;
+      replace(container, pageHeader("Courrier"), loadError(err));
+      return;
+    }
+    if (!isCurrent()) return;
+    draw(result);
+    if (message) {
+      replace(messageBox, message);
+      messageBox.hidden = false;
+      messageBox.focus?.();
+    }
+  }
+
+  let result;
+  try {
+    result = await load();
+  } catch (err) {
+    if (err.status === 404) {
+      return h("section", { class: "page" }, pageHeader("Courrier introuvable"), h("p", {}, "Ce courrier n'existe pas ou vous n'y avez pas accès."), linkButton("#/documents", "← Retour au registre"));
+    }
+    throw err;
+  }
+  draw(result);
+  return container;
+}

@@ -1,0 +1,143 @@
+// "Mes sessions": the devices where the user is signed in, revoking them, and the password.
+
+import * as api from "../api.js";
+import { h, label, formatDateTime, describeUserAgent } from "../dom.js";
+import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
+import { pageHeader, dataTable } from "../components.js";
+
+/** "Active", "Expirée" or "Révoquée le … (raison)". */
+export function sessionState(session) {
+  if (session.revoked_at) {
+    const reason = session.revoked_reason ? ` (${label("reason", session.revoked_reason)})` : "";
+    return h("span", { class: "badge badge-session-revoked" }, `Révoquée le ${formatDateTime(session.revoked_at)}${reason}`);
+  }
+  if (session.expires_at && new Date(session.expires_at) < new Date()) {
+    return h("span", { class: "badge badge-session-expired" }, "Expirée");
+  }
+  return h("span", { class: "badge badge-session-active" }, "Active");
+}
+
+export function deviceCell(session) {
+  return h("span", { title: session.user_agent || "" }, describeUserAgent(session.user_agent));
+}
+
+function passwordForm() {
+  const fields = {
+    current_password: field({ id: "password-current", name: "current_password", label: "Mot de passe actuel", type: "password", required: true, autocomplete: "current-password" }),
+    password: field({
+      id: "password-new",
+      name: "password",
+      label: "Nouveau mot de passe",
+      type: "password",
+      required: true,
+      autocomplete: "new-password",
+      hint: "8 à 72 caractères, difficile à deviner.",
+    }),
+    password_confirmation: field({ id: "password-confirmation", name: "password_confirmation", label: "Confirmation du nouveau mot de passe", type: "password", required: true, autocomplete: "new-password" }),
+  };
+  const alert = formAlert("password-message");
+  const errors = new FormErrors(fields, alert);
+  const submit = h("button", { type: "submit", class: "btn", id: "password-submit" }, "Changer le mot de passe");
+  const form = h("form", { id: "password-form", noValidate: true }, alert, Object.values(fields).map((f) => f.row), submit);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      errors.clear();
+      try {
+        const payload = await api.request("/api/auth/password", { method: "POST", json: valuesOf(fields) });
+        if (payload.data?.access_token) api.saveAuth(payload.data);
+        form.reset();
+        errors.message("Mot de passe modifié. Vos autres sessions ont été fermées.", "success");
+      } catch (err) {
+        if (err.status !== 401) errors.show(err);
+      }
+    });
+  });
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "password-title" },
+    h("h2", { id: "password-title" }, "Changer de mot de passe"),
+    h("p", { class: "muted" }, "Toutes vos autres sessions seront fermées ; celle-ci reste ouverte."),
+    form,
+  );
+}
+
+export async function sessionsView({ query, navigate, onLogout }) {
+  const showAll = query.get("all") === "1";
+  const payload = await api.request("/api/auth/sessions", { query: { active: showAll ? "false" : "true" } });
+  const sessions = payload.data || [];
+  const alert = formAlert("sessions-message");
+  const errors = new FormErrors({}, alert);
+
+  const revokeButton = (session) => {
+    if (session.revoked_at) return null;
+    const button = h(
+      "button",
+      { type: "button", class: "btn btn-danger btn-small", "data-testid": "revoke-session", "data-id": session.id },
+      session.current ? "Se déconnecter" : "Révoquer",
+    );
+    button.addEventListener("click", () =>
+      busy(button, async () => {
+        try {
+          await api.request(`/api/auth/sessions/${encodeURIComponent(session.id)}`, { method: "DELETE", endOnAuthFailure: !session.current });
+          if (session.current) {
+            onLogout("Cette session a été fermée.");
+            return;
+          }
+          navigate(`/sessions${showAll ? "?all=1" : ""}`);
+        } catch (err) {
+          if (err.status !== 401) errors.show(err);
+        }
+      }),
+    );
+    return button;
+  };
+
+  const toggle = field({ id: "sessions-show-all", name: "all", label: "Afficher aussi les sessions terminées", type: "checkbox" });
+  toggle.input.checked = showAll;
+  toggle.input.addEventListener("change", () => navigate(toggle.input.checked ? "/sessions?all=1" : "/sessions"));
+
+  const logoutAll = h("button", { type: "button", class: "btn btn-danger", id: "logout-all-button" }, "Se déconnecter partout");
+  logoutAll.addEventListener("click", () =>
+    busy(logoutAll, async () => {
+      try {
+        await api.request("/api/auth/logout-all", { method: "POST", endOnAuthFailure: false });
+        onLogout("Toutes vos sessions ont été fermées, sur tous vos appareils.");
+      } catch (err) {
+        if (err.status === 401) onLogout();
+        else errors.show(err);
+      }
+    }),
+  );
+
+  const table = dataTable({
+    testid: "sessions-table",
+    caption: "Vos sessions",
+    empty: "Aucune session.",
+    rows: sessions,
+    rowAttrs: (session) => ({ "data-testid": "session-row", "data-id": session.id, class: session.current ? "row-current" : null }),
+    columns: [
+      {
+        label: "Appareil",
+        cell: (session) => [deviceCell(session), session.current ? h("span", { class: "badge badge-current", "data-testid": "current-session" }, "Cette session") : null],
+      },
+      { label: "Adresse IP", cell: (session) => session.ip || "—" },
+      { label: "Ouverte le", cell: (session) => formatDateTime(session.created_at) },
+      { label: "Dernière activité", cell: (session) => formatDateTime(session.last_used_at) },
+      { label: "Expire le", cell: (session) => formatDateTime(session.expires_at) },
+      { label: "État", cell: sessionState },
+      { label: "Action", cell: revokeButton },
+    ],
+  });
+
+  return h(
+    "section",
+    { class: "page", "data-testid": "sessions-page" },
+    pageHeader("Mes sessions", logoutAll),
+    h("p", { class: "muted" }, "Les appareils et navigateurs où vous êtes connecté. Révoquez ceux que vous ne reconnaissez pas."),
+    alert,
+    h("div", { class: "toolbar" }, toggle.row),
+    table,
+    passwordForm(),
+  );
+}

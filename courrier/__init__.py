@@ -57,14 +57,19 @@ def register_extensions(app):
 
 def register_blueprints(app):
     from courrier import health
+    from courrier.audit import routes as audit_routes
     from courrier.auth import routes as auth_routes
+    from courrier.documents import routes as documents_routes
+    from courrier.users import routes as users_routes
 
-    for module in (health, auth_routes):
+    for module in (health, auth_routes, documents_routes, users_routes, audit_routes):
         api.register_blueprint(module.blp)
 
 
 def register_commands(app):
+    from courrier.audit.cli import audit_cli
     from courrier.auth.cli import create_admin_command, sessions_cli
 
     app.cli.add_command(create_admin_command)
     app.cli.add_command(sessions_cli)
+    app.cli.add_command(audit_cli)

@@ -94,6 +94,7 @@ export const LABELS = {
     rejected: "Rejet",
     attachment_added: "Pièce jointe ajoutée",
   },
+  active: { oui: "Actif", non: "Désactivé" },
   mime: { "application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG" },
   reason: {
     logout: "déconnexion",

@@ -1,0 +1,273 @@
+// Administration: users (create, role, activation, forced logout), connection history, audit log.
+
+import * as api from "../api.js";
+import { h, badge, label, formatDateTime, personName, LABELS } from "../dom.js";
+import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
+import { pageHeader, dataTable, pagination, filterForm, pick } from "../components.js";
+import { sessionState, deviceCell } from "./sessions.js";
+
+const roleOptions = (anyText) => [...(anyText ? [["", anyText]] : []), ...Object.entries(LABELS.role)];
+
+// ---------------------------------------------------------------- users
+
+function createUserForm(reload) {
+  const fields = {
+    nom: field({ id: "user-nom", name: "nom", label: "Nom", required: true, maxlength: 100, autocomplete: "off" }),
+    prenom: field({ id: "user-prenom", name: "prenom", label: "Prénom", required: true, maxlength: 100, autocomplete: "off" }),
+    email: field({ id: "user-email", name: "email", label: "Adresse électronique", type: "email", required: true, autocomplete: "off" }),
+    contact: field({ id: "user-contact", name: "contact", label: "Téléphone ou poste (facultatif)", type: "tel", maxlength: 30, autocomplete: "off" }),
+    role: field({ id: "user-role", name: "role", label: "Rôle", type: "select", value: "agent", options: roleOptions() }),
+    password: field({
+      id: "user-password",
+      name: "password",
+      label: "Mot de passe initial",
+      type: "password",
+      required: true,
+      autocomplete: "new-password",
+      hint: "8 à 72 caractères, difficile à deviner ; à transmettre à la personne par un canal sûr.",
+    }),
+    password_confirmation: field({ id: "user-password-confirmation", name: "password_confirmation", label: "Confirmation du mot de passe", type: "password", required: true, autocomplete: "new-password" }),
+  };
+  const alert = formAlert("user-form-error");
+  const errors = new FormErrors(fields, alert);
+  const submit = h("button", { type: "submit", class: "btn", id: "user-submit" }, "Créer l'utilisateur");
+  const form = h("form", { id: "user-form", class: "form-grid", noValidate: true }, alert, Object.values(fields).map((f) => f.row), h("div", { class: "form-actions" }, submit));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      errors.clear();
+      const values = valuesOf(fields);
+      if (values.password !== values.password_confirmation) {
+        errors.show({ code: "validation_error", errors: { password_confirmation: ["Les deux mots de passe ne correspondent pas."] } });
+        return;
+      }
+      delete values.password_confirmation; // checked here; the admin route takes the password once
+      if (!values.contact) delete values.contact;
+      try {
+        const payload = await api.request("/api/users", { method: "POST", json: values });
+        await reload(`Utilisateur ${personName(payload.data)} créé avec le rôle « ${label("role", payload.data.role)} ».`);
+      } catch (err) {
+        if (err.status !== 401) errors.show(err);
+      }
+    });
+  });
+  return h(
+    "details",
+    { class: "card", id: "create-user", open: true },
+    h("summary", {}, h("h2", { class: "inline-heading" }, "Nouvel utilisateur")),
+    form,
+  );
+}
+
+export async function usersView({ query, navigate, user: me, flash }) {
+  const filters = pick(query, ["role", "is_active", "q", "page"]);
+  const payload = await api.request("/api/users", { query: { per_page: 20, ...filters } });
+  const users = payload.data || [];
+  const alert = formAlert("users-message");
+  const errors = new FormErrors({}, alert);
+  const current = `/admin/users${query.toString() ? `?${query}` : ""}`;
+
+  const reload = async (message) => {
+    flash(message);
+    navigate(current);
+  };
+
+  const patch = async (button, target, changes, message) =>
+    busy(button, async () => {
+      try {
+        await api.request(`/api/users/${encodeURIComponent(target.id)}`, { method: "PATCH", json: changes });
+        await reload(message);
+      } catch (err) {
+        if (err.status !== 401) errors.show(err);
+      }
+    });
+
+  const roleCell = (target) => {
+    const id = `role-${target.id}`;
+    const select = h(
+      "select",
+      { id, "data-testid": "user-role-select", disabled: target.id === me.id },
+      Object.entries(LABELS.role).map(([value, text]) => h("option", { value, selected: value === target.role }, text)),
+    );
+    const save = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "user-role-save", disabled: target.id === me.id }, "Appliquer");
+    save.addEventListener("click", () => {
+      if (select.value === target.role) return;
+      patch(save, target, { role: select.value }, `${personName(target)} est maintenant ${label("role", select.value).toLowerCase()}.`);
+    });
+    return h(
+      "div",
+      { class: "inline-control" },
+      h("label", { for: id, class: "visually-hidden" }, `Rôle de ${personName(target)}`),
+      select,
+      save,
+    );
+  };
+
+  const actionsCell = (target) => {
+    if (target.id === me.id) return h("span", { class: "muted" }, "(vous)");
+    const toggle = h(
+      "button",
+      { type: "button", class: ["btn", "btn-small", target.is_active ? "btn-danger" : "btn-success"], "data-testid": "user-toggle-active" },
+      target.is_active ? "Désactiver" : "Réactiver",
+    );
+    toggle.addEventListener("click", () =>
+      patch(
+        toggle,
+        target,
+        { is_active: !target.is_active },
+        target.is_active ? `Le compte de ${personName(target)} est désactivé ; ses sessions sont fermées.` : `Le compte de ${personName(target)} est réactivé.`,
+      ),
+    );
+    const revoke = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "user-revoke-sessions" }, "Forcer la déconnexion");
+    revoke.addEventListener("click", () =>
+      busy(revoke, async () => {
+        try {
+          const result = await api.request(`/api/users/${encodeURIComponent(target.id)}/revoke-sessions`, { method: "POST" });
+          const count = result.data?.revoked ?? 0;
+          errors.message(`${count} session${count > 1 ? "s" : ""} de ${personName(target)} fermée${count > 1 ? "s" : ""}.`, "success");
+        } catch (err) {
+          if (err.status !== 401) errors.show(err);
+        }
+      }),
+    );
+    return h("div", { class: "inline-control" }, toggle, revoke);
+  };
+
+  const queryWithoutPage = { ...filters };
+  delete queryWithoutPage.page;
+  return h(
+    "section",
+    { class: "page", "data-testid": "users-page" },
+    pageHeader("Utilisateurs"),
+    alert,
+    filterForm({
+      id: "user-filters",
+      route: "/admin/users",
+      query,
+      navigate,
+      specs: {
+        q: { label: "Recherche", type: "search", placeholder: "Nom, prénom, adresse…" },
+        role: { label: "Rôle", type: "select", options: roleOptions("Tous") },
+        is_active: { label: "État", type: "select", options: [["", "Tous"], ["true", "Actifs"], ["false", "Désactivés"]] },
+      },
+    }),
+    dataTable({
+      testid: "users-table",
+      caption: "Utilisateurs",
+      empty: "Aucun utilisateur ne correspond à ces critères.",
+      rows: users,
+      rowAttrs: (target) => ({ "data-testid": "user-row", "data-id": target.id, "data-email": target.email, class: target.is_active ? null : "row-inactive" }),
+      columns: [
+        { label: "Nom", cell: (target) => h("span", { "data-testid": "user-name" }, personName(target)) },
+        { label: "Adresse", cell: (target) => target.email },
+        { label: "Contact", cell: (target) => target.contact || "—" },
+        { label: "Rôle", cell: roleCell },
+        { label: "État", cell: (target) => badge("active", target.is_active ? "oui" : "non") },
+        { label: "Créé le", cell: (target) => formatDateTime(target.created_at) },
+        { label: "Actions", cell: actionsCell },
+      ],
+    }),
+    pagination(payload.meta, "/admin/users", queryWithoutPage),
+    createUserForm(reload),
+  );
+}
+
+// ---------------------------------------------------------------- connection history
+
+export async function connectionsView({ query, navigate }) {
+  const filters = pick(query, ["email", "ip", "active", "date_from", "date_to", "page"]);
+  const payload = await api.request("/api/audit/sessions", { query: { per_page: 50, ...filters } });
+  const queryWithoutPage = { ...filters };
+  delete queryWithoutPage.page;
+  return h(
+    "section",
+    { class: "page", "data-testid": "connections-page" },
+    pageHeader("Historique des connexions"),
+    filterForm({
+      id: "connection-filters",
+      route: "/admin/connections",
+      query,
+      navigate,
+      specs: {
+        email: { label: "Adresse électronique", type: "search" },
+        ip: { label: "Adresse IP", type: "search" },
+        active: { label: "Sessions", type: "select", options: [["", "Toutes"], ["true", "Actives"], ["false", "Terminées"]] },
+        date_from: { label: "Du", type: "date" },
+        date_to: { label: "Au", type: "date" },
+      },
+    }),
+    dataTable({
+      testid: "connections-table",
+      caption: "Sessions de tous les utilisateurs",
+      empty: "Aucune connexion ne correspond à ces critères.",
+      rows: payload.data || [],
+      rowAttrs: (session) => ({ "data-testid": "connection-row", "data-id": session.id }),
+      columns: [
+        { label: "Utilisateur", cell: (session) => [personName(session.user), session.user?.email ? h("span", { class: "muted block" }, session.user.email) : null] },
+        { label: "Adresse IP", cell: (session) => session.ip || "—" },
+        { label: "Appareil", cell: deviceCell },
+        { label: "Ouverte le", cell: (session) => formatDateTime(session.created_at) },
+        { label: "Dernière activité", cell: (session) => formatDateTime(session.last_used_at) },
+        { label: "Expire le", cell: (session) => formatDateTime(session.expires_at) },
+        { label: "État", cell: sessionState },
+      ],
+    }),
+    pagination(payload.meta, "/admin/connections", queryWithoutPage),
+  );
+}
+
+// ---------------------------------------------------------------- audit log
+
+function eventDetails(event) {
+  const details = event.details ?? event.data;
+  if (details === null || details === undefined || details === "") return "—";
+  if (typeof details !== "object") return String(details);
+  const entries = Object.entries(details);
+  if (!entries.length) return "—";
+  return h(
+    "ul",
+    { class: "history-details" },
+    entries.map(([key, value]) => h("li", {}, `${key} : ${typeof value === "object" && value !== null ? JSON.stringify(value) : String(value)}`)),
+  );
+}
+
+export async function eventsView({ query, navigate }) {
+  const filters = pick(query, ["type", "email", "ip", "date_from", "date_to", "page"]);
+  const payload = await api.request("/api/audit/events", { query: { per_page: 50, ...filters } });
+  const queryWithoutPage = { ...filters };
+  delete queryWithoutPage.page;
+  return h(
+    "section",
+    { class: "page", "data-testid": "events-page" },
+    pageHeader("Journal d'audit"),
+    filterForm({
+      id: "event-filters",
+      route: "/admin/events",
+      query,
+      navigate,
+      specs: {
+        type: { label: "Événement", type: "select", options: [["", "Tous"], ...Object.entries(LABELS.event)] },
+        email: { label: "Adresse électronique", type: "search" },
+        ip: { label: "Adresse IP", type: "search" },
+        date_from: { label: "Du", type: "date" },
+        date_to: { label: "Au", type: "date" },
+      },
+    }),
+    dataTable({
+      testid: "events-table",
+      caption: "Événements d'audit",
+      empty: "Aucun événement ne correspond à ces critères.",
+      rows: payload.data || [],
+      rowAttrs: (event) => ({ "data-testid": "event-row", "data-type": event.type }),
+      columns: [
+        { label: "Date", cell: (event) => formatDateTime(event.created_at || event.at) },
+        { label: "Événement", cell: (event) => label("event", event.type) },
+        { label: "Utilisateur", cell: (event) => (event.user ? personName(event.user) : event.actor ? personName(event.actor) : "—") },
+        { label: "Adresse", cell: (event) => event.email || event.user?.email || "—" },
+        { label: "Adresse IP", cell: (event) => event.ip || "—" },
+        { label: "Détails", cell: eventDetails },
+      ],
+    }),
+    pagination(payload.meta, "/admin/events", queryWithoutPage),
+  );
+}

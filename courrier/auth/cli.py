@@ -1,5 +1,6 @@
 """`flask create-admin` and `flask sessions prune`."""
 import os
+import sys
 from datetime import timedelta
 
 import click
@@ -54,7 +55,7 @@ def prune_sessions_command(older_than, batch_size):
     dead = or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)
     total = db.session.scalar(select(func.count()).select_from(AuthSession).where(dead))
     deleted = 0
-    with click.progressbar(length=total, label="Suppression des sessions", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=total, label="Suppression des sessions", file=sys.stderr) as bar:
         while True:
             # One short transaction per batch: the server's writers wait at most one batch.
             ids = db.session.scalars(select(AuthSession.id).where(dead).limit(batch_size)).all()

@@ -15,6 +15,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = payload?.code || (status >= 500 ? "internal_error" : "error");
     this.errors = payload?.errors && typeof payload.errors === "object" ? payload.errors : {};
+    this.sessionEnded = false; // true once the client has logged out because of it
   }
 }
 
@@ -146,6 +147,16 @@ function buildUrl(path, query) {
 
 const SESSION_CODES = new Set(["token_expired", "token_revoked", "token_invalid", "token_missing"]);
 
+/** The error for a 401; a dead token also ends the local session (other 401s, e.g. a wrong password, do not). */
+function failure(status, payload, endOnAuthFailure) {
+  const error = new ApiError(status, payload);
+  if (endOnAuthFailure && (SESSION_CODES.has(payload?.code) || !payload?.code)) {
+    error.sessionEnded = true;
+    endSession(payload?.code || "token_invalid");
+  }
+  return error;
+}
+
 /**
  * Call the API. Options: method, json (body object), form (FormData), query (object),
  * auth (default true), raw (return the Response of a successful call, for downloads),
@@ -181,24 +192,13 @@ export async function request(
 
   if (auth && response.status === 401) {
     const payload = await readJson(response);
-    const code = payload?.code;
-    if (code !== "token_expired") {
-      if (endOnAuthFailure) endSession(SESSION_CODES.has(code) ? code : "token_invalid");
-      throw new ApiError(401, payload);
-    }
+    if (payload?.code !== "token_expired") throw failure(401, payload, endOnAuthFailure);
     // Another request (or tab) may already have renewed the pair while this one was in flight.
     const current = accessToken();
     const renewed = current && current !== token ? true : await refreshTokens();
-    if (!renewed) {
-      if (endOnAuthFailure) endSession("token_expired");
-      throw new ApiError(401, payload);
-    }
+    if (!renewed) throw failure(401, payload, endOnAuthFailure);
     ({ response } = await send());
-    if (response.status === 401) {
-      const retryPayload = await readJson(response);
-      if (endOnAuthFailure) endSession(retryPayload?.code || "token_invalid");
-      throw new ApiError(401, retryPayload);
-    }
+    if (response.status === 401) throw failure(401, await readJson(response), endOnAuthFailure);
   }
 
   if (raw && response.ok) return response;

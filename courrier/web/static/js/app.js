@@ -165,7 +165,7 @@ async function render() {
   try {
     content = await route.view(context);
   } catch (err) {
-    if (err instanceof api.ApiError && err.status === 401) return; // the session-end handler navigates
+    if (err instanceof api.ApiError && err.sessionEnded) return; // the session-end handler navigates
     content = loadError(err);
   }
   if (ticket !== state.renderTicket) return; // the user went elsewhere meanwhile

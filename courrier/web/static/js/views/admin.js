@@ -47,7 +47,7 @@ function createUserForm(reload) {
         const payload = await api.request("/api/users", { method: "POST", json: values });
         await reload(`Utilisateur ${personName(payload.data)} créé avec le rôle « ${label("role", payload.data.role)} ».`);
       } catch (err) {
-        if (err.status !== 401) errors.show(err);
+        if (!err.sessionEnded) errors.show(err);
       }
     });
   });
@@ -78,7 +78,7 @@ export async function usersView({ query, navigate, user: me, flash }) {
         await api.request(`/api/users/${encodeURIComponent(target.id)}`, { method: "PATCH", json: changes });
         await reload(message);
       } catch (err) {
-        if (err.status !== 401) errors.show(err);
+        if (!err.sessionEnded) errors.show(err);
       }
     });
 
@@ -126,7 +126,7 @@ export async function usersView({ query, navigate, user: me, flash }) {
           const count = result.data?.revoked ?? 0;
           errors.message(`${count} session${count > 1 ? "s" : ""} de ${personName(target)} fermée${count > 1 ? "s" : ""}.`, "success");
         } catch (err) {
-          if (err.status !== 401) errors.show(err);
+          if (!err.sessionEnded) errors.show(err);
         }
       }),
     );

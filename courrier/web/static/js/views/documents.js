@@ -120,7 +120,7 @@ function documentForm({ title, doc, submitText, onSubmit, cancelHref }) {
       try {
         await onSubmit(valuesOf(fields));
       } catch (err) {
-        if (err.status !== 401) errors.show(err);
+        if (!err.sessionEnded) errors.show(err);
       }
     });
   });
@@ -247,7 +247,7 @@ function attachmentsSection(doc, attachments, user, reload) {
               try {
                 await api.download(`${base}/${encodeURIComponent(attachment.id)}`, attachment.filename);
               } catch (err) {
-                if (err.status !== 401) new FormErrors({}, alert).show(err);
+                if (!err.sessionEnded) new FormErrors({}, alert).show(err);
               }
             }),
           );
@@ -290,7 +290,7 @@ function attachmentsSection(doc, attachments, user, reload) {
           await api.request(base, { method: "POST", form });
           await reload("Pièce jointe ajoutée.");
         } catch (err) {
-          if (err.status !== 401) errors.show(err);
+          if (!err.sessionEnded) errors.show(err);
         }
       });
     });
@@ -356,7 +356,7 @@ function decisionPanel(doc, reload) {
         await api.request(`${base}/validate`, { method: "POST" });
         await reload("Courrier validé.");
       } catch (err) {
-        if (err.status !== 401) errors.show(err);
+        if (!err.sessionEnded) errors.show(err);
       }
     }),
   );
@@ -372,7 +372,7 @@ function decisionPanel(doc, reload) {
         await api.request(`${base}/reject`, { method: "POST", json: { motif: text } });
         await reload("Courrier rejeté.");
       } catch (err) {
-        if (err.status !== 401) rejectErrors.show(err);
+        if (!err.sessionEnded) rejectErrors.show(err);
       }
     });
   });
@@ -437,7 +437,7 @@ export async function documentDetailView(context) {
     try {
       result = await load();
     } catch (err) {
-      if (err.status === 401) return;
+      if (err.sessionEnded) return;
       replace(container, pageHeader("Courrier"), loadError(err));
       return;
     }

@@ -49,7 +49,7 @@ function passwordForm() {
         form.reset();
         errors.message("Mot de passe modifié. Vos autres sessions ont été fermées.", "success");
       } catch (err) {
-        if (err.status !== 401) errors.show(err);
+        if (!err.sessionEnded) errors.show(err);
       }
     });
   });
@@ -86,7 +86,7 @@ export async function sessionsView({ query, navigate, onLogout }) {
           }
           navigate(`/sessions${showAll ? "?all=1" : ""}`);
         } catch (err) {
-          if (err.status !== 401) errors.show(err);
+          if (!err.sessionEnded) errors.show(err);
         }
       }),
     );

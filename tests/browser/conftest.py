@@ -1,0 +1,327 @@
+"""Fixtures of the end-to-end suite: a real gunicorn server on a temporary database, an HTTP helper
+speaking the JSON API (urllib, no extra dependency) and, for the browser tests, Debian's Chromium
+driven by Playwright.
+
+The server runs with APP_ENV=production and random 64-character secrets, so the browser sees the
+headers a deployment sends; bcrypt is cheap and the auth rate limit high so the suite stays fast.
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+def strong_password():
+    """A password zxcvbn scores high, different on every run."""
+    return f"Quai-{secrets.token_urlsafe(9)}-Brume-{secrets.randbelow(90) + 10}"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Account:
+    """Credentials of a user of the live server."""
+
+    email: str
+    password: str
+    nom: str
+    prenom: str
+    role: str
+    id: str = ""
+
+    @property
+    def full_name(self):
+        return f"{self.prenom} {self.nom}"
+
+
+class Api:
+    """A minimal JSON client of the live server, for setting the scene around browser actions."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url
+
+    def call(self, method, path, body=None, token=None, headers=None):
+        """Return (status, parsed JSON body or None, response headers)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        request.add_header("Accept", "application/json")
+        request.add_header("User-Agent", "courrier-e2e-fixture")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw, status, response_headers = response.read(), response.status, response.headers
+        except urllib.error.HTTPError as error:
+            raw, status, response_headers = error.read(), error.code, error.headers
+        try:
+            payload = json.loads(raw) if raw else None
+        except ValueError:
+            payload = None
+        return status, payload, response_headers
+
+    def ok(self, method, path, body=None, token=None, expected=(200, 201)):
+        status, payload, _ = self.call(method, path, body, token)
+        assert status in expected, f"{method} {path} → {status} {payload}"
+        return payload
+
+    def login(self, account):
+        """Open a session for `account`; return the auth `data` (user, tokens)."""
+        return self.ok("POST", "/api/auth/login", {"email": account.email, "password": account.password})["data"]
+
+    def token(self, account):
+        return self.login(account)["access_token"]
+
+    def create_document(self, token, **fields):
+        body = {"type": "entrant", "objet": "Demande de subvention", "expediteur": "Mairie de Lyon",
+                "destinataire": "Service des finances", "priorite": "normale"}
+        body.update(fields)
+        return self.ok("POST", "/api/documents", body, token)["data"]
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    api: Api
+    admin: Account
+    jwt_secret: str
+    log_path: Path
+
+    def log_tail(self, lines=60):
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _run(args, env, what):
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        pytest.fail(f"{what} a échoué ({result.returncode}) :\n{result.stdout}\n{result.stderr}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """gunicorn serving wsgi:app on a free port, migrated database, one administrateur."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    jwt_secret = secrets.token_hex(32)
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "JWT_SECRET_KEY": jwt_secret,
+        "DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite'}",
+        "BCRYPT_ROUNDS": "4",
+        "AUTH_RATE_LIMIT": "10000 per minute",
+        "UPLOAD_FOLDER": str(tmp / "uploads"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "FLASK_APP": "wsgi",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("SESSION_TRACKING", "REGISTRATION_OPEN", "CORS_ORIGINS", "TRUSTED_PROXIES", "SESSION_IDLE_TIMEOUT",
+                 "JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES", "RATELIMIT_ENABLED"):
+        env.pop(name, None)
+
+    admin = Account("admin@example.com", strong_password(), "Admin", "Root", "administrateur")
+    _run([str(BIN / "flask"), "db", "upgrade"], env, "flask db upgrade")
+    _run([str(BIN / "flask"), "create-admin", "--email", admin.email, "--nom", admin.nom, "--prenom", admin.prenom,
+          "--password", admin.password], env, "flask create-admin")
+
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = tmp / "gunicorn.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "--access-logfile", "-",
+             os.environ.get("COURRIER_E2E_APP", "wsgi:app")],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = LiveServer(base_url, Api(base_url), admin, jwt_secret, log_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn s'est arrêté ({process.returncode}) :\n{server.log_tail()}", pytrace=False)
+            status, _, _ = _health(server.api)
+            if status == 200:
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"gunicorn ne répond pas sur /api/health :\n{server.log_tail()}", pytrace=False)
+            time.sleep(0.2)
+        admin.id = server.api.login(admin)["user"]["id"]
+        yield server
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+
+def _health(api):
+    try:
+        return api.call("GET", "/api/health")
+    except OSError:
+        return 0, None, None
+
+
+@pytest.fixture(scope="session")
+def make_account(live_server):
+    """A new user: an agent registers itself (POST /api/auth/register); any other role is created by
+    the administrateur (POST /api/users)."""
+    api = live_server.api
+    admin_token = []
+
+    def make(role="agent", nom="Durand", prenom="Claire"):
+        account = Account(f"{role}-{uuid.uuid4().hex[:10]}@example.com", strong_password(), nom, prenom, role)
+        body = {"email": account.email, "password": account.password, "nom": nom, "prenom": prenom,
+                "contact": "01 02 03 04 05"}
+        if role == "agent":
+            body["password_confirmation"] = account.password
+            data = api.ok("POST", "/api/auth/register", body, expected=(201,))["data"]["user"]
+        else:
+            if not admin_token:
+                admin_token.append(api.token(live_server.admin))
+            data = api.ok("POST", "/api/users", {**body, "role": role}, admin_token[0], expected=(201,))["data"]
+        assert data["role"] == role
+        account.id = data["id"]
+        return account
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def agent(make_account):
+    return make_account("agent", "Martin", "Agathe")
+
+
+@pytest.fixture(scope="session")
+def validateur(make_account):
+    return make_account("validateur", "Bernard", "Victor")
+
+
+# ---------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageWatch:
+    """What a page did that a test must not ignore: JS errors, CSP violations, dialogs."""
+
+    def __init__(self):
+        self.errors, self.csp_violations, self.dialogs = [], [], []
+
+    def attach(self, page):
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._console)
+        page.on("dialog", self._dialog)
+
+    def _console(self, message):
+        text = message.text
+        if message.type == "error" and ("Content Security Policy" in text or "Trusted Type" in text
+                                        or "TrustedHTML" in text or "Refused to" in text):
+            self.csp_violations.append(text)
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open pages in fresh browser contexts (separate localStorage, like two people on two machines).
+
+    At the end the test fails if any page threw, violated the CSP or opened a dialog."""
+    contexts, watches = [], []
+
+    def open_page(viewport=None):
+        context = browser.new_context(base_url=live_server.base_url, locale="fr-FR", timezone_id="Europe/Paris",
+                                      viewport=viewport or {"width": 1280, "height": 860}, accept_downloads=True)
+        context.set_default_timeout(10000)
+        contexts.append(context)
+        page = context.new_page()
+        watch = PageWatch()
+        watch.attach(page)
+        page.watch = watch
+        watches.append(watch)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    for watch in watches:
+        assert not watch.errors, f"erreurs JavaScript : {watch.errors}"
+        assert not watch.csp_violations, f"violations de la CSP : {watch.csp_violations}"
+        assert not watch.dialogs, f"boîtes de dialogue ouvertes : {watch.dialogs}"
+
+
+def login(page, account):
+    """Log in through the login screen and wait for the mail register."""
+    page.goto("/#/login")
+    page.fill("#login-email", account.email)
+    page.fill("#login-password", account.password)
+    page.click("#login-submit")
+    page.wait_for_selector("[data-testid=documents-page]")
+    return page
+
+
+def stored_tokens(page):
+    return page.evaluate(
+        "() => [localStorage.getItem('courrier.access_token'), localStorage.getItem('courrier.refresh_token')]")
+
+
+def screenshot(page, name):
+    """Save docs/screenshots/<name>.png (overwritten on each run)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, animations="disabled")
+
+
+class Helpers:
+    """The helpers above, handed to test modules by a fixture (a conftest is not meant to be imported)."""
+
+    login = staticmethod(login)
+    stored_tokens = staticmethod(stored_tokens)
+    screenshot = staticmethod(screenshot)
+    strong_password = staticmethod(strong_password)
+
+
+@pytest.fixture
+def e2e():
+    return Helpers

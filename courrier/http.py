@@ -42,6 +42,9 @@ def add_security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if current_app.config["CORS_ORIGINS"]:
+        # flask-cors omits Vary for a single origin, yet the answer differs for other origins.
+        response.vary.add("Origin")
     if request.path.startswith("/api/auth"):
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"

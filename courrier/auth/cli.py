@@ -4,7 +4,7 @@ import sys
 from datetime import timedelta
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import delete, func, or_, select
 
 from courrier.auth.models import AuthSession, User
@@ -19,6 +19,7 @@ from courrier.extensions import db
 @click.option("--prenom", prompt=True)
 @click.option("--contact", default=None)
 @click.option("--password", default=None, help="Sinon ADMIN_PASSWORD, sinon demandé sans écho.")
+@with_appcontext
 def create_admin_command(email, nom, prenom, contact, password):
     """Create an administrateur, or promote (and reactivate) an existing user."""
     email = email.strip().lower()

@@ -1,4 +1,56 @@
-"""Placeholder: filled by the users feature."""
+"""/api/users: user management, for administrateurs only (API.md section 6)."""
+from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
-blp = Blueprint("users", __name__, url_prefix="/api/users")
+from courrier.auth.guard import auth_required
+from courrier.auth.schemas import UserCreateSchema, UserSchema
+from courrier.schemas import envelope
+from courrier.users import service
+from courrier.users.schemas import RevokedSessionsSchema, UserListArgsSchema, UserUpdateSchema
+
+blp = Blueprint("users", __name__, url_prefix="/api/users", description="Gestion des utilisateurs (administrateurs)")
+
+admin_only = auth_required("administrateur")
+
+
+@blp.route("", methods=["GET"])
+@admin_only
+@blp.arguments(UserListArgsSchema, location="query")
+@blp.response(200, envelope(UserSchema, paginated=True))
+def list_users(args):
+    """Users, newest first; filters `role`, `is_active` and `q` (email, nom, prénom)."""
+    return service.list_users(args)
+
+
+@blp.route("", methods=["POST"])
+@admin_only
+@blp.arguments(UserCreateSchema)
+@blp.response(201, envelope(UserSchema))
+def create_user(data):
+    """Create a user of any role, with the registration rules; registration may be closed."""
+    return {"message": "Utilisateur créé.", "data": service.create_user(data, current_user)}
+
+
+@blp.route("/<user_id>", methods=["GET"])
+@admin_only
+@blp.response(200, envelope(UserSchema))
+def get_user(user_id):
+    return {"data": service.get_user(user_id)}
+
+
+@blp.route("/<user_id>", methods=["PATCH"])
+@admin_only
+@blp.arguments(UserUpdateSchema)
+@blp.response(200, envelope(UserSchema))
+def update_user(changes, user_id):
+    """Change role, status or identity; deactivation closes every session of the user at once."""
+    return {"message": "Utilisateur modifié.", "data": service.update_user(current_user, user_id, changes)}
+
+
+@blp.route("/<user_id>/revoke-sessions", methods=["POST"])
+@admin_only
+@blp.response(200, envelope(RevokedSessionsSchema))
+def revoke_sessions(user_id):
+    """Force logout: every live session of the user is revoked at once."""
+    revoked = service.revoke_sessions(current_user, user_id)
+    return {"message": f"{revoked} session(s) révoquée(s).", "data": {"revoked": revoked}}

@@ -207,7 +207,9 @@ def make_account(live_server):
                 "contact": "01 02 03 04 05"}
         if role == "agent":
             body["password_confirmation"] = account.password
-            data = api.ok("POST", "/api/auth/register", body, expected=(201,))["data"]["user"]
+            registered = api.ok("POST", "/api/auth/register", body, expected=(201,))["data"]
+            api.ok("POST", "/api/auth/logout", token=registered["access_token"])  # start with no live session
+            data = registered["user"]
         else:
             if not admin_token:
                 admin_token.append(api.token(live_server.admin))

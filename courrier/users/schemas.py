@@ -1,0 +1,43 @@
+"""Schemas of the administrateur's user management (API.md section 6).
+
+Creation reuses the registration rules (`UserCreateSchema`) and the `user` object (`UserSchema`) of
+the auth package, so a user looks and validates the same everywhere.
+"""
+from marshmallow import ValidationError, fields, validates_schema
+
+from courrier.auth.models import ROLES
+from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean only: `"false"` or `0` in a body is a client bug, not a value to guess at."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class UserListArgsSchema(PaginationArgsSchema):
+    role = fields.String(validate=one_of(ROLES))
+    is_active = fields.Boolean()
+    q = NoWhitespaceString(validate=length(max=100))
+
+
+class UserUpdateSchema(Schema):
+    """The only fields an administrateur may change; anything else (email, password...) is a 422."""
+
+    role = fields.String(validate=one_of(ROLES))
+    is_active = StrictBoolean()
+    nom = NoWhitespaceString(validate=length(min=1, max=100))
+    prenom = NoWhitespaceString(validate=length(min=1, max=100))
+    contact = NoWhitespaceString(allow_none=True, validate=length(max=30))
+
+    @validates_schema
+    def check_not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Aucun champ à modifier : role, is_active, nom, prenom ou contact.")
+
+
+class RevokedSessionsSchema(Schema):
+    revoked = fields.Integer()

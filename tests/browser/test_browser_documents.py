@@ -1,0 +1,226 @@
+"""The mail register in the browser: registering a letter, the four-eyes workflow, attachments,
+filters and pagination, and data that looks like markup staying text."""
+import os
+import re
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="le paquet playwright n'est pas installé")
+if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
+    pytest.skip("Chromium absent (/usr/bin/chromium) : apt-get install chromium", allow_module_level=True)
+
+expect = sync_api.expect
+pytestmark = [pytest.mark.browser, pytest.mark.system]
+
+
+def tiny_png():
+    """A valid 1×1 PNG, built here so that the upload is checked by content like a real scan."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff")) + chunk(b"IEND", b""))
+
+
+def open_document(page, document):
+    page.goto(f"/#/documents/{document['id']}")
+    expect(page.get_by_test_id("detail-reference")).to_have_text(document["reference"])
+
+
+def test_an_agent_registers_a_letter_and_attaches_its_scan(new_page, agent, e2e):
+    page = e2e.login(new_page(), agent)
+    page.click("#new-document-button")
+    expect(page.locator("#document-form")).to_be_visible()
+    page.select_option("#doc-type", "entrant")
+    page.select_option("#doc-priorite", "urgente")
+    page.get_by_label("Objet").fill("Demande de raccordement au réseau d'eau")
+    page.get_by_label("Expéditeur").fill("Société des eaux du Rhône")
+    page.get_by_label("Destinataire").fill("Direction technique")
+    page.fill("#doc-date-courrier", "2026-11-20")
+    page.fill("#doc-description", "Reçu par voie postale.\nDeux pages.")
+    page.click("#document-submit")
+
+    expect(page.get_by_test_id("detail-reference")).to_have_text(re.compile(r"^ENT-\d{4}-\d{6}$"))
+    expect(page.get_by_test_id("flash")).to_contain_text("Courrier enregistré sous la référence ENT-")
+    expect(page.get_by_test_id("detail-statut")).to_have_text("En attente")
+    expect(page.get_by_test_id("detail-priorite")).to_have_text("Urgente")
+    expect(page.get_by_test_id("detail-created-by")).to_contain_text(agent.full_name)
+    expect(page.locator("#validate-button")).to_have_count(0)
+    expect(page.locator("[data-testid=history-item][data-action=created]")).to_have_count(1)
+
+    png = tiny_png()
+    page.set_input_files("#attachment-file", files=[{"name": "scan.png", "mimeType": "image/png", "buffer": png}])
+    page.click("#attachment-submit")
+    expect(page.get_by_test_id("attachment-name")).to_have_text("scan.png")
+    expect(page.locator("[data-testid=history-item][data-action=attachment_added]")).to_have_count(1)
+
+    with page.expect_download() as download:
+        page.get_by_test_id("attachment-download").click()
+    assert Path(download.value.path()).read_bytes() == png
+    assert download.value.suggested_filename == "scan.png"
+    e2e.screenshot(page, "document-detail")
+
+    page.click("text=← Retour au registre")
+    expect(page.get_by_test_id("document-row").first).to_contain_text("Demande de raccordement au réseau d'eau")
+
+
+def test_an_attachment_that_is_not_pdf_png_or_jpeg_is_refused_with_the_server_message(new_page, agent, live_server,
+                                                                                       e2e):
+    document = live_server.api.create_document(live_server.api.token(agent), objet="Pièce jointe refusée")
+    page = e2e.login(new_page(), agent)
+    open_document(page, document)
+    page.set_input_files("#attachment-file", files=[
+        {"name": "facture.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00 not a pdf at all"}])
+    page.click("#attachment-submit")
+    expect(page.locator("#attachment-error")).to_be_visible()
+    expect(page.get_by_test_id("attachment")).to_have_count(0)
+
+
+def test_a_validateur_validates_in_another_browser_what_an_agent_registered(new_page, agent, validateur,
+                                                                            live_server, e2e):
+    api = live_server.api
+    document = api.create_document(api.token(agent), objet="Convocation au conseil municipal")
+    agent_page = e2e.login(new_page(), agent)
+    validateur_page = e2e.login(new_page(), validateur)
+
+    open_document(validateur_page, document)
+    validateur_page.click("#validate-button")
+    validateur_page.click("#validate-confirm")
+    expect(validateur_page.get_by_test_id("detail-statut")).to_have_text("Validé")
+    expect(validateur_page.locator("#document-message")).to_have_text("Courrier validé.")
+    expect(validateur_page.get_by_test_id("detail-validated-by")).to_contain_text(validateur.full_name)
+    expect(validateur_page.locator("#validate-button")).to_have_count(0)
+    expect(validateur_page.locator("[data-testid=history-item][data-action=validated]")).to_have_count(1)
+
+    open_document(agent_page, document)
+    expect(agent_page.get_by_test_id("detail-statut")).to_have_text("Validé")
+    expect(agent_page.locator("#edit-document-button")).to_have_count(0)
+
+
+def test_a_validateur_rejects_with_a_motif(new_page, agent, validateur, live_server, e2e):
+    api = live_server.api
+    document = api.create_document(api.token(agent), objet="Facture sans bon de commande", type="sortant")
+    page = e2e.login(new_page(), validateur)
+    open_document(page, document)
+    page.click("#reject-button")
+    page.click("#reject-confirm")
+    expect(page.locator("#reject-motif-error")).to_have_text("Indiquez le motif du rejet.")
+    page.fill("#reject-motif", "Bon de commande manquant.")
+    page.click("#reject-confirm")
+    expect(page.get_by_test_id("detail-statut")).to_have_text("Rejeté")
+    expect(page.get_by_test_id("detail-motif-rejet")).to_have_text("Bon de commande manquant.")
+
+
+def test_nobody_sees_the_decision_buttons_on_their_own_letter(new_page, validateur, live_server, e2e):
+    api = live_server.api
+    document = api.create_document(api.token(validateur), objet="Note interne du validateur", type="interne")
+    page = e2e.login(new_page(), validateur)
+    open_document(page, document)
+    expect(page.get_by_test_id("detail-statut")).to_have_text("En attente")
+    expect(page.locator("#edit-document-button")).to_be_visible()
+    expect(page.locator("#validate-button")).to_have_count(0)
+    expect(page.locator("#reject-button")).to_have_count(0)
+
+
+def test_an_agent_does_not_see_the_validate_button(new_page, agent, validateur, live_server, e2e):
+    api = live_server.api
+    document = api.create_document(api.token(agent), objet="Accusé de réception")
+    page = e2e.login(new_page(), agent)
+    open_document(page, document)
+    expect(page.get_by_test_id("detail-objet")).to_have_text("Accusé de réception")
+    expect(page.get_by_test_id("decision-panel")).to_have_count(0)
+    expect(page.locator("#validate-button")).to_have_count(0)
+
+
+def test_the_creator_edits_a_pending_letter(new_page, agent, live_server, e2e):
+    api = live_server.api
+    document = api.create_document(api.token(agent), objet="Objet à corriger")
+    page = e2e.login(new_page(), agent)
+    open_document(page, document)
+    page.click("#edit-document-button")
+    page.get_by_label("Objet").fill("Objet corrigé")
+    page.click("#document-submit")
+    expect(page.get_by_test_id("detail-objet")).to_have_text("Objet corrigé")
+    expect(page.get_by_test_id("flash")).to_have_text("Modifications enregistrées.")
+    expect(page.locator("[data-testid=history-item][data-action=updated]")).to_have_count(1)
+
+
+def test_filters_and_pagination_follow_the_meta_of_the_api(new_page, make_account, live_server, e2e):
+    account = make_account("agent", "Petit", "Louise")
+    api = live_server.api
+    token = api.token(account)
+    for number in range(20):
+        api.create_document(token, objet=f"Abonnement n°{number}", expediteur="Éditions du Midi")
+    for number in range(3):
+        api.create_document(token, objet=f"Relance fournisseur n°{number}", type="sortant", priorite="urgente",
+                            expediteur="Service achats", destinataire="Papeterie Durand")
+
+    page = e2e.login(new_page(), account)
+    rows = page.get_by_test_id("document-row")
+    expect(rows).to_have_count(20)
+    expect(page.get_by_test_id("page-status")).to_have_text("Page 1 sur 2 — 23 résultats")
+    e2e.screenshot(page, "documents")
+
+    page.get_by_test_id("page-next").click()
+    expect(page.get_by_test_id("page-status")).to_have_text("Page 2 sur 2 — 23 résultats")
+    expect(rows).to_have_count(3)
+
+    page.select_option("#document-filters-type", "sortant")
+    page.click("#document-filters-submit")
+    expect(page.get_by_test_id("page-status")).to_have_text("Page 1 sur 1 — 3 résultats")
+    expect(rows.first).to_contain_text("Relance fournisseur")
+    assert "type=sortant" in page.url
+
+    page.fill("#document-filters-q", "Papeterie")
+    page.select_option("#document-filters-priorite", "urgente")
+    page.click("#document-filters-submit")
+    expect(rows).to_have_count(3)
+
+    page.select_option("#document-filters-statut", "valide")
+    page.click("#document-filters-submit")
+    expect(page.get_by_test_id("documents-table-empty")).to_be_visible()
+
+    page.click("#document-filters-reset")
+    expect(page.get_by_test_id("page-status")).to_have_text("Page 1 sur 2 — 23 résultats")
+
+
+def test_the_register_is_usable_on_a_phone(new_page, agent, live_server, e2e):
+    api = live_server.api
+    api.create_document(api.token(agent), objet="Courrier consulté sur téléphone")
+    page = e2e.login(new_page(viewport={"width": 390, "height": 844}), agent)
+    expect(page.get_by_test_id("document-row").first).to_be_visible()
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, "no horizontal scrolling on a phone"
+    e2e.screenshot(page, "documents-mobile")
+
+
+XSS_OBJET = "<img src=x onerror=alert(1)>"
+XSS_EXPEDITEUR = '<script>alert("expediteur")</script>'
+XSS_DESCRIPTION = '"><svg onload=alert(3)><b>gras</b>'
+
+
+def test_markup_in_a_letter_is_shown_as_text_and_never_runs(new_page, agent, live_server, e2e):
+    api = live_server.api
+    document = api.create_document(api.token(agent), objet=XSS_OBJET, expediteur=XSS_EXPEDITEUR,
+                                   description=XSS_DESCRIPTION)
+    page = new_page()
+    e2e.login(page, agent)
+
+    row = page.locator(f"[data-testid=document-row][data-id='{document['id']}']")
+    expect(row.get_by_test_id("document-objet")).to_have_text(XSS_OBJET)
+    expect(row).to_contain_text(XSS_EXPEDITEUR)
+    expect(page.get_by_text(XSS_OBJET, exact=True)).to_be_visible()
+
+    row.get_by_test_id("document-link").click()
+    expect(page.get_by_test_id("detail-objet")).to_have_text(XSS_OBJET)
+    expect(page.get_by_test_id("detail-expediteur")).to_have_text(XSS_EXPEDITEUR)
+    expect(page.get_by_test_id("detail-description")).to_have_text(XSS_DESCRIPTION)
+    expect(page.locator("#page-title")).to_contain_text(XSS_OBJET)
+
+    assert page.locator("main img, main svg, main script, main b").count() == 0
+    page.wait_for_timeout(300)
+    assert page.watch.dialogs == []

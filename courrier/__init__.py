@@ -17,7 +17,8 @@ from courrier.http import register_http_hooks
 
 def create_app(config=None):
     """Build the app; `config` (a mapping) overrides the environment, e.g. in tests."""
-    app = Flask(__name__, static_folder=None, instance_path=os.path.join(os.path.dirname(os.path.dirname(__file__)), "instance"))
+    project_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(__name__, static_folder=None, instance_path=os.path.join(project_dir, "instance"))
     app.config.from_mapping(Config.from_env().as_flask_config())
     if config:
         app.config.from_mapping(config)
@@ -47,9 +48,9 @@ def register_extensions(app):
     register_jwt_loaders(jwt)
     limiter.init_app(app)
     api.init_app(app)
-    cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-                 supports_credentials=False, allow_headers=["Authorization", "Content-Type"],
-                 expose_headers=["Retry-After"], vary_header=True)
+    cors.init_app(
+        app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}}, supports_credentials=False,
+        allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"])
     register_http_hooks(app)
     init_token_store(app)
     connect_audit_listeners()

@@ -36,6 +36,18 @@ def check_json_body():
         raise ApiError("bad_request") from None
     if not isinstance(body, dict):
         raise ApiError("bad_request", "Le corps de la requête doit être un objet JSON.")
+    if b"\\u" in raw and has_lone_surrogate(body):
+        # "\ud800" is valid JSON syntax but no valid text: the database and bcrypt cannot encode it.
+        raise ApiError("bad_request", "Le corps de la requête contient des caractères Unicode invalides.")
+
+
+def has_lone_surrogate(body):
+    """True when a parsed JSON body holds a UTF-16 surrogate escaped alone ("\\ud800"), in a key or a value."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def add_security_headers(response):

@@ -120,8 +120,9 @@ class AuthActions:
         """A user of `role`, created directly in the database, then logged in through the API."""
         email = fields.pop("email", f"{role}-{uuid.uuid4().hex[:10]}@example.com")
         with self.app.app_context():
-            db.session.add(User(email=email, password_hash=hash_password(STRONG_PASSWORD), nom=fields.get("nom", "Durand"),
-                                prenom=fields.get("prenom", "Paul"), contact=None, role=role, is_active=True))
+            db.session.add(User(email=email, password_hash=hash_password(STRONG_PASSWORD),
+                                nom=fields.get("nom", "Durand"), prenom=fields.get("prenom", "Paul"),
+                                contact=None, role=role, is_active=True))
             db.session.commit()
         return self.login_account(email, STRONG_PASSWORD)
 

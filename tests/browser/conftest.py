@@ -309,6 +309,14 @@ def stored_tokens(page):
         "() => [localStorage.getItem('courrier.access_token'), localStorage.getItem('courrier.refresh_token')]")
 
 
+def shown(page, route):
+    """Wait until the screen of `route` (the fragment without '#', e.g. "/documents?type=sortant") is rendered."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#app")).to_have_attribute("data-route", route)
+    expect(page.locator("#app")).not_to_have_attribute("aria-busy", "true")
+
+
 def screenshot(page, name):
     """Save docs/screenshots/<name>.png (overwritten on each run)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -320,6 +328,7 @@ class Helpers:
 
     login = staticmethod(login)
     stored_tokens = staticmethod(stored_tokens)
+    shown = staticmethod(shown)
     screenshot = staticmethod(screenshot)
     strong_password = staticmethod(strong_password)
 

@@ -166,25 +166,30 @@ def test_filters_and_pagination_follow_the_meta_of_the_api(new_page, make_accoun
     e2e.screenshot(page, "documents")
 
     page.get_by_test_id("page-next").click()
+    e2e.shown(page, "/documents?page=2")
     expect(page.get_by_test_id("page-status")).to_have_text("Page 2 sur 2 — 23 résultats")
     expect(rows).to_have_count(3)
 
     page.select_option("#document-filters-type", "sortant")
     page.click("#document-filters-submit")
+    e2e.shown(page, "/documents?type=sortant")
     expect(page.get_by_test_id("page-status")).to_have_text("Page 1 sur 1 — 3 résultats")
     expect(rows.first).to_contain_text("Relance fournisseur")
-    assert "type=sortant" in page.url
 
     page.fill("#document-filters-q", "Papeterie")
     page.select_option("#document-filters-priorite", "urgente")
     page.click("#document-filters-submit")
+    e2e.shown(page, "/documents?q=Papeterie&type=sortant&priorite=urgente")
     expect(rows).to_have_count(3)
+    expect(page.locator("#document-filters-priorite")).to_have_value("urgente")
 
     page.select_option("#document-filters-statut", "valide")
     page.click("#document-filters-submit")
+    e2e.shown(page, "/documents?q=Papeterie&statut=valide&type=sortant&priorite=urgente")
     expect(page.get_by_test_id("documents-table-empty")).to_be_visible()
 
     page.click("#document-filters-reset")
+    e2e.shown(page, "/documents")
     expect(page.get_by_test_id("page-status")).to_have_text("Page 1 sur 2 — 23 résultats")
 
 

@@ -139,6 +139,7 @@ async function render() {
   }
 
   renderHeader(path);
+  main.setAttribute("aria-busy", "true");
   const context = {
     params: found.slice(1).map(decodeURIComponent),
     query,
@@ -169,6 +170,8 @@ async function render() {
     content = loadError(err);
   }
   if (ticket !== state.renderTicket) return; // the user went elsewhere meanwhile
+  main.removeAttribute("aria-busy");
+  main.dataset.route = full; // which screen is on display (tests wait for it)
 
   const message = state.flash;
   state.flash = null;

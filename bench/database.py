@@ -1,0 +1,389 @@
+"""Bench databases: one migrated template per run, cloned per data set, then bulk-seeded.
+
+SQLite: one file per data set in a temporary folder (the template file is copied).
+PostgreSQL: one database per data set on the server of `--database-url`, created with
+`CREATE DATABASE … TEMPLATE …` and dropped at the end; the database named in the URL itself is
+never touched (the test suite drops its schema).
+
+Seeding goes straight into the tables that `flask db upgrade` created, reflected with
+`MetaData.reflect()` so that it follows the real schema: raw `executemany` on SQLite, `COPY` on
+PostgreSQL, both in chunks.
+"""
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import bcrypt
+from sqlalchemy import MetaData, create_engine, make_url
+
+from bench.servers import PROJECT_ROOT, tool
+
+CHUNK = 50_000
+# A real bcrypt hash (cost 4) of a random password: the seeded users never log in.
+DUMMY_HASH = bcrypt.hashpw(os.urandom(16).hex().encode(), bcrypt.gensalt(4)).decode()
+
+
+class SeedError(RuntimeError):
+    pass
+
+
+def run_flask(env, *args, timeout=600):
+    completed = subprocess.run([tool("flask"), *args], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                               text=True, timeout=timeout)
+    if completed.returncode != 0:
+        raise SeedError(f"`flask {' '.join(args)}` failed ({completed.returncode}):\n"
+                        f"{completed.stdout}\n{completed.stderr}")
+    return completed
+
+
+class Databases:
+    """Creates the template and the data sets of one run, and removes them at the end."""
+
+    def __init__(self, base_url, keep=False):
+        self.base_url = make_url(base_url) if base_url else None
+        self.keep = keep
+        self.tag = f"cb{os.getpid()}_{int(time.time()) % 100000}"
+        self.tmpdir = tempfile.mkdtemp(prefix="courrier-bench-")
+        self.created = []
+        self.template_url = None
+        if self.base_url is None:
+            self.dialect = "sqlite"
+        else:
+            self.dialect = self.base_url.get_backend_name()
+            if self.dialect not in ("sqlite", "postgresql"):
+                raise SeedError(f"unsupported database {self.dialect!r}: sqlite or postgresql")
+
+    @property
+    def label(self):
+        return self.dialect
+
+    # -- URLs ------------------------------------------------------------------------------------
+    def _sqlite_path(self, name):
+        if self.base_url is not None and self.base_url.database not in (None, "", ":memory:"):
+            folder = os.path.dirname(os.path.abspath(self.base_url.database))
+            return os.path.join(folder, f"{self.tag}_{name}.sqlite")
+        return os.path.join(self.tmpdir, f"{name}.sqlite")
+
+    def url_for(self, name):
+        if self.dialect == "sqlite":
+            return f"sqlite:///{self._sqlite_path(name)}"
+        return self.base_url.set(database=f"{self.tag}_{name}").render_as_string(hide_password=False)
+
+    def _admin_conninfo(self):
+        return self.base_url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def _pg_execute(self, statement):
+        import psycopg
+
+        with psycopg.connect(self._admin_conninfo(), autocommit=True) as conn:
+            conn.execute(statement)
+
+    # -- life cycle ------------------------------------------------------------------------------
+    def create_template(self, app_env, admin):
+        """Migrate an empty database (`flask db upgrade`) and add the administrator to it."""
+        name = "template"
+        if self.dialect == "postgresql":
+            self._pg_execute(f'CREATE DATABASE "{self.tag}_{name}"')
+        self.created.append(name)
+        self.template_url = self.url_for(name)
+        env = app_env.for_database(self.template_url)
+        run_flask(env, "db", "upgrade")
+        run_flask(env, "create-admin", "--email", admin["email"], "--nom", admin["nom"], "--prenom",
+                  admin["prenom"], "--password", admin["password"])
+        if self.dialect == "sqlite":
+            with sqlite3.connect(self._sqlite_path(name)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return self.template_url
+
+    def clone(self, name):
+        """A new data set: a copy of the template (schema and administrator)."""
+        if self.dialect == "sqlite":
+            shutil.copyfile(self._sqlite_path("template"), self._sqlite_path(name))
+        else:
+            self._pg_execute(f'CREATE DATABASE "{self.tag}_{name}" TEMPLATE "{self.tag}_template"')
+        self.created.append(name)
+        return self.url_for(name)
+
+    def drop(self, name):
+        if self.keep or name not in self.created:
+            return
+        if self.dialect == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(self._sqlite_path(name) + suffix)
+                except FileNotFoundError:
+                    pass
+        else:
+            self._pg_execute(f'DROP DATABASE IF EXISTS "{self.tag}_{name}" WITH (FORCE)')
+        self.created.remove(name)
+
+    def cleanup(self):
+        if self.keep:
+            return [self.url_for(name) for name in self.created]
+        for name in list(self.created):
+            try:
+                self.drop(name)
+            except Exception as error:  # noqa: BLE001 - cleanup must go on
+                print(f"warning: could not drop {name}: {error}")
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        return []
+
+
+# -- seeding ---------------------------------------------------------------------------------------
+def _sqlite_value(value):
+    """What SQLAlchemy itself stores on SQLite for the app's column types (UTC, naive)."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class Seeder:
+    """Bulk inserts into one database, following its reflected schema."""
+
+    def __init__(self, url):
+        self.url = url
+        self.engine = create_engine(url)
+        self.metadata = MetaData()
+        self.metadata.reflect(self.engine)
+        self.dialect = self.engine.dialect.name
+
+    def close(self):
+        self.engine.dispose()
+
+    def columns_for(self, table_name, values):
+        """The columns to fill: the ones we have values for; refuses an unknown NOT NULL column."""
+        if table_name not in self.metadata.tables:
+            raise SeedError(f"table {table_name!r} does not exist (has `flask db upgrade` created it?)")
+        table = self.metadata.tables[table_name]
+        names = []
+        for column in table.columns:
+            if column.name in values:
+                names.append(column.name)
+            elif not column.nullable and column.server_default is None and column.autoincrement is not True:
+                raise SeedError(f"{table_name}.{column.name} is NOT NULL and the bench does not know it: "
+                                f"update bench/database.py")
+        return names
+
+    def insert(self, table_name, rows, total=None):
+        """Insert an iterable of dicts (all with the same keys); returns the number inserted."""
+        iterator = iter(rows)
+        first = next(iterator, None)
+        if first is None:
+            return 0
+        names = self.columns_for(table_name, first)
+
+        def chunks():
+            chunk = [first]
+            for row in iterator:
+                chunk.append(row)
+                if len(chunk) >= CHUNK:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+
+        if self.dialect == "sqlite":
+            return self._insert_sqlite(table_name, names, chunks())
+        return self._insert_postgresql(table_name, names, chunks())
+
+    def _insert_sqlite(self, table_name, names, chunks):
+        path = self.engine.url.database
+        conn = sqlite3.connect(path, isolation_level=None)
+        count = 0
+        try:
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute("PRAGMA cache_size=-1000000")  # 1 GB: random-UUID indexes stay in memory
+            conn.execute("PRAGMA temp_store=MEMORY")
+            conn.execute("BEGIN")
+            placeholders = ", ".join("?" for _ in names)
+            statement = f'INSERT INTO "{table_name}" ({", ".join(names)}) VALUES ({placeholders})'
+            for chunk in chunks:
+                conn.executemany(statement, [tuple(_sqlite_value(row[n]) for n in names) for row in chunk])
+                count += len(chunk)
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("ANALYZE")
+        finally:
+            conn.close()
+        return count
+
+    def _insert_postgresql(self, table_name, names, chunks):
+        raw = self.engine.raw_connection()
+        count = 0
+        try:
+            driver = raw.driver_connection
+            with driver.cursor() as cursor:
+                with cursor.copy(f'COPY "{table_name}" ({", ".join(names)}) FROM STDIN') as copy:
+                    for chunk in chunks:
+                        for row in chunk:
+                            copy.write_row(tuple(row[n] for n in names))
+                        count += len(chunk)
+            driver.commit()
+            driver.autocommit = True
+            driver.execute(f'VACUUM ANALYZE "{table_name}"')
+            driver.autocommit = False
+        finally:
+            raw.close()
+        return count
+
+    def count(self, table_name):
+        from sqlalchemy import func, select
+
+        table = self.metadata.tables[table_name]
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(table))
+
+
+def fast_uuids(count, rng):
+    """`count` random version-4 UUID strings, faster than uuid.uuid4() in a loop."""
+    for _ in range(count):
+        yield str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def user_rows(count, rng, now, prefix="bench-user", role_of=None):
+    for index, user_id in enumerate(fast_uuids(count, rng)):
+        created = now - timedelta(days=rng.uniform(30, 900))
+        yield {
+            "id": user_id, "email": f"{prefix}-{index}@example.com", "password_hash": DUMMY_HASH,
+            "nom": f"Nom{index}", "prenom": f"Prénom{index}", "contact": None,
+            "role": role_of(index) if role_of else "agent", "is_active": True,
+            "created_at": created, "updated_at": created,
+        }
+
+
+def seed_users(seeder, count, rng, prefix="bench-user", role_of=None):
+    now = datetime.now(timezone.utc)
+    rows = list(user_rows(count, rng, now, prefix, role_of))
+    seeder.insert("users", rows)
+    return [row["id"] for row in rows]
+
+
+def session_rows(count, user_ids, rng, now, dead_only=False):
+    """Sessions like a real table: mostly expired, some revoked, a few live (`dead_only`: none live)."""
+    for _ in range(count):
+        dice = rng.random()
+        if dead_only:
+            created = now - timedelta(days=rng.uniform(40, 400))
+        elif dice < 0.05:  # live
+            created = now - timedelta(minutes=rng.uniform(1, 100))
+        else:
+            created = now - timedelta(days=rng.uniform(8, 400))
+        revoked = (dead_only and dice < 0.3) or (not dead_only and 0.05 <= dice < 0.15)
+        last_used = created + timedelta(minutes=rng.uniform(0, 90))
+        yield {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "user_id": user_ids[rng.randrange(len(user_ids))],
+            "access_jti": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "refresh_jti": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "ip": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+            "user_agent": "Mozilla/5.0 (X11; Linux x86_64) courrier-bench",
+            "created_at": created, "last_used_at": last_used, "expires_at": created + timedelta(days=7),
+            "revoked_at": last_used if revoked else None, "revoked_reason": "logout" if revoked else None,
+        }
+
+
+def seed_sessions(url, count, users=1000, dead_only=False, seed=7):
+    """`users` extra users and `count` session rows spread over them; returns seconds taken."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    seeder = Seeder(url)
+    try:
+        user_ids = seed_users(seeder, users, rng)
+        seeder.insert("sessions", session_rows(count, user_ids, rng, datetime.now(timezone.utc), dead_only))
+    finally:
+        seeder.close()
+    return time.perf_counter() - started
+
+
+OBJETS = [
+    "Facture n° {n} — fournitures de bureau", "Demande de congé annuel", "Convocation à la réunion du comité",
+    "Rapport d'activité trimestriel", "Note de service sur les horaires", "Bon de commande {n}",
+    "Courrier de réclamation d'un usager", "Demande de subvention {n}", "Invitation au séminaire régional",
+    "Transmission de pièces justificatives", "Avis de marché public {n}", "Demande d'attestation de travail",
+    "Procès-verbal de la séance du conseil", "Relance facture impayée {n}", "Contrat de maintenance informatique",
+    "Dossier de candidature", "Arrêté de nomination", "Circulaire ministérielle {n}", "Demande de stage",
+    "Compte rendu de mission", "Réponse à la demande d'information", "Plan de formation annuel",
+    "Notification de décision", "Demande de rendez-vous", "Accusé de réception de dossier",
+    "Devis travaux de rénovation", "Déclaration de sinistre", "Budget prévisionnel {n}",
+    "Lettre de recommandation", "Mise en demeure",
+]
+ORGANISMES = [
+    "Mairie de {v}", "Préfecture de {v}", "Trésor public", "Société Dupont SARL", "Cabinet Martin & associés",
+    "Direction régionale des finances", "Ministère de l'Intérieur", "CHU de {v}", "Université de {v}",
+    "Banque Populaire", "Chambre de commerce de {v}", "Office national des postes", "M. Jean Moreau",
+    "Mme Claire Lefèvre", "Association des usagers", "Conseil départemental", "Tribunal administratif de {v}",
+    "Entreprise Bernard BTP", "Rectorat de {v}", "Caisse d'allocations familiales",
+]
+VILLES = ["Lyon", "Lille", "Nantes", "Rennes", "Dijon", "Tours", "Metz", "Brest", "Nice", "Pau", "Caen", "Reims"]
+PREFIXES = {"entrant": "ENT", "sortant": "SOR", "interne": "INT"}
+
+
+def document_rows(count, creators, validators, rng, now):
+    """`count` documents over two years, references sequential per type and year in creation order."""
+    stamps = sorted(now - timedelta(seconds=rng.uniform(60, 2 * 365 * 86400)) for _ in range(count))
+    counters = {}
+    rows = []
+    for created in stamps:
+        kind = rng.choices(("entrant", "sortant", "interne"), (6, 3, 1))[0]
+        key = (kind, created.year)
+        counters[key] = counters.get(key, 0) + 1
+        statut = rng.choices(("en_attente", "valide", "rejete"), (3, 6, 1))[0]
+        decided = statut != "en_attente"
+        validated_at = created + timedelta(hours=rng.uniform(1, 72)) if decided else None
+        ville = rng.choice(VILLES)
+        organisme = rng.choice(ORGANISMES).format(v=ville)
+        service = f"Service {rng.choice(('courrier', 'juridique', 'comptabilité', 'RH', 'technique'))}"
+        expediteur, destinataire = (organisme, service) if kind == "entrant" else (service, organisme)
+        rows.append({
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "reference": f"{PREFIXES[kind]}-{created.year}-{counters[key]:06d}",
+            "type": kind,
+            "objet": rng.choice(OBJETS).format(n=rng.randrange(1000, 99999)),
+            "expediteur": expediteur, "destinataire": destinataire,
+            "date_courrier": (created - timedelta(days=rng.randrange(0, 10))).date(),
+            "date_reception": created.date() if kind == "entrant" else None,
+            "priorite": "urgente" if rng.random() < 0.15 else "normale",
+            "description": "Document enregistré par le banc d'essai." if rng.random() < 0.5 else None,
+            "statut": statut,
+            "motif_rejet": "Pièce manquante." if statut == "rejete" else None,
+            "created_by_id": rng.choice(creators),
+            "validated_by_id": rng.choice(validators) if decided else None,
+            "created_at": created, "updated_at": validated_at or created, "validated_at": validated_at,
+        })
+    return rows, counters
+
+
+def seed_documents(url, count, seed=11):
+    """25 users (20 agents, 5 validateurs) and `count` documents; returns seconds taken."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    seeder = Seeder(url)
+    try:
+        user_ids = seed_users(seeder, 25, rng, prefix="bench-doc-user",
+                              role_of=lambda i: "validateur" if i >= 20 else "agent")
+        rows, counters = document_rows(count, user_ids[:20], user_ids[20:], rng, datetime.now(timezone.utc))
+        seeder.insert("documents", rows)
+        if "reference_counters" in seeder.metadata.tables:
+            seeder.insert("reference_counters", [
+                {"type": kind, "year": year, "last_value": value} for (kind, year), value in counters.items()])
+    finally:
+        seeder.close()
+    return time.perf_counter() - started
+
+
+def count_rows(url, table_name):
+    seeder = Seeder(url)
+    try:
+        return seeder.count(table_name)
+    finally:
+        seeder.close()

@@ -1,0 +1,132 @@
+"""Schemas of the mail register: they validate requests, dump documents and feed the OpenAPI document."""
+from marshmallow import ValidationError, fields, post_load, pre_load, validates_schema
+
+from courrier.auth.schemas import UserSummarySchema
+from courrier.documents.models import DOCUMENT_TYPES, PRIORITES, STATUTS
+from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
+
+SERVER_FIELD = "Champ attribué par le serveur : il ne peut pas être envoyé."
+FIXED_FIELD = "Ce champ ne peut pas être modifié."
+DECISION_FIELD = "Le statut change par validation ou rejet (/validate, /reject), pas par modification."
+
+
+def refuse_fields(data, messages):
+    """A 422 naming each forbidden field with its reason, rather than a bare "unknown field"."""
+    if isinstance(data, dict):
+        errors = {name: [message] for name, message in messages.items() if name in data}
+        if errors:
+            raise ValidationError(errors)
+
+
+class DocumentSchema(Schema):
+    """A document as the API returns it (API.md section 5)."""
+
+    id = fields.String()
+    reference = fields.String()
+    type = fields.String()
+    objet = fields.String()
+    expediteur = fields.String()
+    destinataire = fields.String()
+    date_courrier = fields.Date(allow_none=True)
+    date_reception = fields.Date(allow_none=True)
+    priorite = fields.String()
+    description = fields.String(allow_none=True)
+    statut = fields.String()
+    motif_rejet = fields.String(allow_none=True)
+    created_by = fields.Nested(UserSummarySchema)
+    validated_by = fields.Nested(UserSummarySchema, allow_none=True)
+    created_at = fields.DateTime(format="iso")
+    updated_at = fields.DateTime(format="iso")
+    validated_at = fields.DateTime(format="iso", allow_none=True)
+
+
+class DocumentFieldsSchema(Schema):
+    """The fields a client writes, shared by creation and modification."""
+
+    objet = NoWhitespaceString(validate=length(min=1, max=255))
+    expediteur = NoWhitespaceString(validate=length(min=1, max=255))
+    destinataire = NoWhitespaceString(validate=length(min=1, max=255))
+    date_courrier = fields.Date(allow_none=True, metadata={"description": "La date écrite sur le courrier."})
+    date_reception = fields.Date(allow_none=True)
+    priorite = fields.String(validate=one_of(PRIORITES))
+    description = NoWhitespaceString(allow_none=True, validate=length(max=5000))
+
+    @post_load
+    def empty_description_is_none(self, data, **kwargs):
+        if data.get("description") == "":
+            data["description"] = None
+        return data
+
+
+class DocumentCreateSchema(DocumentFieldsSchema):
+    type = fields.String(required=True, validate=one_of(DOCUMENT_TYPES))
+    objet = NoWhitespaceString(required=True, validate=length(min=1, max=255))
+    expediteur = NoWhitespaceString(required=True, validate=length(min=1, max=255))
+    destinataire = NoWhitespaceString(required=True, validate=length(min=1, max=255))
+    date_reception = fields.Date(
+        allow_none=True, metadata={"description": "Par défaut, la date du jour (UTC) pour un courrier entrant."})
+    priorite = fields.String(load_default="normale", validate=one_of(PRIORITES))
+
+    @pre_load
+    def refuse_server_fields(self, data, **kwargs):
+        refuse_fields(data, {"reference": SERVER_FIELD, "statut": SERVER_FIELD})
+        return data
+
+
+class DocumentUpdateSchema(DocumentFieldsSchema):
+    """PATCH: any subset of the writable fields; `type`, `statut` and `reference` never change."""
+
+    @pre_load
+    def refuse_fixed_fields(self, data, **kwargs):
+        refuse_fields(data, {"type": FIXED_FIELD, "reference": FIXED_FIELD, "statut": DECISION_FIELD})
+        return data
+
+    @validates_schema
+    def check_not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Aucun champ à modifier : objet, expediteur, destinataire, date_courrier, "
+                                  "date_reception, priorite ou description.")
+
+
+class RejectSchema(Schema):
+    motif = NoWhitespaceString(required=True, validate=length(min=1, max=2000))
+
+
+class DocumentListArgsSchema(PaginationArgsSchema):
+    statut = fields.String(validate=one_of(STATUTS))
+    type = fields.String(validate=one_of(DOCUMENT_TYPES))
+    priorite = fields.String(validate=one_of(PRIORITES))
+    q = NoWhitespaceString(validate=length(max=255), metadata={
+        "description": "Recherche, sans tenir compte de la casse, dans la référence, l'objet, "
+                       "l'expéditeur et le destinataire."})
+    date_from = fields.Date(metadata={"description": "Enregistrés ce jour-là (UTC) ou après (AAAA-MM-JJ)."})
+    date_to = fields.Date(metadata={"description": "Enregistrés ce jour-là (UTC) ou avant (AAAA-MM-JJ)."})
+
+    @validates_schema
+    def check_period(self, data, **kwargs):
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("La fin de la période précède son début.", "date_to")
+
+
+class HistoryEntrySchema(Schema):
+    action = fields.String()
+    actor = fields.Nested(UserSummarySchema, allow_none=True)
+    at = fields.DateTime(format="iso")
+    details = fields.Dict(allow_none=True)
+
+
+class AttachmentSchema(Schema):
+    id = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    created_at = fields.DateTime(format="iso")
+
+
+class AttachmentUploadSchema(Schema):
+    """The multipart body of an upload: one file in the field `file`."""
+
+    file = fields.Raw(required=True, metadata={
+        "type": "string", "format": "binary",
+        "description": "PDF, PNG ou JPEG (type reconnu au contenu) ; taille maximale ATTACHMENT_MAX_BYTES."})

@@ -80,6 +80,7 @@ class Config:
     AUTH_RATE_LIMIT: str
     RATELIMIT_ENABLED: bool
     RATELIMIT_STORAGE_URI: str
+    RATELIMIT_KEY_PREFIX: str
     TRUSTED_PROXIES: int
     CORS_ORIGINS: list
     REGISTRATION_OPEN: bool
@@ -117,6 +118,8 @@ class Config:
             AUTH_RATE_LIMIT=env_str("AUTH_RATE_LIMIT", "5 per minute"),
             RATELIMIT_ENABLED=env_bool("RATELIMIT_ENABLED", True),
             RATELIMIT_STORAGE_URI=env_str("RATELIMIT_STORAGE_URI", "memory://"),
+            # Deployments sharing one Redis keep their counters apart with their own prefix.
+            RATELIMIT_KEY_PREFIX=env_str("RATELIMIT_KEY_PREFIX", "courrier"),
             TRUSTED_PROXIES=env_int("TRUSTED_PROXIES", 0),
             CORS_ORIGINS=env_list("CORS_ORIGINS"),
             REGISTRATION_OPEN=env_bool("REGISTRATION_OPEN", True),
@@ -136,7 +139,6 @@ class Config:
             JWT_TOKEN_LOCATION=["headers"],
             JWT_IDENTITY_CLAIM="userId",
             RATELIMIT_HEADERS_ENABLED=True,
-            RATELIMIT_KEY_PREFIX="courrier",
             # Redis down: the limiter logs a warning and lets requests through (documented choice).
             RATELIMIT_SWALLOW_ERRORS=True,
             RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,

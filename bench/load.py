@@ -80,7 +80,8 @@ def run_wrk(port, request, duration, connections):
         handle.write(wrk_script(request))
         script = handle.name
     try:
-        command = pinned(LOAD_CORE, ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "30s",
+        seconds = max(1, round(duration))  # wrk takes whole seconds
+        command = pinned(LOAD_CORE, ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
                                      "-s", script, f"http://127.0.0.1:{port}{request.path}"])
         completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
     finally:

@@ -8,7 +8,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import Config
+from config import Config, engine_options
 from courrier.database import configure_engine, render_migration_item
 from courrier.errors import register_error_handlers, register_jwt_callbacks
 from courrier.extensions import api, cors, db, jwt, limiter, migrate
@@ -22,6 +22,9 @@ def create_app(config=None):
     app.config.from_mapping(Config.from_env().as_flask_config())
     if config:
         app.config.from_mapping(config)
+        if "SQLALCHEMY_ENGINE_OPTIONS" not in config:
+            # The pool options depend on the database: recompute them for an overridden URL.
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     os.makedirs(app.instance_path, exist_ok=True)
     if app.config["TRUSTED_PROXIES"] > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])

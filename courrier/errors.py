@@ -1,6 +1,7 @@
 """Every failure becomes the JSON error envelope of API.md section 1, in this one module."""
 import logging
 
+import marshmallow
 from flask import jsonify
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import InvalidTokenError
@@ -41,6 +42,22 @@ CODE_STATUS = {
     "unsupported_media_type": 415, "validation_error": 422, "rate_limited": 429,
     "internal_error": 500, "service_unavailable": 503,
 }
+
+
+class ErrorEnvelopeSchema(marshmallow.Schema):
+    """The error envelope as OpenAPI documents it, for every error status (flask-smorest's ERROR_SCHEMA)."""
+
+    class Meta:
+        unknown = marshmallow.RAISE
+        ordered = True
+
+    success = marshmallow.fields.Boolean(required=True, metadata={"enum": [False]})
+    code = marshmallow.fields.String(required=True, metadata={
+        "enum": list(CODE_STATUS), "description": "Code machine de l'erreur (API.md, section 1)."})
+    message = marshmallow.fields.String(required=True, metadata={"description": "Explication en français."})
+    errors = marshmallow.fields.Dict(
+        keys=marshmallow.fields.String(), values=marshmallow.fields.List(marshmallow.fields.String()),
+        metadata={"description": "Seulement pour `validation_error` : les messages de chaque champ."})
 
 
 class ApiError(Exception):

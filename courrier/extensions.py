@@ -9,6 +9,8 @@ from flask_limiter.util import get_remote_address
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from courrier.errors import ErrorEnvelopeSchema
+
 # Named constraints, so that SQLite batch migrations can alter them later.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -28,4 +30,5 @@ migrate = Migrate()
 jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address)
 api = Api()
+api.ERROR_SCHEMA = ErrorEnvelopeSchema  # document the envelope errors.py really sends, not flask-smorest's
 cors = CORS()

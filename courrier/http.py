@@ -7,11 +7,18 @@ from courrier.errors import ApiError
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 MULTIPART_ENDPOINTS = set()  # endpoints that take a file upload instead of JSON
+NUL = "\x00"
+NUL_MESSAGE = "Caractère nul interdit."
 
 
 def accepts_upload(endpoint):
     """Mark an endpoint as a multipart upload: it gets ATTACHMENT_MAX_BYTES instead of the JSON rules."""
     MULTIPART_ENDPOINTS.add(endpoint)
+
+
+def check_request():
+    refuse_nul_outside_body()
+    check_json_body()
 
 
 def check_json_body():
@@ -36,18 +43,49 @@ def check_json_body():
         raise ApiError("bad_request") from None
     if not isinstance(body, dict):
         raise ApiError("bad_request", "Le corps de la requête doit être un objet JSON.")
-    if b"\\u" in raw and has_lone_surrogate(body):
-        # "\ud800" is valid JSON syntax but no valid text: the database and bcrypt cannot encode it.
-        raise ApiError("bad_request", "Le corps de la requête contient des caractères Unicode invalides.")
+    if b"\\u" in raw:
+        try:
+            check_json_text(body)
+        except RecursionError:
+            raise ApiError("bad_request") from None
 
 
-def has_lone_surrogate(body):
-    """True when a parsed JSON body holds a UTF-16 surrogate escaped alone ("\\ud800"), in a key or a value."""
+def check_json_text(body):
+    """Strings the database cannot store: a lone UTF-16 surrogate (400) or a NUL character (422 on the field).
+
+    `"\\ud800"` and `"\\u0000"` are valid JSON, but PostgreSQL refuses NUL in text and no encoder takes
+    a lone surrogate: refused here, once, rather than as a 500 in whatever query meets them first.
+    """
     try:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        return True
+        raise ApiError("bad_request", "Le corps de la requête contient des caractères Unicode invalides.") from None
+    if any(NUL in key for key in body):
+        raise ApiError("bad_request", NUL_MESSAGE)
+    errors = {key: [NUL_MESSAGE] for key, value in body.items() if contains_nul(value)}
+    if errors:
+        raise ApiError("validation_error", errors=errors)
+
+
+def contains_nul(value):
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
     return False
+
+
+def refuse_nul_outside_body():
+    """A NUL in the path is an unknown resource; in a query parameter or the User-Agent, invalid input."""
+    if any(NUL in str(value) for value in (request.view_args or {}).values()):
+        raise ApiError("not_found")
+    errors = {name: [NUL_MESSAGE] for name, value in request.args.items(multi=True) if NUL in name + value}
+    if errors:
+        raise ApiError("validation_error", errors=errors)
+    if NUL in request.headers.get("User-Agent", ""):
+        raise ApiError("bad_request", "En-tête User-Agent invalide.")
 
 
 def add_security_headers(response):
@@ -66,5 +104,5 @@ def add_security_headers(response):
 
 
 def register_http_hooks(app):
-    app.before_request(check_json_body)
+    app.before_request(check_request)
     app.after_request(add_security_headers)

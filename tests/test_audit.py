@@ -175,6 +175,38 @@ def test_sessions_revoked_is_recorded(client, auth, admin, agent):
     assert {s["revoked_reason"] for s in sessions(client, admin, user_id=agent.id)} == {"admin_revoked"}
 
 
+def create_document(client, account):
+    body = {"type": "entrant", "objet": "Demande de subvention", "expediteur": "Association des riverains",
+            "destinataire": "Service urbanisme"}
+    response = client.post("/api/documents", json=body, headers=account.headers)
+    assert response.status_code == 201, response.json
+    return response.json["data"]
+
+
+def test_document_validated_is_recorded(client, admin, agent, validateur):
+    document = create_document(client, agent)
+    response = client.post(f"/api/documents/{document['id']}/validate", **bearer(validateur.token,
+                                                                                 **from_ip("10.0.0.19")))
+    assert response.status_code == 200
+    event = only_event(client, admin, "document_validated")
+    assert event["actor"] == summary(validateur) and event["subject_user"] == summary(agent)
+    assert event["details"]["document_id"] == document["id"]
+    assert event["details"]["reference"] == document["reference"] and event["ip"] == "10.0.0.19"
+    assert [e["id"] for e in events(client, admin, type="document_validated", user_id=validateur.id)] == [event["id"]]
+
+
+def test_document_rejected_is_recorded(client, admin, agent, validateur):
+    document = create_document(client, agent)
+    response = client.post(f"/api/documents/{document['id']}/reject", json={"motif": "Pièce illisible"},
+                           **bearer(validateur.token, **from_ip("10.0.0.20")))
+    assert response.status_code == 200
+    event = only_event(client, admin, "document_rejected")
+    assert event["actor"] == summary(validateur) and event["subject_user"] == summary(agent)
+    assert event["details"]["document_id"] == document["id"]
+    assert event["details"]["reference"] == document["reference"] and event["ip"] == "10.0.0.20"
+    assert events(client, admin, type="document_validated") == []
+
+
 def test_a_refused_change_writes_no_audit_event(client, auth, admin):
     other = auth.account("administrateur")
     assert client.patch(f"/api/users/{admin.id}", json={"role": "agent"}, headers=admin.headers).status_code == 403

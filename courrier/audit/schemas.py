@@ -42,6 +42,9 @@ class DateBound(fields.Field):
     """`date_from` / `date_to`: a date (YYYY-MM-DD) or an ISO 8601 datetime, see `parse_date_bound`."""
 
     def __init__(self, end=False, **kwargs):
+        description = ("Jusqu'au (inclus)" if end else "Depuis (inclus)") + \
+            " : AAAA-MM-JJ (journée UTC entière) ou date et heure ISO 8601."
+        kwargs.setdefault("metadata", {"type": "string", "example": "2026-11-23", "description": description})
         super().__init__(**kwargs)
         self.end = end
 

@@ -1,4 +1,6 @@
 """Schemas of the mail register: they validate requests, dump documents and feed the OpenAPI document."""
+import unicodedata
+
 from marshmallow import ValidationError, fields, post_load, pre_load, validates_schema
 
 from courrier.auth.schemas import UserSummarySchema
@@ -16,6 +18,11 @@ def refuse_fields(data, messages):
         errors = {name: [message] for name, message in messages.items() if name in data}
         if errors:
             raise ValidationError(errors)
+
+
+def no_control_characters(text):
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise ValidationError("Caractères de contrôle interdits.")
 
 
 class DocumentSchema(Schema):
@@ -96,7 +103,7 @@ class DocumentListArgsSchema(PaginationArgsSchema):
     statut = fields.String(validate=one_of(STATUTS))
     type = fields.String(validate=one_of(DOCUMENT_TYPES))
     priorite = fields.String(validate=one_of(PRIORITES))
-    q = NoWhitespaceString(validate=length(max=255), metadata={
+    q = NoWhitespaceString(validate=[length(max=255), no_control_characters], metadata={
         "description": "Recherche, sans tenir compte de la casse, dans la référence, l'objet, "
                        "l'expéditeur et le destinataire."})
     date_from = fields.Date(metadata={"description": "Enregistrés ce jour-là (UTC) ou après (AAAA-MM-JJ)."})

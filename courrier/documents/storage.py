@@ -84,6 +84,10 @@ def path_of(storage_name):
     return os.path.join(current_app.config["UPLOAD_FOLDER"], storage_name)
 
 
+def exists(storage_name):
+    return os.path.isfile(path_of(storage_name))
+
+
 def _size_of(stream):
     stream.seek(0, os.SEEK_END)
     size = stream.tell()
@@ -99,6 +103,8 @@ def store(file_storage):
     """
     stream = file_storage.stream
     size = _size_of(stream)
+    if size == 0:
+        raise validation_error("file", "Le fichier est vide.")
     if size > current_app.config["ATTACHMENT_MAX_BYTES"]:
         raise ApiError("payload_too_large", "Le fichier dépasse la taille maximale autorisée.")
     content_type = detect_content_type(stream.read(HEAD_BYTES))

@@ -75,9 +75,10 @@ def update_user(actor, user_id, changes):
     if not changed:
         return user
     if loses_admin:
-        # PostgreSQL: concurrent requests touching administrateurs queue here (SQLite has one writer anyway).
+        # PostgreSQL: concurrent requests removing administrateurs queue here, locking in one order so
+        # they cannot deadlock; the count below then sees the winner's commit. (SQLite has one writer.)
         db.session.execute(select(User.id).where(User.role == ADMIN_ROLE, User.is_active.is_(True))
-                           .with_for_update())
+                           .order_by(User.id).with_for_update())
     for name, change in changed.items():
         setattr(user, name, change["new"])
     details = {"changes": changed}

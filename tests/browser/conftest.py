@@ -93,9 +93,13 @@ class Api:
         assert status in expected, f"{method} {path} → {status} {payload}"
         return payload
 
-    def login(self, account):
-        """Open a session for `account`; return the auth `data` (user, tokens)."""
-        return self.ok("POST", "/api/auth/login", {"email": account.email, "password": account.password})["data"]
+    def login(self, account, user_agent=None):
+        """Open a session for `account` (from another "device" when `user_agent` is given); return its `data`."""
+        body = json.dumps({"email": account.email, "password": account.password}).encode()
+        request = urllib.request.Request(self.base_url + "/api/auth/login", data=body, method="POST", headers={
+            "Content-Type": "application/json", "User-Agent": user_agent or "courrier-e2e-fixture"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())["data"]
 
     def token(self, account):
         return self.login(account)["access_token"]
@@ -222,12 +226,12 @@ def make_account(live_server):
 
 
 @pytest.fixture(scope="session")
-def agent(make_account):
+def agent_user(make_account):
     return make_account("agent", "Martin", "Agathe")
 
 
 @pytest.fixture(scope="session")
-def validateur(make_account):
+def validateur_user(make_account):
     return make_account("validateur", "Bernard", "Victor")
 
 
@@ -317,6 +321,14 @@ def shown(page, route):
     expect(page.locator("#app")).not_to_have_attribute("aria-busy", "true")
 
 
+def assert_labelled(page):
+    """Every form control on screen has a <label> (for=…) naming it."""
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+        .filter((el) => !el.labels.length || ![...el.labels].some((l) => l.textContent.trim()))
+        .map((el) => el.id || el.name || el.outerHTML.slice(0, 80))""")
+    assert unlabelled == [], f"champs sans <label> : {unlabelled}"
+
+
 def screenshot(page, name):
     """Save docs/screenshots/<name>.png (overwritten on each run)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -329,6 +341,7 @@ class Helpers:
     login = staticmethod(login)
     stored_tokens = staticmethod(stored_tokens)
     shown = staticmethod(shown)
+    assert_labelled = staticmethod(assert_labelled)
     screenshot = staticmethod(screenshot)
     strong_password = staticmethod(strong_password)
 

@@ -15,14 +15,15 @@ expect = sync_api.expect
 pytestmark = [pytest.mark.browser, pytest.mark.system]
 
 
-def test_login_with_a_wrong_password_shows_the_server_message(new_page, agent, e2e):
+def test_login_with_a_wrong_password_shows_the_server_message(new_page, agent_user, e2e):
     page = new_page()
     page.goto("/")
     expect(page.locator("#login-form")).to_be_visible()
     expect(page).to_have_url(re.compile(r"#/login$"))
+    e2e.assert_labelled(page)
     e2e.screenshot(page, "login")
 
-    page.fill("#login-email", agent.email)
+    page.fill("#login-email", agent_user.email)
     page.fill("#login-password", "pas-le-bon-mot-de-passe")
     page.click("#login-submit")
     expect(page.locator("#login-error")).to_contain_text("incorrect")
@@ -30,9 +31,9 @@ def test_login_with_a_wrong_password_shows_the_server_message(new_page, agent, e
     assert e2e.stored_tokens(page) == [None, None]
 
 
-def test_login_opens_the_register_and_stores_both_tokens(new_page, agent, e2e):
-    page = e2e.login(new_page(), agent)
-    expect(page.get_by_test_id("current-user")).to_contain_text(agent.full_name)
+def test_login_opens_the_register_and_stores_both_tokens(new_page, agent_user, e2e):
+    page = e2e.login(new_page(), agent_user)
+    expect(page.get_by_test_id("current-user")).to_contain_text(agent_user.full_name)
     expect(page.get_by_test_id("current-user")).to_contain_text("Agent")
     access, refresh = e2e.stored_tokens(page)
     assert access and refresh and access != refresh
@@ -43,7 +44,7 @@ def test_registration_shows_field_errors_next_to_fields_then_creates_an_agent(ne
     page.goto("/#/login")
     page.click("#register-link")
     expect(page.locator("#register-form")).to_be_visible()
-    e2e.screenshot(page, "register")
+    e2e.assert_labelled(page)
 
     page.fill("#register-nom", "Lefèvre")
     page.fill("#register-prenom", "Inès")
@@ -63,6 +64,7 @@ def test_registration_shows_field_errors_next_to_fields_then_creates_an_agent(ne
     expect(page.locator("#register-password-error")).to_be_visible()
     expect(page.locator("#register-password-confirmation-error")).to_be_visible()
     expect(page.locator("#register-email-error")).to_be_hidden()
+    e2e.screenshot(page, "register")
 
     page.fill("#register-password", "Quai-Brume-Tournesol-71")
     page.fill("#register-password-confirmation", "Quai-Brume-Tournesol-71")
@@ -72,8 +74,8 @@ def test_registration_shows_field_errors_next_to_fields_then_creates_an_agent(ne
     assert all(e2e.stored_tokens(page))
 
 
-def test_logout_revokes_the_session_and_clears_local_storage(new_page, agent, live_server, e2e):
-    page = e2e.login(new_page(), agent)
+def test_logout_revokes_the_session_and_clears_local_storage(new_page, agent_user, live_server, e2e):
+    page = e2e.login(new_page(), agent_user)
     access, _ = e2e.stored_tokens(page)
     page.click("#logout-button")
     expect(page.locator("#login-form")).to_be_visible()
@@ -165,8 +167,8 @@ def test_a_failed_refresh_clears_the_tokens_and_goes_to_login(new_page, make_acc
     assert page.evaluate("() => localStorage.length") == 0
 
 
-def test_an_agent_has_no_admin_menu_and_cannot_open_admin_screens(new_page, agent, e2e):
-    page = e2e.login(new_page(), agent)
+def test_an_agent_has_no_admin_menu_and_cannot_open_admin_screens(new_page, agent_user, e2e):
+    page = e2e.login(new_page(), agent_user)
     expect(page.get_by_test_id("nav-users")).to_have_count(0)
     page.goto("/#/admin/users")
     expect(page.get_by_test_id("documents-page")).to_be_visible()

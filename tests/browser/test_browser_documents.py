@@ -31,10 +31,11 @@ def open_document(page, document):
     expect(page.get_by_test_id("detail-reference")).to_have_text(document["reference"])
 
 
-def test_an_agent_registers_a_letter_and_attaches_its_scan(new_page, agent, e2e):
-    page = e2e.login(new_page(), agent)
+def test_an_agent_registers_a_letter_and_attaches_its_scan(new_page, agent_user, e2e):
+    page = e2e.login(new_page(), agent_user)
     page.click("#new-document-button")
     expect(page.locator("#document-form")).to_be_visible()
+    e2e.assert_labelled(page)
     page.select_option("#doc-type", "entrant")
     page.select_option("#doc-priorite", "urgente")
     page.get_by_label("Objet").fill("Demande de raccordement au réseau d'eau")
@@ -48,7 +49,7 @@ def test_an_agent_registers_a_letter_and_attaches_its_scan(new_page, agent, e2e)
     expect(page.get_by_test_id("flash")).to_contain_text("Courrier enregistré sous la référence ENT-")
     expect(page.get_by_test_id("detail-statut")).to_have_text("En attente")
     expect(page.get_by_test_id("detail-priorite")).to_have_text("Urgente")
-    expect(page.get_by_test_id("detail-created-by")).to_contain_text(agent.full_name)
+    expect(page.get_by_test_id("detail-created-by")).to_contain_text(agent_user.full_name)
     expect(page.locator("#validate-button")).to_have_count(0)
     expect(page.locator("[data-testid=history-item][data-action=created]")).to_have_count(1)
 
@@ -62,16 +63,16 @@ def test_an_agent_registers_a_letter_and_attaches_its_scan(new_page, agent, e2e)
         page.get_by_test_id("attachment-download").click()
     assert Path(download.value.path()).read_bytes() == png
     assert download.value.suggested_filename == "scan.png"
+    e2e.assert_labelled(page)
     e2e.screenshot(page, "document-detail")
 
     page.click("text=← Retour au registre")
     expect(page.get_by_test_id("document-row").first).to_contain_text("Demande de raccordement au réseau d'eau")
 
 
-def test_an_attachment_that_is_not_pdf_png_or_jpeg_is_refused_with_the_server_message(new_page, agent, live_server,
-                                                                                       e2e):
-    document = live_server.api.create_document(live_server.api.token(agent), objet="Pièce jointe refusée")
-    page = e2e.login(new_page(), agent)
+def test_a_file_that_is_not_pdf_png_or_jpeg_is_refused(new_page, agent_user, live_server, e2e):
+    document = live_server.api.create_document(live_server.api.token(agent_user), objet="Pièce jointe refusée")
+    page = e2e.login(new_page(), agent_user)
     open_document(page, document)
     page.set_input_files("#attachment-file", files=[
         {"name": "facture.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00 not a pdf at all"}])
@@ -80,19 +81,19 @@ def test_an_attachment_that_is_not_pdf_png_or_jpeg_is_refused_with_the_server_me
     expect(page.get_by_test_id("attachment")).to_have_count(0)
 
 
-def test_a_validateur_validates_in_another_browser_what_an_agent_registered(new_page, agent, validateur,
+def test_a_validateur_validates_in_another_browser_what_an_agent_registered(new_page, agent_user, validateur_user,
                                                                             live_server, e2e):
     api = live_server.api
-    document = api.create_document(api.token(agent), objet="Convocation au conseil municipal")
-    agent_page = e2e.login(new_page(), agent)
-    validateur_page = e2e.login(new_page(), validateur)
+    document = api.create_document(api.token(agent_user), objet="Convocation au conseil municipal")
+    agent_page = e2e.login(new_page(), agent_user)
+    validateur_page = e2e.login(new_page(), validateur_user)
 
     open_document(validateur_page, document)
     validateur_page.click("#validate-button")
     validateur_page.click("#validate-confirm")
     expect(validateur_page.get_by_test_id("detail-statut")).to_have_text("Validé")
     expect(validateur_page.locator("#document-message")).to_have_text("Courrier validé.")
-    expect(validateur_page.get_by_test_id("detail-validated-by")).to_contain_text(validateur.full_name)
+    expect(validateur_page.get_by_test_id("detail-validated-by")).to_contain_text(validateur_user.full_name)
     expect(validateur_page.locator("#validate-button")).to_have_count(0)
     expect(validateur_page.locator("[data-testid=history-item][data-action=validated]")).to_have_count(1)
 
@@ -101,12 +102,13 @@ def test_a_validateur_validates_in_another_browser_what_an_agent_registered(new_
     expect(agent_page.locator("#edit-document-button")).to_have_count(0)
 
 
-def test_a_validateur_rejects_with_a_motif(new_page, agent, validateur, live_server, e2e):
+def test_a_validateur_rejects_with_a_motif(new_page, agent_user, validateur_user, live_server, e2e):
     api = live_server.api
-    document = api.create_document(api.token(agent), objet="Facture sans bon de commande", type="sortant")
-    page = e2e.login(new_page(), validateur)
+    document = api.create_document(api.token(agent_user), objet="Facture sans bon de commande", type="sortant")
+    page = e2e.login(new_page(), validateur_user)
     open_document(page, document)
     page.click("#reject-button")
+    e2e.assert_labelled(page)
     page.click("#reject-confirm")
     expect(page.locator("#reject-motif-error")).to_have_text("Indiquez le motif du rejet.")
     page.fill("#reject-motif", "Bon de commande manquant.")
@@ -115,10 +117,10 @@ def test_a_validateur_rejects_with_a_motif(new_page, agent, validateur, live_ser
     expect(page.get_by_test_id("detail-motif-rejet")).to_have_text("Bon de commande manquant.")
 
 
-def test_nobody_sees_the_decision_buttons_on_their_own_letter(new_page, validateur, live_server, e2e):
+def test_nobody_sees_the_decision_buttons_on_their_own_letter(new_page, validateur_user, live_server, e2e):
     api = live_server.api
-    document = api.create_document(api.token(validateur), objet="Note interne du validateur", type="interne")
-    page = e2e.login(new_page(), validateur)
+    document = api.create_document(api.token(validateur_user), objet="Note interne du validateur", type="interne")
+    page = e2e.login(new_page(), validateur_user)
     open_document(page, document)
     expect(page.get_by_test_id("detail-statut")).to_have_text("En attente")
     expect(page.locator("#edit-document-button")).to_be_visible()
@@ -126,27 +128,28 @@ def test_nobody_sees_the_decision_buttons_on_their_own_letter(new_page, validate
     expect(page.locator("#reject-button")).to_have_count(0)
 
 
-def test_an_agent_does_not_see_the_validate_button(new_page, agent, validateur, live_server, e2e):
+def test_an_agent_does_not_see_the_validate_button(new_page, agent_user, validateur_user, live_server, e2e):
     api = live_server.api
-    document = api.create_document(api.token(agent), objet="Accusé de réception")
-    page = e2e.login(new_page(), agent)
+    document = api.create_document(api.token(agent_user), objet="Accusé de réception")
+    page = e2e.login(new_page(), agent_user)
     open_document(page, document)
     expect(page.get_by_test_id("detail-objet")).to_have_text("Accusé de réception")
     expect(page.get_by_test_id("decision-panel")).to_have_count(0)
     expect(page.locator("#validate-button")).to_have_count(0)
 
 
-def test_the_creator_edits_a_pending_letter(new_page, agent, live_server, e2e):
+def test_the_creator_edits_a_pending_letter(new_page, agent_user, live_server, e2e):
     api = live_server.api
-    document = api.create_document(api.token(agent), objet="Objet à corriger")
-    page = e2e.login(new_page(), agent)
+    document = api.create_document(api.token(agent_user), objet="Objet à corriger")
+    page = e2e.login(new_page(), agent_user)
     open_document(page, document)
     page.click("#edit-document-button")
     page.get_by_label("Objet").fill("Objet corrigé")
     page.click("#document-submit")
     expect(page.get_by_test_id("detail-objet")).to_have_text("Objet corrigé")
     expect(page.get_by_test_id("flash")).to_have_text("Modifications enregistrées.")
-    expect(page.locator("[data-testid=history-item][data-action=updated]")).to_have_count(1)
+    expect(page.locator("[data-testid=history-item][data-action=updated]")).to_contain_text(
+        "Objet : « Objet à corriger » → « Objet corrigé »")
 
 
 def test_filters_and_pagination_follow_the_meta_of_the_api(new_page, make_account, live_server, e2e):
@@ -163,6 +166,7 @@ def test_filters_and_pagination_follow_the_meta_of_the_api(new_page, make_accoun
     rows = page.get_by_test_id("document-row")
     expect(rows).to_have_count(20)
     expect(page.get_by_test_id("page-status")).to_have_text("Page 1 sur 2 — 23 résultats")
+    e2e.assert_labelled(page)
     e2e.screenshot(page, "documents")
 
     page.get_by_test_id("page-next").click()
@@ -193,14 +197,22 @@ def test_filters_and_pagination_follow_the_meta_of_the_api(new_page, make_accoun
     expect(page.get_by_test_id("page-status")).to_have_text("Page 1 sur 2 — 23 résultats")
 
 
-def test_the_register_is_usable_on_a_phone(new_page, agent, live_server, e2e):
+def horizontal_overflow(page):
+    return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def test_the_register_is_usable_on_a_phone(new_page, agent_user, live_server, e2e):
     api = live_server.api
-    api.create_document(api.token(agent), objet="Courrier consulté sur téléphone")
-    page = e2e.login(new_page(viewport={"width": 390, "height": 844}), agent)
+    document = api.create_document(api.token(agent_user), objet="Courrier consulté sur téléphone",
+                                   description="Une description assez longue pour passer à la ligne " * 3)
+    page = e2e.login(new_page(viewport={"width": 390, "height": 844}), agent_user)
     expect(page.get_by_test_id("document-row").first).to_be_visible()
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, "no horizontal scrolling on a phone"
+    assert horizontal_overflow(page) <= 0, "no horizontal scrolling on a phone"
     e2e.screenshot(page, "documents-mobile")
+
+    open_document(page, document)
+    assert horizontal_overflow(page) <= 0
+    e2e.screenshot(page, "document-detail-mobile")
 
 
 XSS_OBJET = "<img src=x onerror=alert(1)>"
@@ -208,12 +220,12 @@ XSS_EXPEDITEUR = '<script>alert("expediteur")</script>'
 XSS_DESCRIPTION = '"><svg onload=alert(3)><b>gras</b>'
 
 
-def test_markup_in_a_letter_is_shown_as_text_and_never_runs(new_page, agent, live_server, e2e):
+def test_markup_in_a_letter_is_shown_as_text_and_never_runs(new_page, agent_user, live_server, e2e):
     api = live_server.api
-    document = api.create_document(api.token(agent), objet=XSS_OBJET, expediteur=XSS_EXPEDITEUR,
+    document = api.create_document(api.token(agent_user), objet=XSS_OBJET, expediteur=XSS_EXPEDITEUR,
                                    description=XSS_DESCRIPTION)
     page = new_page()
-    e2e.login(page, agent)
+    e2e.login(page, agent_user)
 
     row = page.locator(f"[data-testid=document-row][data-id='{document['id']}']")
     expect(row.get_by_test_id("document-objet")).to_have_text(XSS_OBJET)

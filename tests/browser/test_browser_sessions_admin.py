@@ -11,11 +11,13 @@ if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
 expect = sync_api.expect
 pytestmark = [pytest.mark.browser, pytest.mark.system]
 
+ANDROID_FIREFOX = "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0"
+
 
 def test_sessions_lists_devices_and_revokes_another_one(new_page, make_account, live_server, e2e):
     account = make_account("agent", "Moreau", "Jules")
     api = live_server.api
-    other_device = api.login(account)
+    other_device = api.login(account, user_agent=ANDROID_FIREFOX)
     page = e2e.login(new_page(), account)
 
     page.click("[data-testid=nav-sessions]")
@@ -23,6 +25,8 @@ def test_sessions_lists_devices_and_revokes_another_one(new_page, make_account, 
     expect(rows).to_have_count(2)
     expect(page.get_by_test_id("current-session")).to_have_count(1)
     expect(page.locator("[data-testid=session-row].row-current")).to_contain_text("Chrome sur Linux")
+    expect(page.locator("[data-testid=session-row]:not(.row-current)")).to_contain_text("Firefox sur Android")
+    e2e.assert_labelled(page)
     e2e.screenshot(page, "sessions")
 
     page.locator("[data-testid=session-row]:not(.row-current) [data-testid=revoke-session]").click()
@@ -125,7 +129,6 @@ def test_an_administrateur_creates_users_and_changes_roles_and_status(new_page, 
     expect(user_row(page, member)).to_contain_text("Désactivé")
     status, _, _ = live_server.api.call("GET", "/api/auth/me", token=member_token)
     assert status == 401
-    e2e.screenshot(page, "admin-users")
 
     user_row(page, member).get_by_test_id("user-toggle-active").click()
     expect(page.get_by_test_id("flash")).to_contain_text("réactivé")
@@ -136,6 +139,11 @@ def test_an_administrateur_creates_users_and_changes_roles_and_status(new_page, 
     own = page.locator(f"[data-testid=user-row][data-id='{admin.id}']")
     expect(own.get_by_test_id("user-role-select")).to_be_disabled()
     expect(own.get_by_test_id("user-toggle-active")).to_have_count(0)
+
+    page.click("#user-filters-reset")
+    e2e.shown(page, "/admin/users")
+    e2e.assert_labelled(page)
+    e2e.screenshot(page, "admin-users")
 
 
 def test_an_administrateur_reads_the_connection_history(new_page, make_account, live_server, e2e):
@@ -155,10 +163,19 @@ def test_an_administrateur_reads_the_connection_history(new_page, make_account, 
     expect(rows.filter(has_text="Active")).to_have_count(1)
     page.click("#connection-filters-reset")
     e2e.shown(page, "/admin/connections")
+    e2e.assert_labelled(page)
     e2e.screenshot(page, "admin-connections")
 
     page.click("[data-testid=nav-events]")
     expect(page.get_by_test_id("event-row").first).to_be_visible()
+    page.select_option("#event-filters-type", "login_succeeded")
+    page.click("#event-filters-submit")
+    e2e.shown(page, "/admin/events?type=login_succeeded")
+    rows = page.get_by_test_id("event-row")
+    expect(rows.first).to_contain_text("Connexion réussie")
+    assert rows.count() == rows.filter(has_text="Connexion réussie").count()
+    e2e.assert_labelled(page)
+    e2e.screenshot(page, "admin-events")
 
 
 def test_names_that_look_like_markup_stay_text_in_the_admin_screens(new_page, make_account, live_server, e2e):

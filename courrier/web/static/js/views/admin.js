@@ -37,11 +37,6 @@ function createUserForm(reload) {
     busy(submit, async () => {
       errors.clear();
       const values = valuesOf(fields);
-      if (values.password !== values.password_confirmation) {
-        errors.show({ code: "validation_error", errors: { password_confirmation: ["Les deux mots de passe ne correspondent pas."] } });
-        return;
-      }
-      delete values.password_confirmation; // checked here; the admin route takes the password once
       if (!values.contact) delete values.contact;
       try {
         const payload = await api.request("/api/users", { method: "POST", json: values });
@@ -176,7 +171,7 @@ export async function usersView({ query, navigate, user: me, flash }) {
 
 export async function connectionsView({ query, navigate }) {
   const filters = pick(query, ["email", "ip", "active", "date_from", "date_to", "page"]);
-  const payload = await api.request("/api/audit/sessions", { query: { per_page: 50, ...filters } });
+  const payload = await api.request("/api/audit/sessions", { query: { per_page: 20, ...filters } });
   const queryWithoutPage = { ...filters };
   delete queryWithoutPage.page;
   return h(
@@ -219,7 +214,7 @@ export async function connectionsView({ query, navigate }) {
 // ---------------------------------------------------------------- audit log
 
 function eventDetails(event) {
-  const details = event.details ?? event.data;
+  const details = event.details;
   if (details === null || details === undefined || details === "") return "—";
   if (typeof details !== "object") return String(details);
   const entries = Object.entries(details);
@@ -260,10 +255,11 @@ export async function eventsView({ query, navigate }) {
       rows: payload.data || [],
       rowAttrs: (event) => ({ "data-testid": "event-row", "data-type": event.type }),
       columns: [
-        { label: "Date", cell: (event) => formatDateTime(event.created_at || event.at) },
+        { label: "Date", cell: (event) => formatDateTime(event.created_at) },
         { label: "Événement", cell: (event) => label("event", event.type) },
-        { label: "Utilisateur", cell: (event) => (event.user ? personName(event.user) : event.actor ? personName(event.actor) : "—") },
-        { label: "Adresse", cell: (event) => event.email || event.user?.email || "—" },
+        { label: "Par", cell: (event) => (event.actor ? personName(event.actor) : "—") },
+        { label: "Compte concerné", cell: (event) => (event.subject_user ? personName(event.subject_user) : "—") },
+        { label: "Adresse", cell: (event) => event.email || event.subject_user?.email || "—" },
         { label: "Adresse IP", cell: (event) => event.ip || "—" },
         { label: "Détails", cell: eventDetails },
       ],

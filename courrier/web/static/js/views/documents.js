@@ -43,8 +43,8 @@ export async function documentListView({ query, navigate }) {
       statut: { label: "Statut", type: "select", options: optionsOf("statut", "Tous") },
       type: { label: "Type", type: "select", options: optionsOf("type", "Tous") },
       priorite: { label: "Priorité", type: "select", options: optionsOf("priorite", "Toutes") },
-      date_from: { label: "Du", type: "date" },
-      date_to: { label: "Au", type: "date" },
+      date_from: { label: "Enregistré du", type: "date" },
+      date_to: { label: "au", type: "date" },
     },
   });
 
@@ -196,16 +196,42 @@ function detailList(doc) {
   );
 }
 
-function historyDetails(details) {
-  if (details === null || details === undefined || details === "") return null;
-  if (typeof details !== "object") return h("span", { class: "muted" }, String(details));
-  const entries = Object.entries(details);
-  if (!entries.length) return null;
-  return h(
-    "ul",
-    { class: "history-details" },
-    entries.map(([key, value]) => h("li", {}, `${key} : ${typeof value === "object" && value !== null ? JSON.stringify(value) : String(value)}`)),
-  );
+const FIELD_LABELS = {
+  objet: "Objet",
+  expediteur: "Expéditeur",
+  destinataire: "Destinataire",
+  date_courrier: "Date du courrier",
+  date_reception: "Date de réception",
+  priorite: "Priorité",
+  description: "Description",
+};
+
+function shown(value) {
+  if (value === null || value === undefined || value === "") return "(vide)";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/** The lines worth reading in a history entry's `details`, in French. */
+function historyLines(action, details) {
+  if (!details || typeof details !== "object") return details ? [String(details)] : [];
+  if (action === "updated" && details.changes && typeof details.changes === "object") {
+    return Object.entries(details.changes).map(([name, change]) => {
+      const fieldLabel = FIELD_LABELS[name] || name;
+      if (name === "priorite") return `${fieldLabel} : ${label("priorite", change?.before)} → ${label("priorite", change?.after)}`;
+      return `${fieldLabel} : « ${shown(change?.before)} » → « ${shown(change?.after)} »`;
+    });
+  }
+  if (action === "rejected" && details.motif) return [`Motif : ${details.motif}`];
+  if (action === "attachment_added" && details.filename) {
+    return [`${details.filename}${typeof details.size === "number" ? ` (${formatSize(details.size)})` : ""}`];
+  }
+  if (["created", "validated", "rejected", "attachment_added"].includes(action)) return [];
+  return Object.entries(details).map(([key, value]) => `${key} : ${shown(value)}`);
+}
+
+function historyDetails(action, details) {
+  const lines = historyLines(action, details);
+  return lines.length ? h("ul", { class: "history-details" }, lines.map((line) => h("li", {}, line))) : null;
 }
 
 function historySection(events) {
@@ -224,7 +250,7 @@ function historySection(events) {
               h("time", { datetime: event.at }, formatDateTime(event.at)),
               h("strong", {}, label("action", event.action)),
               event.actor ? h("span", { class: "muted" }, ` — ${personName(event.actor)}`) : null,
-              historyDetails(event.details),
+              historyDetails(event.action, event.details),
             ),
           ),
         )
@@ -392,7 +418,7 @@ export async function documentDetailView(context) {
   const { params: [id], user, isCurrent } = context;
   const base = `/api/documents/${encodeURIComponent(id)}`;
   const container = h("section", { class: "page", "data-testid": "document-page" });
-  const messageBox = h("div", { class: "alert alert-success", role: "status", id: "document-message", hidden: true });
+  const messageBox = h("div", { class: "alert alert-success", role: "status", id: "document-message", tabindex: "-1", hidden: true });
 
   const load = async () => {
     const [docResult, historyResult, attachmentsResult] = await Promise.allSettled([
@@ -443,10 +469,11 @@ export async function documentDetailView(context) {
     }
     if (!isCurrent()) return;
     draw(result);
+    document.getElementById("flash")?.remove(); // the message of the previous step is stale now
     if (message) {
       replace(messageBox, message);
       messageBox.hidden = false;
-      messageBox.focus?.();
+      messageBox.focus();
     }
   }
 

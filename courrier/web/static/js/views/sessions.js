@@ -11,7 +11,7 @@ export function sessionState(session) {
     const reason = session.revoked_reason ? ` (${label("reason", session.revoked_reason)})` : "";
     return h("span", { class: "badge badge-session-revoked" }, `Révoquée le ${formatDateTime(session.revoked_at)}${reason}`);
   }
-  if (session.expires_at && new Date(session.expires_at) < new Date()) {
+  if (session.active === false || (session.expires_at && new Date(session.expires_at) < new Date())) {
     return h("span", { class: "badge badge-session-expired" }, "Expirée");
   }
   return h("span", { class: "badge badge-session-active" }, "Active");
@@ -55,7 +55,7 @@ function passwordForm() {
   });
   return h(
     "section",
-    { class: "card", "aria-labelledby": "password-title" },
+    { class: "card card-narrow", "aria-labelledby": "password-title" },
     h("h2", { id: "password-title" }, "Changer de mot de passe"),
     h("p", { class: "muted" }, "Toutes vos autres sessions seront fermées ; celle-ci reste ouverte."),
     form,

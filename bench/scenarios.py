@@ -1,0 +1,407 @@
+"""The scenarios of issue 7; each returns a `Section` (runs per variant, goals with per-round values)."""
+import json
+import os
+import re
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+import bcrypt
+
+from bench import baseline_app
+from bench.database import count_rows, seed_documents, seed_sessions
+from bench.load import Request, percentile, run_load
+from bench.servers import (
+    APP_VARIABLES, LOAD_CORE, PROJECT_ROOT, SERVER_CORE, RssSampler, Server, http_request, pin_self, pinned, tool,
+)
+
+ADMIN = {"email": "bench-admin@example.com", "nom": "Banc", "prenom": "Essai",
+         "password": "Tournesol-Quai-Brume-42-banc"}
+
+
+@dataclass
+class Goal:
+    name: str
+    values: list  # one per round (or a single measurement)
+    target: float
+    higher_is_better: bool = True
+    unit: str = "×"
+
+    @property
+    def median(self):
+        return statistics.median(self.values) if self.values else None
+
+    @property
+    def passed(self):
+        if self.median is None:
+            return None
+        return self.median >= self.target if self.higher_is_better else self.median <= self.target
+
+
+@dataclass
+class Section:
+    title: str
+    runs: dict = field(default_factory=dict)  # variant label -> [LoadResult]
+    goals: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    facts: list = field(default_factory=list)  # (label, value) lines printed under the table
+    skipped: str | None = None
+
+
+class Context:
+    """What every scenario needs: options, databases, the app environment and a log folder."""
+
+    def __init__(self, options, databases, app_env, log_dir):
+        self.options = options
+        self.databases = databases
+        self.app_env = app_env
+        self.log_dir = log_dir
+
+    @property
+    def dialect(self):
+        return self.databases.dialect
+
+    def app_server(self, name, database_url):
+        return Server(name, "wsgi:app", self.app_env.for_database(database_url), self.log_dir)
+
+    def baseline_server(self, name):
+        env = {key: value for key, value in os.environ.items() if key not in APP_VARIABLES}
+        env.update(JWT_SECRET_KEY=self.app_env.jwt_secret_key, PYTHONUNBUFFERED="1")
+        return Server(name, "bench.baseline_app:app", env, self.log_dir)
+
+    def load(self, server, request, connections=None, duration=None):
+        """One load run against `server`, sampling its worker's RSS meanwhile."""
+        with RssSampler(server.worker_pid()) as sampler:
+            result = run_load(server.port, request, duration or self.options.duration,
+                              connections or self.options.connections, self.options.generator)
+        result.rss_kb = sampler.peak_kb
+        return result
+
+    def warm(self, server, request, connections=None):
+        if self.options.warmup > 0:
+            self.load(server, request, connections, duration=self.options.warmup)
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def login(server, email=ADMIN["email"], password=ADMIN["password"]):
+    status, body, _ = http_request(server.port, "POST", "/api/auth/login", {"email": email, "password": password})
+    if status != 200:
+        raise RuntimeError(f"{server.name}: login answered {status}: {body}")
+    return body["data"]["access_token"]
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def expect_ok(server, request):
+    """The request answers 2xx before it is measured; returns the parsed body."""
+    status, body, _ = http_request(server.port, request.method, request.path, request.body and json.loads(request.body),
+                                   {k: v for k, v in request.headers.items() if k != "Content-Type"})
+    if not 200 <= status < 300:
+        raise RuntimeError(f"{server.name}: {request.method} {request.path} answered {status}: {body}")
+    return body
+
+
+def alternate(ctx, variants, connections=None):
+    """A/B/A/B: for each round, one run of each variant in turn. `variants`: [(label, server, request)]."""
+    runs = {label: [] for label, _, _ in variants}
+    for label, server, request in variants:
+        ctx.warm(server, request, connections)
+    for round_index in range(ctx.options.rounds):
+        for label, server, request in variants:
+            result = ctx.load(server, request, connections)
+            runs[label].append(result)
+            log(f"  round {round_index + 1}/{ctx.options.rounds} {label}: {result.rps:.1f} req/s, "
+                f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, errors {result.errors}")
+    return runs
+
+
+def ratios(numerators, denominators, attribute="rps"):
+    return [getattr(a, attribute) / getattr(b, attribute) if getattr(b, attribute) else float("nan")
+            for a, b in zip(numerators, denominators)]
+
+
+def check_errors(section):
+    for label, results in section.runs.items():
+        errors = sum(result.errors for result in results)
+        if errors:
+            section.notes.append(f"WARNING: {label}: {errors} non-2xx or socket errors during the runs")
+
+
+# -- GET /api/auth/me: full session check vs the stateless baseline, and worker RSS ----------------------
+def scenario_me(ctx, report_throughput=True, report_rss=True):
+    target = 0.85 if ctx.dialect == "sqlite" else 0.75
+    section = Section(f"GET /api/auth/me — session check vs stateless baseline [{ctx.dialect}]")
+    url = ctx.databases.clone("me")
+    with ctx.app_server("app-me", url) as app, ctx.baseline_server("baseline") as base:
+        token = login(app)
+        app_request = Request("GET", "/api/auth/me", bearer(token))
+        user = expect_ok(app, app_request)["data"]
+        base_request = Request("GET", "/api/auth/me", bearer(baseline_app.mint_token(ctx.app_env.jwt_secret_key, user)))
+        base_user = expect_ok(base, base_request)["data"]
+        if base_user != user:
+            section.notes.append(f"baseline user differs from the app's: {base_user} != {user}")
+        runs = alternate(ctx, [("baseline (stateless JWT)", base, base_request),
+                               ("app (session check)", app, app_request)])
+    ctx.databases.drop("me")
+    section.runs = runs
+    base_runs, app_runs = runs["baseline (stateless JWT)"], runs["app (session check)"]
+    if report_throughput:
+        section.goals.append(Goal(f"me req/s app/baseline [{ctx.dialect}]", ratios(app_runs, base_runs), target))
+    if report_rss:
+        rss = [a.rss_kb / b.rss_kb for a, b in zip(app_runs, base_runs) if a.rss_kb and b.rss_kb]
+        section.goals.append(Goal(f"worker RSS under load app/baseline [{ctx.dialect}]", rss, 1.5,
+                                  higher_is_better=False))
+    check_errors(section)
+    return section
+
+
+def scenario_rss(ctx):
+    return scenario_me(ctx, report_throughput=False)
+
+
+# -- Login vs raw bcrypt.checkpw ------------------------------------------------------------------------
+def checkpw_rate(password_hash, password, duration):
+    """bcrypt.checkpw calls per second in this process, pinned to the server core (idle meanwhile)."""
+    pin_self(SERVER_CORE)
+    try:
+        count, started = 0, time.perf_counter()
+        while True:
+            bcrypt.checkpw(password, password_hash)
+            count += 1
+            elapsed = time.perf_counter() - started
+            if elapsed >= duration:
+                return count / elapsed
+    finally:
+        pin_self(LOAD_CORE)
+
+
+def scenario_login(ctx):
+    rounds = ctx.app_env.bcrypt_rounds
+    section = Section(f"POST /api/auth/login vs raw bcrypt.checkpw (cost {rounds}) [{ctx.dialect}]")
+    password = ADMIN["password"].encode()
+    password_hash = bcrypt.hashpw(password, bcrypt.gensalt(rounds))
+    url = ctx.databases.clone("login")
+    body = json.dumps({"email": ADMIN["email"], "password": ADMIN["password"]}).encode()
+    request = Request("POST", "/api/auth/login", {"Content-Type": "application/json"}, body)
+    rates = []
+    with ctx.app_server("app-login", url) as app:
+        expect_ok(app, request)
+        ctx.warm(app, request)
+        checkpw_rate(password_hash, password, min(1.0, ctx.options.duration))
+        logins = []
+        for round_index in range(ctx.options.rounds):
+            rate = checkpw_rate(password_hash, password, ctx.options.duration)
+            rates.append(rate)
+            log(f"  round {round_index + 1}/{ctx.options.rounds} bcrypt.checkpw: {rate:.1f}/s")
+            result = ctx.load(app, request)
+            logins.append(result)
+            log(f"  round {round_index + 1}/{ctx.options.rounds} login: {result.rps:.1f} req/s, "
+                f"p50 {result.p50_ms:.1f} ms, errors {result.errors}")
+    ctx.databases.drop("login")
+    section.runs = {"POST /api/auth/login": logins}
+    section.facts.append(("bcrypt.checkpw/s in process (min / median / max)",
+                          " / ".join(f"{v:.1f}" for v in (min(rates), statistics.median(rates), max(rates)))))
+    section.goals.append(Goal(f"login req/s / bcrypt.checkpw/s [{ctx.dialect}]",
+                              [r.rps / rate for r, rate in zip(logins, rates)], 0.9))
+    check_errors(section)
+    return section
+
+
+# -- /me with 1,000 vs 1,000,000 session rows -------------------------------------------------------------
+def scenario_sessions_scale(ctx):
+    small, large = ctx.options.sessions_small, ctx.options.sessions_large
+    section = Section(f"GET /api/auth/me with {small:,} vs {large:,} session rows [{ctx.dialect}]")
+    datasets = []
+    for count in (small, large):
+        name = f"sessions{count}"
+        url = ctx.databases.clone(name)
+        log(f"  seeding {count:,} sessions…")
+        seconds = seed_sessions(url, count)
+        section.facts.append((f"seeding {count:,} sessions (+1,000 users)", f"{seconds:.1f} s"))
+        datasets.append((f"{count:,} sessions", name, url))
+    variants = []
+    servers = []
+    try:
+        for label, name, url in datasets:
+            server = ctx.app_server(f"app-{name}", url).start()
+            servers.append(server)
+            request = Request("GET", "/api/auth/me", bearer(login(server)))
+            expect_ok(server, request)
+            variants.append((label, server, request))
+        section.runs = alternate(ctx, variants)
+    finally:
+        for server in servers:
+            server.stop()
+    for _, name, url in datasets:
+        section.facts.append((f"rows in sessions ({name})", f"{count_rows(url, 'sessions'):,}"))
+        ctx.databases.drop(name)
+    small_runs, large_runs = section.runs[datasets[0][0]], section.runs[datasets[1][0]]
+    section.goals.append(Goal(f"me req/s {large:,}/{small:,} sessions [{ctx.dialect}]",
+                              ratios(large_runs, small_runs), 0.95))
+    check_errors(section)
+    return section
+
+
+# -- GET /api/documents with 1,000 vs 100,000 documents ----------------------------------------------------
+def scenario_documents(ctx):
+    small, large = ctx.options.documents_small, ctx.options.documents_large
+    query = ctx.options.documents_query
+    section = Section(f"GET /api/documents?{query} with {small:,} vs {large:,} documents [{ctx.dialect}]")
+    path = f"/api/documents?{query}"
+    probe_url = ctx.databases.clone("documents-probe")
+    try:
+        with ctx.app_server("app-documents-probe", probe_url) as probe:
+            status, body, _ = http_request(probe.port, "GET", path, headers=bearer(login(probe)))
+    finally:
+        ctx.databases.drop("documents-probe")
+    if status in (404, 405) or (status == 200 and not isinstance(body, dict)):
+        section.skipped = f"GET /api/documents is not implemented yet (answered {status})"
+        return section
+    datasets = []
+    for count in (small, large):
+        name = f"documents{count}"
+        url = ctx.databases.clone(name)
+        log(f"  seeding {count:,} documents…")
+        seconds = seed_documents(url, count)
+        section.facts.append((f"seeding {count:,} documents", f"{seconds:.1f} s"))
+        datasets.append((f"{count:,} documents", name, url))
+    variants, servers = [], []
+    try:
+        for label, name, url in datasets:
+            server = ctx.app_server(f"app-{name}", url).start()
+            servers.append(server)
+            request = Request("GET", path, bearer(login(server)))
+            body = expect_ok(server, request)
+            meta = body.get("meta", {}) if isinstance(body, dict) else {}
+            section.facts.append((f"{label}: matches (meta.total) / rows returned",
+                                  f"{meta.get('total')} / {len(body.get('data') or [])}"))
+            variants.append((label, server, request))
+        # One connection: p50 is the service time, not queueing behind a second client.
+        section.runs = alternate(ctx, variants, connections=1)
+    finally:
+        for server in servers:
+            server.stop()
+    for _, name, _ in datasets:
+        ctx.databases.drop(name)
+    small_runs, large_runs = section.runs[datasets[0][0]], section.runs[datasets[1][0]]
+    section.goals.append(Goal(f"documents p50 {large:,}/{small:,} [{ctx.dialect}]",
+                              ratios(large_runs, small_runs, "p50_ms"), 2.0, higher_is_better=False))
+    check_errors(section)
+    return section
+
+
+# -- flask sessions prune of 1,000,000 dead rows while requests keep coming ----------------------------------
+class Poller:
+    """Sends one request after another (with a pause) in a thread, recording (start, latency, status)."""
+
+    def __init__(self, port, method, path, headers=None, body=None, pause=0.01):
+        self.port, self.method, self.path = port, method, path
+        self.headers, self.body, self.pause = headers or {}, body, pause
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                status, _, elapsed = http_request(self.port, self.method, self.path, self.body, self.headers,
+                                                  timeout=60)
+            except OSError:
+                status, elapsed = 0, time.monotonic() - started
+            self.samples.append((started, elapsed, status))
+            self._stop.wait(self.pause)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def between(self, start, end):
+        """Latencies (s) of the requests that overlapped [start, end], and how many failed."""
+        chosen = [(lat, status) for began, lat, status in self.samples if began <= end and began + lat >= start]
+        return sorted(lat for lat, _ in chosen), sum(1 for _, status in chosen if not 200 <= status < 300)
+
+
+def scenario_prune(ctx):
+    rows = ctx.options.prune_rows
+    section = Section(f"flask sessions prune of {rows:,} dead sessions under traffic [{ctx.dialect}]")
+    env = ctx.app_env.for_database(ctx.databases.template_url)
+    helptext = subprocess.run([tool("flask"), "sessions", "prune", "--help"], cwd=PROJECT_ROOT, env=env,
+                              capture_output=True, text=True)
+    if helptext.returncode != 0 or "--older-than" not in helptext.stdout:
+        section.skipped = f"`flask sessions prune --help` has no --older-than:\n{helptext.stdout}{helptext.stderr}"
+        return section
+    url = ctx.databases.clone("prune")
+    log(f"  seeding {rows:,} dead sessions…")
+    seconds = seed_sessions(url, rows, dead_only=True, seed=13)
+    section.facts.append((f"seeding {rows:,} dead sessions (+1,000 users)", f"{seconds:.1f} s"))
+    login_body = {"email": ADMIN["email"], "password": ADMIN["password"]}
+    with ctx.app_server("app-prune", url) as app:
+        me = Poller(app.port, "GET", "/api/auth/me", bearer(login(app))).start()
+        logins = Poller(app.port, "POST", "/api/auth/login", body=login_body, pause=0.5).start()
+        time.sleep(2)
+        command = pinned(LOAD_CORE, [tool("flask"), "sessions", "prune", "--older-than", "0"])
+        started = time.monotonic()
+        completed = subprocess.run(command, cwd=PROJECT_ROOT, env=ctx.app_env.for_database(url), capture_output=True,
+                                   text=True, timeout=1800)
+        ended = time.monotonic()
+        time.sleep(1)
+        me.stop()
+        logins.stop()
+    remaining = count_rows(url, "sessions")
+    ctx.databases.drop("prune")
+    if completed.returncode != 0:
+        raise RuntimeError(f"prune failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr[-2000:]}")
+    elapsed = ended - started
+    me_before, _ = me.between(started - 2, started - 0.05)
+    me_during, me_failed = me.between(started, ended)
+    login_before, _ = logins.between(started - 2, started - 0.05)
+    login_during, login_failed = logins.between(started, ended)
+    deleted = re.findall(r"(\d[\d\s,.\u202f]*) session", completed.stdout)
+    section.facts += [
+        ("prune output", completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else "(none)"),
+        ("deleted (parsed) / rows left (live sessions)", f"{deleted[-1].strip() if deleted else '?'} / {remaining:,}"),
+        ("prune elapsed", f"{elapsed:.1f} s"),
+        ("GET /me before prune: p50 / max", _ms(me_before, 50) + " / " + _ms(me_before, 100)),
+        ("GET /me during prune: n / p50 / p99 / max / failed",
+         f"{len(me_during)} / {_ms(me_during, 50)} / {_ms(me_during, 99)} / {_ms(me_during, 100)} / {me_failed}"),
+        ("POST /login before prune: p50 / max", _ms(login_before, 50) + " / " + _ms(login_before, 100)),
+        ("POST /login during prune: n / p50 / max / failed",
+         f"{len(login_during)} / {_ms(login_during, 50)} / {_ms(login_during, 100)} / {login_failed}"),
+    ]
+    section.goals.append(Goal(f"prune {rows:,} rows elapsed [{ctx.dialect}]", [elapsed], 60.0,
+                              higher_is_better=False, unit=" s"))
+    worst = max(me_during[-1] if me_during else 0, login_during[-1] if login_during else 0)
+    section.goals.append(Goal(f"max request latency during prune (me, login) [{ctx.dialect}]", [worst], 1.0,
+                              higher_is_better=False, unit=" s"))
+    if me_failed or login_failed:
+        section.notes.append(f"WARNING: {me_failed + login_failed} requests failed during the prune")
+    return section
+
+
+def _ms(sorted_seconds, pct):
+    if not sorted_seconds:
+        return "-"
+    value = sorted_seconds[-1] if pct >= 100 else percentile(sorted_seconds, pct)
+    return f"{value * 1000:.1f} ms"
+
+
+SCENARIOS = {
+    "me": scenario_me,
+    "login": scenario_login,
+    "sessions-scale": scenario_sessions_scale,
+    "documents": scenario_documents,
+    "prune": scenario_prune,
+    "rss": scenario_rss,
+}

@@ -1,0 +1,349 @@
+"""The mail register's rules, each in one place: who sees and does what (the role matrix of API.md
+section 4 and the four-eyes rule), the workflow's transitions, reference numbers, history, attachments.
+
+Every public function is one transaction: the change, its history row (and, for a decision, its
+audit row) are committed together, or rolled back together. State changes are conditional UPDATEs
+(`... WHERE statut = 'en_attente'`), so two concurrent decisions cannot both win: the database
+decides, and the loser gets 409.
+"""
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import wraps
+
+from blinker import Signal
+from flask import current_app
+from sqlalchemy import String, literal_column, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from courrier import signals
+from courrier.columns import new_uuid, utcnow
+from courrier.documents import storage
+from courrier.documents.models import REFERENCE_PREFIXES, Attachment, Document, DocumentEvent, ReferenceCounter
+from courrier.errors import ApiError, validation_error
+from courrier.extensions import db
+from courrier.schemas import paginate
+
+log = logging.getLogger(__name__)
+
+PENDING = "en_attente"
+
+# API.md section 4, verbatim. "own": documents the user created; "others": documents someone else
+# created (the four-eyes rule); "all": every document; "none": never.
+PERMISSIONS = {
+    "agent": {"see": "own", "edit": "own", "attach": "own", "decide": "none"},
+    "validateur": {"see": "all", "edit": "own", "attach": "own", "decide": "others"},
+    "administrateur": {"see": "all", "edit": "all", "attach": "all", "decide": "others"},
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str
+    target: str
+    action: str  # the history action
+    signal: Signal  # the audit event
+
+
+# The workflow: from `en_attente` only, to `valide` or `rejete`; a decision is final.
+TRANSITIONS = {
+    "validate": Transition(PENDING, "valide", "validated", signals.document_validated),
+    "reject": Transition(PENDING, "rejete", "rejected", signals.document_rejected),
+}
+
+# `q` searches one expression rather than four columns: one ILIKE per row instead of four (about a
+# third faster on a full scan), and one expression a PostgreSQL trigram (gin_trgm_ops) index can cover.
+# The separator is a newline, which `q` may not contain, so a search never matches across two fields.
+_SEPARATOR = literal_column("'\n'", String)
+SEARCH_TEXT = (Document.reference + _SEPARATOR + Document.objet + _SEPARATOR + Document.expediteur + _SEPARATOR
+               + Document.destinataire)
+
+NOT_PENDING = "Ce courrier a déjà été {statut} : il ne peut plus être modifié ni faire l'objet d'une décision."
+STATUT_WORDS = {"valide": "validé", "rejete": "rejeté"}
+FOUR_EYES = "Règle des quatre yeux : vous ne pouvez pas valider ou rejeter un courrier que vous avez enregistré."
+FORBIDDEN = {
+    "edit": "Vous ne pouvez modifier que les courriers que vous avez enregistrés.",
+    "attach": "Seul l'auteur du courrier ou un administrateur peut y joindre un fichier.",
+    "decide": "Seuls les validateurs et les administrateurs peuvent valider ou rejeter un courrier.",
+}
+
+
+# ------------------------------------------------------------------ rules
+
+def is_allowed(user, action, document=None):
+    """Whether the role matrix lets `user` do `action` (see, edit, attach, decide) on `document`."""
+    scope = PERMISSIONS[user.role][action]
+    if scope in ("all", "none"):
+        return scope == "all"
+    is_creator = document is not None and document.created_by_id == user.id
+    return is_creator if scope == "own" else not is_creator
+
+
+def require(user, action, document):
+    """403 unless the role matrix allows it; for a decision on one's own document, say it is four-eyes."""
+    if is_allowed(user, action, document):
+        return
+    if action == "decide" and PERMISSIONS[user.role]["decide"] == "others":
+        raise ApiError("forbidden", FOUR_EYES)
+    raise ApiError("forbidden", FORBIDDEN[action])
+
+
+def require_pending(document):
+    if document.statut != PENDING:
+        raise conflict(document.statut)
+
+
+def conflict(statut):
+    return ApiError("conflict", NOT_PENDING.format(statut=STATUT_WORDS.get(statut, "traité")))
+
+
+def transactional(func):
+    """Run a service function as one transaction: commit when it returns, roll back if it raises."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            result = func(*args, **kwargs)
+            db.session.commit()
+            return result
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+# ------------------------------------------------------------------ reading
+
+def visible_documents(user):
+    """SELECT of the documents `user` may see: an agent sees only the ones they created."""
+    query = select(Document)
+    if PERMISSIONS[user.role]["see"] == "own":
+        query = query.where(Document.created_by_id == user.id)
+    return query
+
+
+def get_document(user, document_id):
+    """The document if `user` may see it; 404 otherwise, so that its existence does not leak."""
+    document = db.session.scalars(visible_documents(user).where(Document.id == document_id)).first()
+    if document is None:
+        raise ApiError("not_found", "Courrier introuvable.")
+    return document
+
+
+def escape_like(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def day_start(day):
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def documents_query(user, filters):
+    """The visible documents matching the filters, newest first (then by id, so pages are stable).
+
+    `date_from` / `date_to` are registration dates (the UTC day of `created_at`), both inclusive.
+    `q` is a case-insensitive substring of the reference, objet, expediteur or destinataire.
+    """
+    query = visible_documents(user)
+    for name in ("statut", "type", "priorite"):
+        if filters.get(name):
+            query = query.where(getattr(Document, name) == filters[name])
+    if filters.get("q"):
+        pattern = f"%{escape_like(filters['q'])}%"
+        query = query.where(SEARCH_TEXT.ilike(pattern, escape="\\"))
+    if filters.get("date_from"):
+        query = query.where(Document.created_at >= day_start(filters["date_from"]))
+    if filters.get("date_to"):
+        query = query.where(Document.created_at < day_start(filters["date_to"] + timedelta(days=1)))
+    return query.order_by(Document.created_at.desc(), Document.id.desc())
+
+
+def list_documents(user, filters):
+    """One page of the register: `{data, meta}`; two queries (count and page) whatever the page size."""
+    return paginate(documents_query(user, filters), filters["page"], filters["per_page"])
+
+
+def document_history(user, document_id):
+    """The history of a visible document, oldest first, with each actor loaded in the same query."""
+    document = get_document(user, document_id)
+    return db.session.scalars(
+        select(DocumentEvent).where(DocumentEvent.document_id == document.id)
+        .order_by(DocumentEvent.at, DocumentEvent.id)).all()
+
+
+# ------------------------------------------------------------------ references
+
+def next_reference(doc_type, year):
+    """The next reference of `doc_type` for `year` (`ENT-2026-000042`), inside the caller's transaction.
+
+    The counter row of (type, year) is incremented with one `UPDATE … SET last_value = last_value + 1
+    … RETURNING last_value` in the transaction that inserts the document:
+    - unique and in order: on PostgreSQL the UPDATE locks the row until commit, so concurrent
+      creators of one type queue behind each other and each reads the value the previous one
+      committed; on SQLite the UPDATE takes the database's single write lock (busy_timeout waits);
+    - gapless: a creation that fails rolls its increment back with it (a sequence would not);
+    - the first document of a type and year inserts the row with `ON CONFLICT DO NOTHING`, so two
+      creators racing for that first row cannot fail: the loser waits for the winner's row, then
+      increments it.
+    The `documents.reference` unique constraint stays as the last line of defence.
+    """
+    number = _increment_counter(doc_type, year)
+    if number is None:
+        _insert_counter_if_missing(doc_type, year)
+        number = _increment_counter(doc_type, year)
+    return f"{REFERENCE_PREFIXES[doc_type]}-{year:04d}-{number:06d}"
+
+
+def _increment_counter(doc_type, year):
+    counters = ReferenceCounter.__table__
+    return db.session.execute(
+        update(counters)
+        .where(counters.c.type == doc_type, counters.c.year == year)
+        .values(last_value=counters.c.last_value + 1)
+        .returning(counters.c.last_value)).scalar_one_or_none()
+
+
+def _insert_counter_if_missing(doc_type, year):
+    dialect = db.session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:
+        raise RuntimeError(f"reference counters need SQLite or PostgreSQL, not {dialect}")
+    db.session.execute(insert(ReferenceCounter.__table__).values(type=doc_type, year=year, last_value=0)
+                       .on_conflict_do_nothing())
+
+
+# ------------------------------------------------------------------ writing
+
+@transactional
+def create_document(user, data):
+    """Register a document: the next reference, statut `en_attente`, a `created` history row."""
+    now = utcnow()
+    if data["type"] == "entrant" and data.get("date_reception") is None:
+        data["date_reception"] = now.date()
+    reference = next_reference(data["type"], now.year)
+    document = Document(id=new_uuid(), reference=reference, statut=PENDING, created_by_id=user.id,
+                        created_at=now, updated_at=now, **data)
+    db.session.add(document)
+    db.session.flush()
+    record(document, "created", user, now, {"reference": reference})
+    return document
+
+
+@transactional
+def update_document(user, document_id, changes):
+    """Change the writable fields of a pending document (its creator, or an administrateur)."""
+    document = get_document(user, document_id)
+    require(user, "edit", document)
+    require_pending(document)
+    changed = {name: value for name, value in changes.items() if getattr(document, name) != value}
+    if not changed:
+        return document
+    now = utcnow()
+    details = {"changes": {name: {"before": as_json(getattr(document, name)), "after": as_json(value)}
+                           for name, value in changed.items()}}
+    _update_if_pending(document, now, **changed, updated_at=now)
+    record(document, "updated", user, now, details)
+    return document
+
+
+@transactional
+def decide(user, document_id, decision, motif=None):
+    """Validate or reject a pending document: role matrix, four-eyes rule, then the conditional UPDATE."""
+    transition = TRANSITIONS[decision]
+    document = get_document(user, document_id)
+    require(user, "decide", document)
+    if document.statut != transition.source:
+        raise conflict(document.statut)
+    now = utcnow()
+    values = {"statut": transition.target, "validated_by_id": user.id, "validated_at": now, "updated_at": now}
+    details = {"reference": document.reference}
+    if decision == "reject":
+        values["motif_rejet"] = details["motif"] = motif
+    _update_if_pending(document, now, **values)
+    record(document, transition.action, user, now, details)
+    transition.signal.send(current_app._get_current_object(), actor_id=user.id,
+                           subject_user_id=document.created_by_id,
+                           details={"document_id": document.id, **details})
+    return document
+
+
+def _update_if_pending(document, now, **values):
+    """UPDATE the row only if it is still pending, else 409: the database arbitrates concurrent changes.
+
+    The ORM copy of `document` keeps its old values until the commit expires it.
+    """
+    result = db.session.execute(
+        update(Document).where(Document.id == document.id, Document.statut == PENDING).values(**values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        current = db.session.scalar(select(Document.statut).where(Document.id == document.id))
+        raise conflict(current)
+
+
+def record(document, action, user, at, details=None):
+    """Add one history row to the current transaction."""
+    db.session.add(DocumentEvent(document_id=document.id, action=action, actor_id=user.id, at=at, details=details))
+
+
+def as_json(value):
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+# ------------------------------------------------------------------ attachments
+
+def list_attachments(user, document_id):
+    document = get_document(user, document_id)
+    return db.session.scalars(
+        select(Attachment).where(Attachment.document_id == document.id)
+        .order_by(Attachment.created_at, Attachment.id)).all()
+
+
+def add_attachment(user, document_id, upload):
+    """Store a PDF/PNG/JPEG for a pending document (its creator or an administrateur).
+
+    Checks come first (scope 404, role 403, statut 409, size 413, type 422), so a refused file is
+    never written; the file is then written, and removed again if the database transaction fails.
+    """
+    document = get_document(user, document_id)
+    require(user, "attach", document)
+    require_pending(document)
+    if upload is None:
+        raise validation_error("file", "Aucun fichier reçu dans le champ « file ».")
+    stored = storage.store(upload)
+    try:
+        return _record_attachment(user, document, upload.filename, stored)
+    except BaseException:
+        storage.delete(stored.storage_name)
+        raise
+
+
+@transactional
+def _record_attachment(user, document, client_filename, stored):
+    now = utcnow()
+    # Touching the row re-checks the statut and, on PostgreSQL, locks it against a concurrent decision.
+    _update_if_pending(document, now, updated_at=now)
+    attachment = Attachment(
+        id=new_uuid(), document_id=document.id, filename=storage.clean_filename(client_filename, stored.content_type),
+        content_type=stored.content_type, size=stored.size, sha256=stored.sha256, storage_name=stored.storage_name,
+        uploaded_by_id=user.id, created_at=now)
+    db.session.add(attachment)
+    record(document, "attachment_added", user, now, {
+        "attachment_id": attachment.id, "filename": attachment.filename, "content_type": attachment.content_type,
+        "size": attachment.size, "sha256": attachment.sha256})
+    return attachment
+
+
+def get_attachment_file(user, document_id, attachment_id):
+    """The attachment of a visible document and its path on disk; 404 for anything else."""
+    document = get_document(user, document_id)
+    attachment = db.session.scalars(
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.document_id == document.id)).first()
+    if attachment is None:
+        raise ApiError("not_found", "Pièce jointe introuvable.")
+    path = storage.path_of(attachment.storage_name)
+    if not storage.exists(attachment.storage_name):
+        log.error("attachment %s: file %s missing from UPLOAD_FOLDER", attachment.id, attachment.storage_name)
+        raise ApiError("not_found", "Pièce jointe introuvable.")
+    return attachment, path

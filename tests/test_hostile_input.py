@@ -1,0 +1,353 @@
+"""Hostile bodies on every JSON route that writes: each ends as a 4xx JSON error, never a 500.
+
+The targets are register, login, password change, document creation, modification and rejection,
+user creation and modification. For each: deep nesting, a 10 MB body, NUL and CRLF in every field,
+values of the wrong type (NoSQL-style operators, booleans, numbers, lists), non-object JSON and
+empty bodies. Then the login password over 72 bytes, and the login timing (no user-enumeration
+oracle).
+"""
+import statistics
+import time
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+
+from courrier import create_app
+from courrier.auth.models import User
+from courrier.extensions import db
+from tests.conftest import STRONG_PASSWORD, TEST_DATABASE_URL, base_config, bearer
+
+NEW_PASSWORD = "Lanterne-Gravier-Houle-77"
+CLIENT_ERRORS = (400, 413, 415, 422)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """One app and database for the whole module: every test builds its own users and documents,
+    so they do not interfere, and the suite does not pay an app and a schema per test."""
+    config = {**base_config(tmp_path_factory.mktemp("hostile")), "AUTH_RATE_LIMIT": "100000 per minute"}
+    app = create_app(config)
+    with app.app_context():
+        if TEST_DATABASE_URL:
+            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def document_body(**overrides):
+    body = {"type": "entrant", "objet": "Demande de subvention", "expediteur": "Mairie de Lyon",
+            "destinataire": "Service des finances", "date_courrier": "2026-11-02", "date_reception": "2026-11-03",
+            "priorite": "normale", "description": "Dossier complet."}
+    body.update(overrides)
+    return body
+
+
+class Target:
+    """One JSON route: its method, path, auth headers, a valid body, and the type of each field."""
+
+    def __init__(self, method, path, headers, body, kinds):
+        self.method, self.path, self.headers, self.body, self.kinds = method, path, headers, body, kinds
+
+    def send(self, client, **kwargs):
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return client.open(self.path, method=self.method, headers=headers, **kwargs)
+
+    def send_json(self, client, body):
+        return self.send(client, json=body)
+
+
+def build_target(name, client, auth):
+    fresh_email = f"new-{uuid.uuid4().hex[:10]}@example.com"
+    if name == "register":
+        body = auth.registration(email=fresh_email)
+        kinds = dict.fromkeys(body, "string")
+        return Target("POST", "/api/auth/register", {}, body, kinds)
+    if name == "login":
+        account = auth.account("agent")
+        body = {"email": account.email, "password": STRONG_PASSWORD}
+        return Target("POST", "/api/auth/login", {}, body, dict.fromkeys(body, "string"))
+    if name == "password":
+        account = auth.account("agent")
+        body = {"current_password": STRONG_PASSWORD, "password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD}
+        return Target("POST", "/api/auth/password", account.headers, body, dict.fromkeys(body, "string"))
+    document_kinds = {"type": "string", "objet": "string", "expediteur": "string", "destinataire": "string",
+                      "date_courrier": "date", "date_reception": "date", "priorite": "string", "description": "string"}
+    if name == "documents_create":
+        account = auth.account("agent")
+        return Target("POST", "/api/documents", account.headers, document_body(), document_kinds)
+    if name in ("documents_patch", "documents_reject"):
+        account = auth.account("agent")
+        response = client.post("/api/documents", json=document_body(), headers=account.headers)
+        assert response.status_code == 201, response.json
+        document_id = response.json["data"]["id"]
+        if name == "documents_reject":
+            validateur = auth.account("validateur")
+            return Target("POST", f"/api/documents/{document_id}/reject", validateur.headers,
+                          {"motif": "Pièce manquante."}, {"motif": "string"})
+        body = document_body()
+        del body["type"]
+        kinds = {key: value for key, value in document_kinds.items() if key != "type"}
+        return Target("PATCH", f"/api/documents/{document_id}", account.headers, body, kinds)
+    admin = auth.account("administrateur")
+    if name == "users_create":
+        body = {**auth.registration(email=fresh_email), "role": "validateur"}
+        return Target("POST", "/api/users", admin.headers, body, dict.fromkeys(body, "string"))
+    if name == "users_patch":
+        target = auth.account("agent")
+        body = {"nom": "Lefèvre", "prenom": "Anne", "contact": "0601020304", "role": "validateur", "is_active": True}
+        kinds = {"nom": "string", "prenom": "string", "contact": "string", "role": "string", "is_active": "boolean"}
+        return Target("PATCH", f"/api/users/{target.id}", admin.headers, body, kinds)
+    raise ValueError(name)
+
+
+TARGETS = ["register", "login", "password", "documents_create", "documents_patch", "documents_reject",
+           "users_create", "users_patch"]
+
+
+@pytest.fixture(params=TARGETS)
+def target(request, client, auth):
+    return build_target(request.param, client, auth)
+
+
+def assert_client_error(response, statuses=CLIENT_ERRORS):
+    assert response.status_code in statuses, (response.status_code, response.data[:300])
+    assert response.mimetype == "application/json", response.data[:300]
+    assert response.json["success"] is False and response.json["code"]
+
+
+def test_valid_body_is_accepted(client, target):
+    """The baseline: without this, every rejection below could be for the wrong reason."""
+    response = target.send_json(client, target.body)
+    assert response.status_code in (200, 201), response.json
+
+
+def test_100k_levels_of_nesting_is_400(client, target):
+    depth = 100_000
+    for raw in (b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth,
+                b'{"objet": ' + b"[" * depth + b"]" * depth + b"}"):
+        assert_client_error(target.send(client, data=raw, content_type="application/json"), (400,))
+
+
+def test_moderate_nesting_with_escapes_is_a_client_error(client, target):
+    """Deep enough to strain a recursive check, shallow enough for the JSON parser to accept."""
+    for depth in (50, 400, 900):
+        field = next(iter(target.kinds))
+        raw = b'{"%s": ' % field.encode() + b"[" * depth + b'"\\u0000\\ud800"' + b"]" * depth + b"}"
+        assert_client_error(target.send(client, data=raw, content_type="application/json"))
+
+
+def test_ten_megabyte_body_is_413(client, target):
+    raw = b'{"objet": "' + b"x" * 10_000_000 + b'"}'
+    assert_client_error(target.send(client, data=raw, content_type="application/json"), (413,))
+
+
+def test_nul_in_any_field_is_refused(client, target):
+    for field, kind in target.kinds.items():
+        if kind != "string":
+            continue
+        for value in ("\x00", "a\x00b", target.body[field] + "\x00"):
+            response = target.send_json(client, {**target.body, field: value})
+            assert_client_error(response, (400, 422))
+            if response.status_code == 422:
+                assert field in response.json["errors"], (field, response.json)
+
+
+def test_nul_in_a_key_is_refused(client, target):
+    assert_client_error(target.send_json(client, {**target.body, "objet\x00": "x"}), (400, 422))
+
+
+def test_lone_surrogate_in_any_field_is_400(client, target):
+    for field in target.kinds:
+        raw = ('{"%s": "a\\ud800b"}' % field).encode()
+        assert_client_error(target.send(client, data=raw, content_type="application/json"), (400,))
+
+
+def test_crlf_in_any_field_never_breaks_the_server(client, target):
+    """Line breaks are text like any other: refused by a field's rules or stored as sent, never a 500.
+
+    Once a document is rejected, the next rejections are rightly 409; a registered email, 422.
+    """
+    for value in ("\r\n", "a\r\nX-Injected: 1", "\r\n\r\n<html>", "\n", "\r", "\u2028\u2029"):
+        for field, kind in target.kinds.items():
+            if kind != "string":
+                continue
+            response = target.send_json(client, {**target.body, field: target.body[field] + value})
+            assert response.status_code < 500, (field, response.data[:300])
+            assert response.mimetype == "application/json"
+            assert "X-Injected" not in response.headers
+
+
+WRONG_TYPES = {
+    "string": [{"$ne": None}, {"$gt": ""}, True, False, 12345, 1.5, [], ["a"], {}],
+    "date": [{"$ne": None}, True, 20261102, [], {}, "2026-13-45", "demain", "2026-11-02T25:00:00"],
+    "boolean": [{"$ne": None}, "true", "false", 1, 0, [], {}, None],
+}
+
+
+def test_wrong_types_are_422_on_the_field(client, target):
+    for field, kind in target.kinds.items():
+        for value in WRONG_TYPES[kind]:
+            response = target.send_json(client, {**target.body, field: value})
+            assert_client_error(response, (422,))
+            assert field in response.json["errors"], (field, value, response.json)
+
+
+def test_null_and_odd_numbers_never_break_the_server(client, target):
+    for value in (None, 1e308, -1, 10**30):
+        for field in target.kinds:
+            response = target.send_json(client, {**target.body, field: value})
+            assert response.status_code < 500, (field, response.data[:300])
+
+
+MALFORMED_BODIES = [
+    # non-finite and huge numbers
+    (b"1e999999", (400,)), (b'{"objet": NaN}', (400, 422)), (b'{"objet": Infinity}', (400, 422)),
+    (b'{"objet": -Infinity}', (400, 422)), (b'{"objet": 1' + b"0" * 5000 + b"}", (400, 422)),
+    # JSON that is not an object
+    (b"[]", (400,)), (b"[{}]", (400,)), (b"[1, 2]", (400,)), (b'"texte"', (400,)), (b"42", (400,)),
+    (b"true", (400,)), (b"null", (400,)),
+    # empty, or nothing but whitespace (not a JSON text)
+    (b"", (422,)), (b"{}", (422,)), (b"   \n\t", (400, 422)),
+    # broken encodings and syntax
+    (b"\xff\xfe{\x00}", (400,)), (b'{"objet": "\xc3\x28"}', (400,)), (b"\xef\xbb\xbf{}", (400, 422)),
+    (b'{"a":1}garbage', (400,)), (b"{'objet': 'x'}", (400,)), (b'{"objet": "x",}', (400,)),
+    (b'{"objet": "\x01\x02"}', (400,)),
+]
+
+
+def test_malformed_bodies_are_client_errors(client, target):
+    for raw, statuses in MALFORMED_BODIES:
+        assert_client_error(target.send(client, data=raw, content_type="application/json"), statuses)
+    assert_client_error(target.send(client), (422,))  # no body and no Content-Type at all
+
+
+def test_the_valid_body_wrapped_in_an_array_is_400(client, target):
+    assert_client_error(target.send_json(client, [target.body]), (400,))
+
+
+def test_unknown_and_privileged_fields_are_refused(client, target):
+    for extra in ({"is_admin": True}, {"id": str(uuid.uuid4())}, {"password_hash": "$2b$04$" + "a" * 53},
+                  {"__proto__": {"role": "administrateur"}}, {"created_by": "x"}):
+        assert_client_error(target.send_json(client, {**target.body, **extra}), (422,))
+
+
+HOSTILE_QUERIES = ["q=%00", "page=%00", "per_page=1e9", "page=-1", "q=" + "%ff" * 300, "statut[$ne]=x",
+                   "page=1&page=2&page=x", "%00=1", "q=%25%5F%5C", "q=' OR '1'='1", "date_from=0000-00-00",
+                   "active=%00", "user_id=../../x", "ip=" + "9" * 1000, "type[]=entrant", "per_page=" + "9" * 5000]
+
+
+@pytest.mark.parametrize("path", ["/api/documents", "/api/users", "/api/audit/events", "/api/audit/sessions",
+                                  "/api/auth/sessions"])
+def test_hostile_query_strings_are_client_errors(client, auth, path):
+    admin = auth.account("administrateur")
+    for query in HOSTILE_QUERIES:
+        response = client.get(f"{path}?{query}", headers=admin.headers)
+        assert response.status_code in (200, 400, 422), (query, response.status_code, response.data[:300])
+        assert response.mimetype == "application/json"
+
+
+@pytest.mark.parametrize("template", ["/api/documents/{}", "/api/documents/{}/history", "/api/documents/{}/attachments",
+                                      "/api/users/{}", "/api/documents/{}/attachments/{}"])
+def test_hostile_path_segments_are_404(client, auth, template):
+    admin = auth.account("administrateur")
+    for segment in ("%00", "..%2F..%2Fetc%2Fpasswd", "' OR '1'='1", "x" * 5000, "%ff%fe", "%ed%a0%80",
+                    "00000000-0000-0000-0000-000000000000"):
+        response = client.get(template.format(segment, segment), headers=admin.headers)
+        assert (response.status_code, response.json["code"]) == (404, "not_found"), (segment, response.data[:300])
+
+
+@pytest.mark.parametrize("user_agent", ["a\x00b", "é" * 5000, "\u202e"])
+def test_hostile_user_agent_never_breaks_login(client, auth, user_agent):
+    account = auth.account("agent")
+    response = auth.login(account.email, STRONG_PASSWORD, headers={"User-Agent": user_agent})
+    assert response.status_code in (200, 400), response.data[:300]
+    assert response.mimetype == "application/json"
+
+
+# ----------------------------------------------------------------- login passwords over 72 bytes
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_100_byte_password_is_invalid_credentials(client, auth, known):
+    email = auth.account("agent").email if known else f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+    response = auth.login(email, "p" * 100)
+    assert (response.status_code, response.json["code"]) == (401, "invalid_credentials")
+
+
+def test_password_whose_first_72_bytes_match_is_still_wrong(app, client, auth):
+    """bcrypt ignores bytes after the 72nd: the app must not let a longer password through."""
+    password = "Tournesol-Quai-Brume-" + "x" * 51  # 72 bytes, registered
+    account = auth.register_account(password=password, password_confirmation=password)
+    assert auth.login(account.email, password).status_code == 200
+    response = auth.login(account.email, password + "anything")
+    assert (response.status_code, response.json["code"]) == (401, "invalid_credentials")
+
+
+def test_multibyte_password_over_72_bytes_is_refused_at_registration(auth):
+    password = "é" * 37  # 74 bytes, 37 characters
+    response = auth.register(password=password, password_confirmation=password)
+    assert response.status_code == 422 and "password" in response.json["errors"]
+
+
+# ----------------------------------------------------------------- timing
+
+
+TIMING_TRIES = 30
+
+
+@pytest.fixture
+def bcrypt_rounds_10(app):
+    """A realistic bcrypt cost, so that hashing dominates as it does in production."""
+    rounds = app.config["BCRYPT_ROUNDS"]
+    app.config["BCRYPT_ROUNDS"] = 10
+    yield
+    app.config["BCRYPT_ROUNDS"] = rounds
+
+
+def test_login_time_does_not_reveal_whether_the_account_exists(app, client, auth, bcrypt_rounds_10, capsys):
+    """Unknown email, wrong password and deactivated account: medians within 15 % of each other."""
+    known = auth.account("agent")
+    inactive = auth.account("agent")
+    with app.app_context():
+        db.session.scalar(select(User).where(User.id == inactive.id)).is_active = False
+        db.session.commit()
+    cases = {
+        "unknown_email": lambda i: (f"ghost-{i}-{uuid.uuid4().hex[:6]}@example.com", STRONG_PASSWORD),
+        "wrong_password": lambda i: (known.email, f"Mauvais-{i}-Mot-De-Passe"),
+        "deactivated": lambda i: (inactive.email, STRONG_PASSWORD),
+    }
+    for make in cases.values():  # warm-up: the dummy hash is computed once, connections opened
+        auth.login(*make(-1))
+    timings = {name: [] for name in cases}
+    for i in range(TIMING_TRIES):
+        for name, make in cases.items():  # interleaved, so that machine noise hits every case alike
+            email, password = make(i)
+            started = time.perf_counter()
+            response = auth.login(email, password)
+            timings[name].append(time.perf_counter() - started)
+            assert response.status_code == 401 and response.json["code"] == "invalid_credentials"
+    medians = {name: statistics.median(values) for name, values in timings.items()}
+    spread = max(medians.values()) / min(medians.values()) - 1
+    with capsys.disabled():
+        print("\nlogin timing medians (BCRYPT_ROUNDS=10, %d tries): %s; spread %.1f %%" % (
+            TIMING_TRIES, ", ".join(f"{name} {value * 1000:.1f} ms" for name, value in medians.items()),
+            spread * 100))
+    assert spread < 0.15, medians
+
+
+def test_deactivated_account_with_the_right_password_is_the_same_answer(app, client, auth):
+    account = auth.account("agent")
+    wrong = auth.login(account.email, "Pas-Le-Bon-Mot-De-Passe")
+    with app.app_context():
+        db.session.scalar(select(User).where(User.id == account.id)).is_active = False
+        db.session.commit()
+    inactive = auth.login(account.email, STRONG_PASSWORD)
+    unknown = auth.login("personne@example.com", STRONG_PASSWORD)
+    answers = {(r.status_code, r.json["code"], r.json["message"]) for r in (wrong, inactive, unknown)}
+    assert len(answers) == 1 and answers.pop()[:2] == (401, "invalid_credentials")
+    assert client.get("/api/auth/me", headers=bearer(account.token)).status_code == 401

@@ -3,6 +3,7 @@ import logging
 
 import marshmallow
 from flask import jsonify
+from flask.logging import default_handler
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import InvalidTokenError
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeoutError
@@ -148,8 +149,17 @@ def register_jwt_callbacks(jwt):
     jwt.needs_fresh_token_loader(lambda header, payload: error_response("token_invalid"))
 
 
+def log_rate_limit_storage_failures():
+    """Redis down: Flask-Limiter lets requests through (RATELIMIT_SWALLOW_ERRORS, in-memory fallback) and
+    says so on its own logger, which carries only a NullHandler. Send it where the app's errors go."""
+    limiter_log = logging.getLogger("flask-limiter")
+    if default_handler not in limiter_log.handlers:
+        limiter_log.addHandler(default_handler)
+
+
 def register_error_handlers(app):
     """Installed after flask-smorest so that its own HTTP error handler is replaced by ours."""
+    log_rate_limit_storage_failures()
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_unavailable)

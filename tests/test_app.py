@@ -255,3 +255,14 @@ def test_migrations_match_the_models(tmp_path, monkeypatch):
     with app.app_context():
         upgrade()
         check()
+
+
+def test_create_admin_is_audited(app, runner, agent):
+    from courrier.audit.models import AuditEvent
+
+    create_admin(runner, "--password", STRONG_PASSWORD)
+    runner.invoke(args=["create-admin", "--email", agent.email, "--nom", "X", "--prenom", "Y"])
+    with app.app_context():
+        events = {(e.type, e.email) for e in db.session.scalars(select(AuditEvent))}
+    assert ("user_created", "chef@example.fr") in events
+    assert ("user_updated", agent.email) in events

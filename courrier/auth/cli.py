@@ -4,9 +4,11 @@ import sys
 from datetime import timedelta
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import delete, func, or_, select
 
+from courrier import signals
 from courrier.auth.models import AuthSession, User
 from courrier.auth.passwords import hash_password, password_problems
 from courrier.columns import utcnow
@@ -25,10 +27,14 @@ def create_admin_command(email, nom, prenom, contact, password):
     email = email.strip().lower()
     password = password or os.environ.get("ADMIN_PASSWORD")
     user = db.session.scalar(select(User).where(User.email == email))
+    app = current_app._get_current_object()
     if user is not None:
+        changes = {"role": {"old": user.role, "new": "administrateur"},
+                   "is_active": {"old": user.is_active, "new": True}}
         user.role, user.is_active = "administrateur", True
         if password:
             user.password_hash = hash_password(password)
+        signals.user_updated.send(app, subject_user_id=user.id, email=email, details={"changes": changes, "via": "cli"})
         db.session.commit()
         click.echo(f"{email} est maintenant administrateur.")
         return
@@ -37,8 +43,12 @@ def create_admin_command(email, nom, prenom, contact, password):
     problems = password_problems(password, [email, nom, prenom])
     if problems:
         raise click.ClickException(" ".join(problems))
-    db.session.add(User(email=email, password_hash=hash_password(password), nom=nom.strip(),
-                        prenom=prenom.strip(), contact=contact, role="administrateur", is_active=True))
+    user = User(email=email, password_hash=hash_password(password), nom=nom.strip(), prenom=prenom.strip(),
+                contact=contact, role="administrateur", is_active=True)
+    db.session.add(user)
+    db.session.flush()
+    signals.user_created.send(app, subject_user_id=user.id, email=email,
+                              details={"role": "administrateur", "via": "cli"})
     db.session.commit()
     click.echo(f"Administrateur {email} créé.")
 

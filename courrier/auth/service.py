@@ -80,12 +80,12 @@ def refresh(claims):
     """Rotate the refresh token; a reused one revokes its whole session (theft)."""
     tokens, session_id = token_store().rotate(claims)
     app = current_app._get_current_object()
+    user = db.session.get(User, claims["userId"])
     if tokens is None:
-        signals.refresh_reuse_detected.send(app, actor_id=claims["userId"], subject_user_id=claims["userId"],
+        signals.refresh_reuse_detected.send(app, actor_id=user.id, subject_user_id=user.id, email=user.email,
                                             details={"session_id": session_id})
         db.session.commit()
         raise ApiError("token_revoked", "Jeton de rafraîchissement déjà utilisé : la session a été révoquée.")
-    user = db.session.get(User, claims["userId"])
     signals.token_refreshed.send(app, actor_id=user.id, subject_user_id=user.id, email=user.email,
                                  details={"session_id": session_id})
     db.session.commit()

@@ -168,8 +168,9 @@ class SessionTokenStore:
         return self._revoke_where(and_(*conditions), reason)
 
     def revoke_all(self, user_id, reason, except_session_id=None):
-        """Revoke every live session of a user, but `except_session_id`; returns how many."""
-        conditions = [AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)]
+        """Revoke every unexpired session of a user, but `except_session_id`; returns how many."""
+        conditions = [AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None),
+                      AuthSession.expires_at > utcnow()]
         if except_session_id:
             conditions.append(AuthSession.id != except_session_id)
         return self._revoke_where(and_(*conditions), reason)

@@ -70,12 +70,12 @@ FORBIDDEN = {
 
 # ------------------------------------------------------------------ rules
 
-def is_allowed(user, action, document=None):
+def is_allowed(user, action, document):
     """Whether the role matrix lets `user` do `action` (see, edit, attach, decide) on `document`."""
     scope = PERMISSIONS[user.role][action]
     if scope in ("all", "none"):
         return scope == "all"
-    is_creator = document is not None and document.created_by_id == user.id
+    is_creator = document.created_by_id == user.id
     return is_creator if scope == "own" else not is_creator
 
 
@@ -242,7 +242,7 @@ def update_document(user, document_id, changes):
     now = utcnow()
     details = {"changes": {name: {"before": as_json(getattr(document, name)), "after": as_json(value)}
                            for name, value in changed.items()}}
-    _update_if_pending(document, now, **changed, updated_at=now)
+    _update_if_statut(document, PENDING, **changed, updated_at=now)
     record(document, "updated", user, now, details)
     return document
 
@@ -260,7 +260,7 @@ def decide(user, document_id, decision, motif=None):
     details = {"reference": document.reference}
     if decision == "reject":
         values["motif_rejet"] = details["motif"] = motif
-    _update_if_pending(document, now, **values)
+    _update_if_statut(document, transition.source, **values)
     record(document, transition.action, user, now, details)
     transition.signal.send(current_app._get_current_object(), actor_id=user.id,
                            subject_user_id=document.created_by_id,
@@ -268,13 +268,13 @@ def decide(user, document_id, decision, motif=None):
     return document
 
 
-def _update_if_pending(document, now, **values):
-    """UPDATE the row only if it is still pending, else 409: the database arbitrates concurrent changes.
+def _update_if_statut(document, expected, **values):
+    """UPDATE the row only if its statut is still `expected`, else 409: the database arbitrates races.
 
     The ORM copy of `document` keeps its old values until the commit expires it.
     """
     result = db.session.execute(
-        update(Document).where(Document.id == document.id, Document.statut == PENDING).values(**values)
+        update(Document).where(Document.id == document.id, Document.statut == expected).values(**values)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         db.session.rollback()
@@ -323,7 +323,7 @@ def add_attachment(user, document_id, upload):
 def _record_attachment(user, document, client_filename, stored):
     now = utcnow()
     # Touching the row re-checks the statut and, on PostgreSQL, locks it against a concurrent decision.
-    _update_if_pending(document, now, updated_at=now)
+    _update_if_statut(document, PENDING, updated_at=now)
     attachment = Attachment(
         id=new_uuid(), document_id=document.id, filename=storage.clean_filename(client_filename, stored.content_type),
         content_type=stored.content_type, size=stored.size, sha256=stored.sha256, storage_name=stored.storage_name,

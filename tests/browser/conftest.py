@@ -126,6 +126,13 @@ class LiveServer:
             return ""
 
 
+def gunicorn_extra_args():
+    """gunicorn 25+ opens a control socket at one fixed path per user: a second server (the system
+    tests start theirs while this one lives) must not fight over it."""
+    help_text = subprocess.run([str(BIN / "gunicorn"), "--help"], capture_output=True, text=True).stdout
+    return ["--no-control-socket"] if "--no-control-socket" in help_text else []
+
+
 def _run(args, env, what):
     result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
@@ -164,8 +171,8 @@ def live_server(tmp_path_factory):
     log_path = tmp / "gunicorn.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "--access-logfile", "-",
-             os.environ.get("COURRIER_E2E_APP", "wsgi:app")],
+            [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "--graceful-timeout", "5",
+             *gunicorn_extra_args(), os.environ.get("COURRIER_E2E_APP", "wsgi:app")],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = LiveServer(base_url, Api(base_url), admin, jwt_secret, log_path)
     try:

@@ -434,8 +434,8 @@ class Client:
         self.user_id = reply.data["user"]["id"]
 
     def login(self, server=None, headers=None):
-        reply = (server or self.server).call("POST", "/api/auth/login", {"email": self.email, "password": self.password},
-                                             headers=headers)
+        body = {"email": self.email, "password": self.password}
+        reply = (server or self.server).call("POST", "/api/auth/login", body, headers=headers)
         if reply.status == 200:
             self.take(reply)
         return reply

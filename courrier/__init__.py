@@ -66,8 +66,11 @@ def register_blueprints(app):
     from courrier.documents import routes as documents_routes
     from courrier.users import routes as users_routes
 
+    from courrier.web.routes import blp as web_blp
+
     for module in (health, auth_routes, documents_routes, users_routes, audit_routes):
         api.register_blueprint(module.blp)
+    app.register_blueprint(web_blp)
 
 
 def register_commands(app):

@@ -110,6 +110,8 @@ def envelope(data_schema, many=False, paginated=False):
 def paginate(query_select, page, per_page):
     """Run a SELECT for one page plus its count; returns the envelope's {data, meta}."""
     total = db.session.scalar(select(func.count()).select_from(query_select.order_by(None).subquery()))
-    items = db.session.scalars(query_select.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    offset = (page - 1) * per_page
+    # No page query when the count already says the page is empty (a search without results).
+    items = db.session.scalars(query_select.limit(per_page).offset(offset)).unique().all() if offset < total else []
     pages = math.ceil(total / per_page) if total else 0
     return {"data": items, "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages}}

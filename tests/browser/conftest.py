@@ -26,6 +26,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+# Settings of the developer's shell that must not leak into the server under test (API.md section 8).
+APP_VARIABLES = (
+    "APP_ENV", "SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "BCRYPT_ROUNDS", "JWT_ACCESS_TOKEN_EXPIRES",
+    "JWT_REFRESH_TOKEN_EXPIRES", "SESSION_IDLE_TIMEOUT", "SESSION_TRACKING", "AUTH_RATE_LIMIT", "RATELIMIT_ENABLED",
+    "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXIES", "CORS_ORIGINS", "REGISTRATION_OPEN",
+    "MAX_JSON_BYTES", "ATTACHMENT_MAX_BYTES", "UPLOAD_FOLDER", "ADMIN_PASSWORD", "WEB_CONCURRENCY", "PORT", "HOST",
+    "GUNICORN_CMD_ARGS",
+)
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
@@ -144,8 +152,8 @@ def live_server(tmp_path_factory):
     """gunicorn serving wsgi:app on a free port, migrated database, one administrateur."""
     tmp = tmp_path_factory.mktemp("e2e")
     jwt_secret = secrets.token_hex(32)
-    env = {
-        **os.environ,
+    env = {key: value for key, value in os.environ.items() if key not in APP_VARIABLES}
+    env.update({
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_hex(32),
         "JWT_SECRET_KEY": jwt_secret,
@@ -156,10 +164,7 @@ def live_server(tmp_path_factory):
         "RATELIMIT_STORAGE_URI": "memory://",
         "FLASK_APP": "wsgi",
         "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("SESSION_TRACKING", "REGISTRATION_OPEN", "CORS_ORIGINS", "TRUSTED_PROXIES", "SESSION_IDLE_TIMEOUT",
-                 "JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES", "RATELIMIT_ENABLED"):
-        env.pop(name, None)
+    })
 
     admin = Account("admin@example.com", strong_password(), "Admin", "Root", "administrateur")
     _run([str(BIN / "flask"), "db", "upgrade"], env, "flask db upgrade")
@@ -186,6 +191,10 @@ def live_server(tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f"gunicorn ne répond pas sur /api/health :\n{server.log_tail()}", pytrace=False)
             time.sleep(0.2)
+        status, _, headers = server.api.call("GET", "/")
+        if status != 200 or not headers.get("Content-Type", "").startswith("text/html"):
+            pytest.fail("GET / ne sert pas le client web : enregistrez le blueprint dans create_app "
+                        "(`app.register_blueprint(courrier.web.routes.blp)`).", pytrace=False)
         admin.id = server.api.login(admin)["user"]["id"]
         yield server
     finally:

@@ -132,6 +132,13 @@ class Database:
             self.name = str(tmp_path / "system.sqlite")
             self.url = make_url(f"sqlite:///{self.name}")
         self._engine = None
+        self.admin_email = None
+
+    def prepare(self, env):
+        """Migrate and seed an administrateur once per database; returns the administrateur's email."""
+        if self.admin_email is None:
+            self.admin_email = prepare_database({**env, "DATABASE_URL": self.url_string}, unique_email("admin"))
+        return self.admin_email
 
     @property
     def url_string(self):
@@ -201,6 +208,7 @@ def prepare_database(env, admin_email):
     flask_command(["db", "upgrade"], env)
     flask_command(["create-admin", "--email", admin_email, "--nom", "Systeme", "--prenom", "Admin",
                    "--password", ADMIN_PASSWORD], env)
+    return admin_email
 
 
 def gunicorn_extra_args():
@@ -310,12 +318,11 @@ def database(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def postgres_database(tmp_path_factory):
-    if not TEST_DATABASE_URL:
+def postgres_database(database):
+    """The module's database, for the tests that need PostgreSQL itself (skipped on SQLite)."""
+    if database.kind != "postgresql":
         pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL")
-    db = Database(tmp_path_factory.mktemp("db"), "postgresql")
-    yield db
-    db.drop()
+    return database
 
 
 # ------------------------------------------------------------------------------------ TCP proxy

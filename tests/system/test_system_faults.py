@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.system.conftest import (
-    ADMIN_PASSWORD, TEST_DATABASE_URL, TEST_REDIS_URL, Client, free_port, prepare_database, registration, report,
+    ADMIN_PASSWORD, TEST_DATABASE_URL, TEST_REDIS_URL, Client, free_port, registration, report,
     server_env, unique_email,
 )
 
@@ -39,9 +39,8 @@ def proxied(postgres_database, servers, tmp_path_factory):
 
     target = make_url(TEST_DATABASE_URL)
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
-    admin_email = unique_email("admin")
     env = server_env(postgres_database.via(proxy.port), tmp_path_factory.mktemp("proxied"))
-    prepare_database(env, admin_email)
+    admin_email = postgres_database.prepare(env)
     server = servers.start("proxied", env)
     yield server, proxy, admin_email
     proxy.stop()
@@ -106,9 +105,8 @@ def test_database_never_reachable_at_start_is_503_not_a_crash(postgres_database,
 
     target = make_url(TEST_DATABASE_URL)
     port = free_port()
-    admin_email = unique_email("admin")
     env = server_env(postgres_database.via(port), tmp_path_factory.mktemp("late"))
-    prepare_database({**env, "DATABASE_URL": postgres_database.url_string}, admin_email)
+    admin_email = postgres_database.prepare(env)
     server = servers.start("late-db", env, wait_healthy=False)
     assert_unavailable(server.call("GET", "/api/health"))
     assert_unavailable(server.call("POST", "/api/auth/login", {"email": admin_email, "password": ADMIN_PASSWORD}))
@@ -130,10 +128,9 @@ def redis_down_env(database_url, tmp_path, redis_url):
 
 def test_redis_unreachable_from_the_start_fails_open(request, database, servers, tmp_path_factory):
     """RATELIMIT_STORAGE_URI on a closed port: login still works (no 500), with a logged warning."""
-    admin_email = unique_email("admin")
     env = redis_down_env(database.url_string, tmp_path_factory.mktemp("redis-closed"),
                          f"redis://127.0.0.1:{free_port()}/0")
-    prepare_database(env, admin_email)
+    admin_email = database.prepare(env)
     server = servers.start("redis-closed", env)
     admin = Client(server, admin_email, ADMIN_PASSWORD)
     started = time.perf_counter()
@@ -156,10 +153,9 @@ def test_redis_unreachable_from_the_start_fails_open(request, database, servers,
 def test_redis_lost_while_serving_fails_open_and_recovers(request, database, servers, tmp_path_factory, tcp_proxy):
     target = urlsplit(TEST_REDIS_URL)
     proxy = tcp_proxy(target.hostname or "127.0.0.1", target.port or 6379)
-    admin_email = unique_email("admin")
     env = redis_down_env(database.url_string, tmp_path_factory.mktemp("redis-lost"),
                          f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}")
-    prepare_database(env, admin_email)
+    database.prepare(env)
     server = servers.start("redis-lost", env)
     account = Client(server, unique_email())
     assert account.register().status == 201
@@ -184,9 +180,8 @@ def test_redis_lost_while_serving_fails_open_and_recovers(request, database, ser
 
 @pytest.fixture(scope="module")
 def pg_server(postgres_database, servers, tmp_path_factory):
-    admin_email = unique_email("admin")
     env = server_env(postgres_database.url_string, tmp_path_factory.mktemp("crash"))
-    prepare_database(env, admin_email)
+    admin_email = postgres_database.prepare(env)
     return servers.start("crash", env), admin_email
 
 

@@ -11,16 +11,15 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.system.conftest import Client, free_port, prepare_database, server_env, unique_email
+from tests.system.conftest import Client, free_port, server_env, unique_email
 
 pytestmark = pytest.mark.system
 
 
 @pytest.fixture(scope="module")
 def live(database, servers, tmp_path_factory):
-    admin_email = unique_email("admin")
     env = server_env(database.url_string, tmp_path_factory.mktemp("http"))
-    prepare_database(env, admin_email)
+    database.prepare(env)
     server = servers.start("http", env)
     account = Client(server, unique_email())
     assert account.register().status == 201

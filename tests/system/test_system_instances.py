@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from tests.system.conftest import (
-    ADMIN_PASSWORD, TEST_REDIS_URL, Client, needs_postgres, needs_redis, prepare_database, registration, server_env,
+    ADMIN_PASSWORD, TEST_REDIS_URL, Client, needs_postgres, needs_redis, registration, server_env,
     unique_email,
 )
 
@@ -25,11 +25,10 @@ def client_ip():
 @pytest.fixture(scope="module")
 def pair(postgres_database, servers, tmp_path_factory):
     """Instances A and B: same database, same Redis, same secrets (one deployment)."""
-    admin_email = unique_email("admin")
     env = server_env(postgres_database.url_string, tmp_path_factory.mktemp("pair"), AUTH_RATE_LIMIT="5 per minute",
                      RATELIMIT_STORAGE_URI=TEST_REDIS_URL, RATELIMIT_KEY_PREFIX=f"system-{uuid.uuid4().hex}",
                      TRUSTED_PROXIES=1)
-    prepare_database(env, admin_email)
+    admin_email = postgres_database.prepare(env)
     a = servers.start("instance-a", env)
     b = servers.start("instance-b", env)
     return a, b, admin_email

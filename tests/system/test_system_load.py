@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import pytest
 
 from tests.system.conftest import (
-    ADMIN_PASSWORD, STRONG_PASSWORD, Client, prepare_database, registration, report, server_env, unique_email,
+    ADMIN_PASSWORD, STRONG_PASSWORD, Client, registration, report, server_env, unique_email,
 )
 
 pytestmark = pytest.mark.system
@@ -183,9 +183,8 @@ def run_load(server, admin_email, agents=AGENTS, validateur_clients=VALIDATEUR_C
 
 @pytest.fixture(scope="module")
 def load_server(database, servers, tmp_path_factory):
-    admin_email = unique_email("admin")
     env = server_env(database.url_string, tmp_path_factory.mktemp("load"))
-    prepare_database(env, admin_email)
+    admin_email = database.prepare(env)
     return servers.start("load", env), admin_email
 
 

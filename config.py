@@ -155,15 +155,27 @@ class Config:
         return settings
 
 
+# PostgreSQL session settings. A statement waiting on a lock gives up after LOCK_TIMEOUT_MS (the
+# request answers 503) rather than hanging until gunicorn kills its worker (a 500 in HTML after 30 s);
+# a migration that cannot get its lock fails fast instead of queueing every request behind it. A
+# session left idle inside a transaction (a stuck client holding locks) is ended by the server.
+LOCK_TIMEOUT_MS = 5000
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60000
+
+
 def engine_options(database_url):
-    """Pool settings: pre-ping so a restarted database is reconnected, short connect timeouts."""
+    """Pool settings: pre-ping so a restarted database is reconnected, short connect and lock timeouts."""
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15, "check_same_thread": False}}
+    connect_args = {"connect_timeout": 2}
+    if database_url.startswith("postgresql"):
+        connect_args["options"] = (f"-c lock_timeout={LOCK_TIMEOUT_MS} "
+                                   f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}")
     return {
         "pool_pre_ping": True,
         "pool_size": 5,
         "max_overflow": 5,
         "pool_timeout": 2,
         "pool_recycle": 1800,
-        "connect_args": {"connect_timeout": 2},
+        "connect_args": connect_args,
     }

@@ -40,6 +40,8 @@ def parse_args(argv=None):
     parser.add_argument("--documents-query", default="per_page=50&statut=en_attente&q=facture",
                         help="query string of the documents listing")
     parser.add_argument("--prune-rows", type=int, default=1_000_000)
+    parser.add_argument("--prune-timeout", type=float, default=240,
+                        help="interrupt the prune after that many seconds and report it (default 240)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the real app (repeatable), e.g. SESSION_TRACKING=false")
     parser.add_argument("--json", default=None, help="write the results there (default bench/results/<time>.json)")
@@ -95,6 +97,7 @@ def main(argv=None):
             except Exception as error:  # noqa: BLE001 - one broken scenario must not hide the others
                 traceback.print_exc()
                 errors.append((name, error))
+                ctx.handover.clear()
                 for leftover in [n for n in databases.created if n != "template"]:
                     databases.drop(leftover)
     except Exception as error:  # noqa: BLE001

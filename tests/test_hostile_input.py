@@ -6,6 +6,7 @@ values of the wrong type (NoSQL-style operators, booleans, numbers, lists), non-
 empty bodies. Then the login password over 72 bytes, and the login timing (no user-enumeration
 oracle).
 """
+import io
 import statistics
 import time
 import uuid
@@ -267,6 +268,36 @@ def test_hostile_user_agent_never_breaks_login(client, auth, user_agent):
     response = auth.login(account.email, STRONG_PASSWORD, headers={"User-Agent": user_agent})
     assert response.status_code in (200, 400), response.data[:300]
     assert response.mimetype == "application/json"
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_hostile_upload_filenames_and_multipart_bodies(client, auth):
+    """Upload names are client data like any other: NUL, CRLF, traversal, 10 000 characters, bidi
+    controls, invalid UTF-8; and multipart bodies that are truncated or lack their boundary."""
+    agent = auth.account("agent")
+    body = {"type": "entrant", "objet": "Pièces", "expediteur": "Mairie", "destinataire": "Service"}
+    document_id = client.post("/api/documents", json=body, headers=agent.headers).json["data"]["id"]
+    path = f"/api/documents/{document_id}/attachments"
+    for name in ("a\x00b.pdf", "a\r\nX-Injected: 1.pdf", "x" * 10_000 + ".pdf", "../../etc/passwd", "", ".",
+                 "\u00e9\u202e.pdf", "con.pdf", "a.pdf\x00.exe"):
+        response = client.post(path, data={"file": (io.BytesIO(PDF), name)}, headers=agent.headers,
+                               content_type="multipart/form-data")
+        assert response.status_code in (201, 400, 413, 415, 422), (name, response.data[:300])
+        assert response.mimetype == "application/json"
+        if response.status_code == 201:
+            download = client.get(f"{path}/{response.json['data']['id']}", headers=agent.headers)
+            assert download.status_code == 200 and "X-Injected" not in download.headers
+            assert "/" not in response.json["data"]["filename"] and "\x00" not in response.json["data"]["filename"]
+    part = b'--xx\r\nContent-Disposition: form-data; name="file"; filename="%s"\r\n\r\n'
+    for raw, content_type in ((part % b"a.pdf" + PDF, "multipart/form-data; boundary=xx"),  # truncated
+                              (b"garbage", "multipart/form-data; boundary=xx"),
+                              (part % b"\xed\xa0\x80.pdf" + PDF + b"\r\n--xx--\r\n", "multipart/form-data; boundary=xx"),
+                              (part % b"a.pdf" + PDF + b"\r\n--xx--\r\n", "multipart/form-data")):
+        response = client.post(path, data=raw, headers={**agent.headers, "Content-Type": content_type})
+        assert response.status_code in (201, 400, 413, 415, 422), (raw[:80], response.data[:300])
+        assert response.mimetype == "application/json"
 
 
 # ----------------------------------------------------------------- login passwords over 72 bytes

@@ -177,7 +177,7 @@ def live_server(tmp_path_factory):
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "--graceful-timeout", "5",
-             *gunicorn_extra_args(), os.environ.get("COURRIER_E2E_APP", "wsgi:app")],
+             *gunicorn_extra_args(), "wsgi:app"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = LiveServer(base_url, Api(base_url), admin, jwt_secret, log_path)
     try:

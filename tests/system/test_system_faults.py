@@ -257,3 +257,28 @@ def test_worker_killed_mid_transition_leaves_nothing_half_written(postgres_datab
     reply = server.call("POST", f"/api/documents/{document_id}/{decision}", payload, token=admin.token)
     assert reply.status == 200, reply.body
     assert trace() == ({"validated": "valide", "rejected": "rejete"}[action], 1, 1)
+
+
+def test_request_blocked_on_a_database_lock_answers_503_before_the_worker_timeout(postgres_database, pg_server):
+    """A lock held elsewhere (a long migration, a stuck session): the request gives up after the
+    PostgreSQL lock_timeout (config.py) with a JSON 503, instead of hanging until gunicorn kills its
+    worker and the client loses the connection."""
+    server, admin_email = pg_server
+    admin = Client(server, admin_email, ADMIN_PASSWORD)
+    assert admin.login().status == 200
+    agent = Client(server, unique_email())
+    assert agent.register().status == 201
+    body = {"type": "entrant", "objet": "Verrou", "expediteur": "Mairie", "destinataire": "Service"}
+    document_id = server.call("POST", "/api/documents", body, token=agent.token).data["id"]
+    locker = postgres_database.engine.connect()
+    transaction = locker.begin()
+    locker.exec_driver_sql("LOCK TABLE audit_events IN EXCLUSIVE MODE")
+    try:
+        reply = server.call("POST", f"/api/documents/{document_id}/validate", token=admin.token, timeout=60)
+    finally:
+        transaction.rollback()
+        locker.close()
+    assert (reply.status, reply.code) == (503, "service_unavailable"), (reply.status, reply.body)
+    assert reply.seconds < 10, reply.seconds
+    assert postgres_database.scalar("SELECT statut FROM documents WHERE id = :id", id=document_id) == "en_attente"
+    assert server.call("POST", f"/api/documents/{document_id}/validate", token=admin.token).status == 200

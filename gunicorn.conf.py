@@ -47,7 +47,7 @@ max_requests_jitter = max_requests // 10 if max_requests else 0
 
 # Request limits. API.md section 2: Authorization headers up to 16 KB must reach the application
 # (and be answered in JSON), so one header field may be 16 KB (gunicorn's default is 8190 bytes).
-limit_request_field_size = 16384
+limit_request_field_size = 16 * 1024 + 1024  # gunicorn counts the name and 'Bearer ' too
 limit_request_fields = 100
 # The request line (method, path and query string): 8 KB is ample for the API's filters.
 limit_request_line = 8190

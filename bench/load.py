@@ -25,10 +25,18 @@ class LoadResult:
     errors: int = 0  # non-2xx answers plus socket errors
     details: dict = field(default_factory=dict)
     rss_kb: int | None = None
+    cpu_seconds: float | None = None  # the server worker's CPU time during the run
 
     @property
     def rps(self):
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self):
+        """Worker CPU per request: much steadier than req/s when other processes share the core."""
+        if self.cpu_seconds is None or not self.requests:
+            return None
+        return self.cpu_seconds * 1000 / self.requests
 
 
 @dataclass

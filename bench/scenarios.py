@@ -15,7 +15,8 @@ from bench import baseline_app
 from bench.database import count_rows, seed_documents, seed_sessions
 from bench.load import Request, percentile, run_load
 from bench.servers import (
-    APP_VARIABLES, LOAD_CORE, PROJECT_ROOT, SERVER_CORE, RssSampler, Server, http_request, pin_self, pinned, tool,
+    APP_VARIABLES, LOAD_CORE, PROJECT_ROOT, SERVER_CORE, RssSampler, Server, http_request, pin_self, pinned,
+    read_cpu_seconds, tool,
 )
 
 ADMIN = {"email": "bench-admin@example.com", "nom": "Banc", "prenom": "Essai",
@@ -29,10 +30,16 @@ class Goal:
     target: float
     higher_is_better: bool = True
     unit: str = "×"
+    cpu_values: list = field(default_factory=list)  # the same ratio from worker CPU time per request
 
     @property
     def median(self):
         return statistics.median(self.values) if self.values else None
+
+    @property
+    def cpu_median(self):
+        values = [v for v in self.cpu_values if v is not None]
+        return statistics.median(values) if values else None
 
     @property
     def passed(self):
@@ -75,10 +82,15 @@ class Context:
 
     def load(self, server, request, connections=None, duration=None):
         """One load run against `server`, sampling its worker's RSS meanwhile."""
-        with RssSampler(server.worker_pid()) as sampler:
+        pid = server.worker_pid()
+        cpu_before = read_cpu_seconds(pid)
+        with RssSampler(pid) as sampler:
             result = run_load(server.port, request, duration or self.options.duration,
                               connections or self.options.connections, self.options.generator)
+        cpu_after = read_cpu_seconds(pid)
         result.rss_kb = sampler.peak_kb
+        if cpu_before is not None and cpu_after is not None:
+            result.cpu_seconds = cpu_after - cpu_before
         return result
 
     def warm(self, server, request, connections=None):
@@ -129,6 +141,15 @@ def ratios(numerators, denominators, attribute="rps"):
             for a, b in zip(numerators, denominators)]
 
 
+def cpu_ratios(faster, slower):
+    """Throughput ratio implied by worker CPU per request: cpu(slower side) / cpu(other side)."""
+    values = []
+    for a, b in zip(faster, slower):
+        x, y = a.cpu_ms_per_request, b.cpu_ms_per_request
+        values.append(y / x if x and y else None)
+    return values
+
+
 def check_errors(section):
     for label, results in section.runs.items():
         errors = sum(result.errors for result in results)
@@ -157,7 +178,8 @@ def scenario_me(ctx, report_throughput=True, report_rss=True):
     section.runs = runs
     base_runs, app_runs = runs["baseline (stateless JWT)"], runs["app (session check)"]
     if report_throughput:
-        section.goals.append(Goal(f"me req/s app/baseline [{ctx.dialect}]", ratios(app_runs, base_runs), target))
+        section.goals.append(Goal(f"me req/s app/baseline [{ctx.dialect}]", ratios(app_runs, base_runs), target,
+                                  cpu_values=cpu_ratios(app_runs, base_runs)))
     if report_rss:
         rss = [a.rss_kb / b.rss_kb for a, b in zip(app_runs, base_runs) if a.rss_kb and b.rss_kb]
         section.goals.append(Goal(f"worker RSS under load app/baseline [{ctx.dialect}]", rss, 1.5,
@@ -175,13 +197,13 @@ def checkpw_rate(password_hash, password, duration):
     """bcrypt.checkpw calls per second in this process, pinned to the server core (idle meanwhile)."""
     pin_self(SERVER_CORE)
     try:
-        count, started = 0, time.perf_counter()
+        count, started, cpu_started = 0, time.perf_counter(), time.thread_time()
         while True:
             bcrypt.checkpw(password, password_hash)
             count += 1
             elapsed = time.perf_counter() - started
             if elapsed >= duration:
-                return count / elapsed
+                return count / elapsed, (time.thread_time() - cpu_started) * 1000 / count
     finally:
         pin_self(LOAD_CORE)
 
@@ -194,16 +216,18 @@ def scenario_login(ctx):
     url = ctx.databases.clone("login")
     body = json.dumps({"email": ADMIN["email"], "password": ADMIN["password"]}).encode()
     request = Request("POST", "/api/auth/login", {"Content-Type": "application/json"}, body)
-    rates = []
+    rates, cpu_per_check = [], []
     with ctx.app_server("app-login", url) as app:
         expect_ok(app, request)
         ctx.warm(app, request)
         checkpw_rate(password_hash, password, min(1.0, ctx.options.duration))
         logins = []
         for round_index in range(ctx.options.rounds):
-            rate = checkpw_rate(password_hash, password, ctx.options.duration)
+            rate, cpu_ms = checkpw_rate(password_hash, password, ctx.options.duration)
             rates.append(rate)
-            log(f"  round {round_index + 1}/{ctx.options.rounds} bcrypt.checkpw: {rate:.1f}/s")
+            cpu_per_check.append(cpu_ms)
+            log(f"  round {round_index + 1}/{ctx.options.rounds} bcrypt.checkpw: {rate:.1f}/s, "
+                f"{cpu_ms:.1f} ms CPU each")
             result = ctx.load(app, request)
             logins.append(result)
             log(f"  round {round_index + 1}/{ctx.options.rounds} login: {result.rps:.1f} req/s, "
@@ -212,8 +236,13 @@ def scenario_login(ctx):
     section.runs = {"POST /api/auth/login": logins}
     section.facts.append(("bcrypt.checkpw/s in process (min / median / max)",
                           " / ".join(f"{v:.1f}" for v in (min(rates), statistics.median(rates), max(rates)))))
+    section.facts.append(("bcrypt.checkpw CPU ms each (min / median / max)",
+                          " / ".join(f"{v:.1f}" for v in (min(cpu_per_check), statistics.median(cpu_per_check),
+                                                          max(cpu_per_check)))))
     section.goals.append(Goal(f"login req/s / bcrypt.checkpw/s [{ctx.dialect}]",
-                              [r.rps / rate for r, rate in zip(logins, rates)], 0.9))
+                              [r.rps / rate for r, rate in zip(logins, rates)], 0.9,
+                              cpu_values=[cpu / r.cpu_ms_per_request if r.cpu_ms_per_request else None
+                                          for r, cpu in zip(logins, cpu_per_check)]))
     check_errors(section)
     return section
 
@@ -258,7 +287,7 @@ def scenario_sessions_scale(ctx):
         ctx.databases.drop(large_name)
     small_runs, large_runs = section.runs[datasets[0][0]], section.runs[datasets[1][0]]
     section.goals.insert(0, Goal(f"me req/s {large:,}/{small:,} sessions [{ctx.dialect}]",
-                                 ratios(large_runs, small_runs), 0.95))
+                                 ratios(large_runs, small_runs), 0.95, cpu_values=cpu_ratios(large_runs, small_runs)))
     check_errors(section)
     return section
 

@@ -211,6 +211,19 @@ def read_status_kb(pid, field):
     return None
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def read_cpu_seconds(pid):
+    """User + system CPU time a process has used so far (from /proc/<pid>/stat), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class RssSampler:
     """Samples a worker's VmRSS every `interval` seconds in a thread; `peak_kb` is the highest seen."""
 

@@ -38,7 +38,7 @@ def create_app(config=None):
 
 def register_extensions(app):
     from courrier.audit.listeners import connect_audit_listeners
-    from courrier.auth.guard import register_jwt_loaders
+    from courrier.auth.guard import BEARER_SCHEME, register_jwt_loaders
     from courrier.auth.tokens import init_token_store
 
     import courrier.models  # noqa: F401  every model known to the metadata, for Flask-Migrate
@@ -51,6 +51,7 @@ def register_extensions(app):
     register_jwt_loaders(jwt)
     limiter.init_app(app)
     api.init_app(app)
+    api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
     cors.init_app(
         app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}}, supports_credentials=False,
         allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"])

@@ -266,3 +266,11 @@ def test_create_admin_is_audited(app, runner, agent):
         events = {(e.type, e.email) for e in db.session.scalars(select(AuditEvent))}
     assert ("user_created", "chef@example.fr") in events
     assert ("user_updated", agent.email) in events
+
+
+def test_openapi_declares_the_bearer_scheme_on_protected_routes_only(client):
+    spec = client.get("/api/openapi.json").json
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert spec["paths"]["/api/auth/me"]["get"]["security"] == [{"bearerAuth": []}]
+    assert spec["paths"]["/api/auth/refresh"]["post"]["security"] == [{"bearerAuth": []}]
+    assert "security" not in spec["paths"]["/api/auth/login"]["post"]

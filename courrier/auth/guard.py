@@ -1,4 +1,5 @@
 """Route protection: the JWT checks, the per-request session check and the role check."""
+from copy import deepcopy
 from functools import wraps
 
 from flask import current_app
@@ -22,6 +23,16 @@ def register_jwt_loaders(jwt):
         return token_store().authenticate(claims)
 
 
+BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+def documented_as_protected(wrapper):
+    """Mark the view as needing a bearer token in the OpenAPI document (what `Blueprint.doc` writes)."""
+    wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+    wrapper._apidoc.setdefault("manual_doc", {})["security"] = [{"bearerAuth": []}]
+    return wrapper
+
+
 def auth_required(*roles):
     """Require a live access token; with `roles`, also one of those roles (read from the database)."""
 
@@ -33,7 +44,7 @@ def auth_required(*roles):
                 raise ApiError("forbidden")
             return view(*args, **kwargs)
 
-        return wrapper
+        return documented_as_protected(wrapper)
 
     return decorator
 
@@ -44,7 +55,7 @@ def refresh_token_required(view):
         verify_jwt_in_request(refresh=True)
         return view(*args, **kwargs)
 
-    return wrapper
+    return documented_as_protected(wrapper)
 
 
 def session_routes(view):

@@ -88,6 +88,7 @@ def _encode_tokens(user_id, role, session_id=None):
     return IssuedTokens(access, refresh, expires_in), access_jti, refresh_jti
 
 
+SESSIONS, USERS = AuthSession.__table__, User.__table__
 USER_COLUMNS = (User.id, User.email, User.nom, User.prenom, User.contact, User.role, User.is_active,
                 User.created_at)
 
@@ -97,12 +98,14 @@ class SessionTokenStore:
 
     tracks_sessions = True
 
-    # The hot path: one statement, on a unique index, that loads the session and its user.
+    # The hot path: one Core statement, on a unique index, that loads the session and its user.
+    # Built on the tables (not the ORM classes) and run on the connection: no ORM compilation,
+    # identity map or object construction per request.
     _check_statement = (
-        select(AuthSession.id.label("session_id"), AuthSession.user_id, AuthSession.last_used_at,
-               AuthSession.expires_at, AuthSession.revoked_at, *USER_COLUMNS)
-        .join(User, User.id == AuthSession.user_id)
-        .where(AuthSession.access_jti == db.bindparam("jti"))
+        select(SESSIONS.c.id.label("session_id"), SESSIONS.c.user_id, SESSIONS.c.last_used_at,
+               SESSIONS.c.expires_at, SESSIONS.c.revoked_at, *(USERS.c[c.key] for c in USER_COLUMNS))
+        .join(USERS, USERS.c.id == SESSIONS.c.user_id)
+        .where(SESSIONS.c.access_jti == db.bindparam("jti"))
     )
 
     def issue(self, user, ip, user_agent):
@@ -118,7 +121,7 @@ class SessionTokenStore:
 
     def authenticate(self, claims):
         """The Principal of an access token, or ApiError if its session is not live."""
-        row = db.session.execute(self._check_statement, {"jti": claims["jti"]}).one_or_none()
+        row = db.session.connection().execute(self._check_statement, {"jti": claims["jti"]}).one_or_none()
         if row is None or row.revoked_at is not None or not row.is_active:
             raise ApiError("token_revoked")
         if row.user_id != claims["userId"]:

@@ -5,6 +5,7 @@ the same tests against them (rate-limit storage on Redis).
 """
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -41,9 +42,10 @@ def app_config():
     return {}
 
 
-@pytest.fixture
-def app(tmp_path, app_config):
-    app = create_app({**base_config(tmp_path), **app_config})
+@contextmanager
+def app_on_fresh_database(config):
+    """An app whose database holds the current schema and nothing else; disposed of afterwards."""
+    app = create_app(config)
     with app.app_context():
         if TEST_DATABASE_URL:
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -53,6 +55,12 @@ def app(tmp_path, app_config):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, app_config):
+    with app_on_fresh_database({**base_config(tmp_path), **app_config}) as app:
+        yield app
 
 
 @pytest.fixture

@@ -19,11 +19,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance,
 )
-from sqlalchemy import text
 
 from courrier import create_app
-from courrier.extensions import db
-from tests.conftest import STRONG_PASSWORD, TEST_DATABASE_URL, AuthActions, base_config
+from tests.conftest import STRONG_PASSWORD, AuthActions, app_on_fresh_database, base_config
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
@@ -47,16 +45,8 @@ CASES = [(operation, GenerationMode.POSITIVE) for operation in OPERATIONS] + [
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     config = {**base_config(tmp_path_factory.mktemp("fuzz")), "AUTH_RATE_LIMIT": "1000000 per minute"}
-    app = create_app(config)
-    with app.app_context():
-        if TEST_DATABASE_URL:
-            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with app_on_fresh_database(config) as app:
+        yield app
 
 
 class Scene:

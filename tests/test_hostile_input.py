@@ -12,12 +12,11 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from courrier import create_app
 from courrier.auth.models import User
 from courrier.extensions import db
-from tests.conftest import STRONG_PASSWORD, TEST_DATABASE_URL, base_config, bearer
+from tests.conftest import STRONG_PASSWORD, app_on_fresh_database, base_config, bearer
 
 NEW_PASSWORD = "Lanterne-Gravier-Houle-77"
 CLIENT_ERRORS = (400, 413, 415, 422)
@@ -28,16 +27,8 @@ def app(tmp_path_factory):
     """One app and database for the whole module: every test builds its own users and documents,
     so they do not interfere, and the suite does not pay an app and a schema per test."""
     config = {**base_config(tmp_path_factory.mktemp("hostile")), "AUTH_RATE_LIMIT": "100000 per minute"}
-    app = create_app(config)
-    with app.app_context():
-        if TEST_DATABASE_URL:
-            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with app_on_fresh_database(config) as app:
+        yield app
 
 
 def document_body(**overrides):

@@ -48,7 +48,7 @@ class Databases:
     def __init__(self, base_url, keep=False):
         self.base_url = make_url(base_url) if base_url else None
         self.keep = keep
-        self.tag = f"cb{os.getpid()}_{int(time.time()) % 100000}"
+        self.tag = f"courrier_bench_{os.getpid()}_{int(time.time()) % 100000}"
         self.tmpdir = tempfile.mkdtemp(prefix="courrier-bench-")
         self.created = []
         self.template_url = None

@@ -121,7 +121,7 @@ class Server:
         return pinned(SERVER_CORE, [
             tool("gunicorn"), "-c", "/dev/null", "--workers", "1", "--worker-class", "sync",
             "--bind", f"127.0.0.1:{self.port}", "--backlog", "2048", "--timeout", "300",
-            "--graceful-timeout", "5", "--limit-request-field_size", "16384", "--log-level", "warning",
+            "--graceful-timeout", "5", "--limit-request-field_size", "17408", "--log-level", "warning",
             "--error-logfile", "-", self.app_spec,
         ])
 

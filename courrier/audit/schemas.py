@@ -3,6 +3,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from marshmallow import ValidationError, fields, validates_schema
 
+from courrier.auth.schemas import SessionFieldsSchema
 from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
 from courrier.signals import AUDIT_EVENT_TYPES
 
@@ -87,16 +88,8 @@ class AuditUserSchema(Schema):
     prenom = fields.String()
 
 
-class AuditSessionSchema(Schema):
-    id = fields.String()
+class AuditSessionSchema(SessionFieldsSchema):
     user = fields.Nested(AuditUserSchema)
-    ip = fields.String(allow_none=True)
-    user_agent = fields.String(allow_none=True)
-    created_at = fields.DateTime(format="iso")
-    last_used_at = fields.DateTime(format="iso")
-    expires_at = fields.DateTime(format="iso")
-    revoked_at = fields.DateTime(format="iso", allow_none=True)
-    revoked_reason = fields.String(allow_none=True)
     active = fields.Boolean()
 
 

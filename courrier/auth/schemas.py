@@ -95,9 +95,10 @@ class AuthTokensSchema(Schema):
     expires_in = fields.Integer()
 
 
-class SessionSchema(Schema):
+class SessionFieldsSchema(Schema):
+    """What a session row shows of itself: to its owner (/sessions) and to administrators (audit)."""
+
     id = fields.String()
-    current = fields.Boolean()
     ip = fields.String(allow_none=True)
     user_agent = fields.String(allow_none=True)
     created_at = fields.DateTime(format="iso")
@@ -105,6 +106,10 @@ class SessionSchema(Schema):
     expires_at = fields.DateTime(format="iso")
     revoked_at = fields.DateTime(format="iso", allow_none=True)
     revoked_reason = fields.String(allow_none=True)
+
+
+class SessionSchema(SessionFieldsSchema):
+    current = fields.Boolean()
 
 
 class SessionListArgsSchema(Schema):

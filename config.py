@@ -133,7 +133,6 @@ class Config:
         """The settings as a mapping, plus the fixed ones derived from them."""
         settings = {key: value for key, value in vars(self).items() if key.isupper()}
         settings.update(
-            SQLALCHEMY_ENGINE_OPTIONS=engine_options(self.SQLALCHEMY_DATABASE_URI),
             JWT_ALGORITHM="HS256",
             JWT_DECODE_ALGORITHMS=["HS256"],
             JWT_TOKEN_LOCATION=["headers"],

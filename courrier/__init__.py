@@ -20,11 +20,9 @@ def create_app(config=None):
     project_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     app = Flask(__name__, static_folder=None, instance_path=os.path.join(project_dir, "instance"))
     app.config.from_mapping(Config.from_env().as_flask_config())
-    if config:
-        app.config.from_mapping(config)
-        if "SQLALCHEMY_ENGINE_OPTIONS" not in config:
-            # The pool options depend on the database: recompute them for an overridden URL.
-            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config.from_mapping(config or {})
+    # The pool options follow the database in force, overridden or not, unless given explicitly.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     os.makedirs(app.instance_path, exist_ok=True)
     if app.config["TRUSTED_PROXIES"] > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])

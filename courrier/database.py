@@ -1,4 +1,4 @@
-"""Engine settings the models do not say: SQLite pragmas for concurrent use."""
+"""Engine settings the models do not say (SQLite pragmas for concurrent use), and the standalone connection."""
 from sqlalchemy import event
 
 from courrier.columns import UTCDateTime
@@ -20,6 +20,19 @@ def configure_engine(app):
         engine = db.engine
         if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
             event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def standalone_connection():
+    """A connection outside the ORM session, for a few statements; the caller commits a write.
+
+    For the per-request session check: no Session, identity map or teardown. On PostgreSQL it runs in
+    autocommit, so the one SELECT is one round trip instead of three (BEGIN, SELECT, ROLLBACK); pysqlite
+    opens no transaction before a SELECT anyway, and switching its isolation level costs a PRAGMA.
+    """
+    connection = db.engine.connect()
+    if connection.dialect.name == "sqlite":
+        return connection
+    return connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def render_migration_item(type_, obj, autogen_context):

@@ -4,8 +4,6 @@ import logging
 import marshmallow
 from flask import jsonify
 from flask.logging import default_handler
-from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt.exceptions import InvalidTokenError
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -138,17 +136,6 @@ def handle_unexpected(error):
     return error_response("internal_error")
 
 
-def register_jwt_callbacks(jwt):
-    """flask-jwt-extended's token errors, mapped onto the contract's four token codes."""
-    jwt.unauthorized_loader(lambda reason: error_response("token_missing"))
-    jwt.invalid_token_loader(lambda reason: error_response("token_invalid"))
-    jwt.expired_token_loader(lambda header, payload: error_response("token_expired"))
-    jwt.revoked_token_loader(lambda header, payload: error_response("token_revoked"))
-    jwt.token_verification_failed_loader(lambda header, payload: error_response("token_invalid"))
-    jwt.user_lookup_error_loader(lambda header, payload: error_response("token_revoked"))
-    jwt.needs_fresh_token_loader(lambda header, payload: error_response("token_invalid"))
-
-
 def log_rate_limit_storage_failures():
     """Redis down: Flask-Limiter lets requests through (RATELIMIT_SWALLOW_ERRORS, in-memory fallback) and
     says so on its own logger, which carries only a NullHandler. Send it where the app's errors go."""
@@ -165,9 +152,6 @@ def register_error_handlers(app):
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(PoolTimeoutError, handle_database_unavailable)
     app.register_error_handler(DBAPIError, handle_db_api_error)
-    # PyJWT errors raised outside flask-jwt-extended's own handlers (a malformed header, say).
-    app.register_error_handler(InvalidTokenError, lambda error: error_response("token_invalid"))
-    app.register_error_handler(JWTExtendedException, lambda error: error_response("token_invalid"))
     app.register_error_handler(Exception, handle_unexpected)
 
 

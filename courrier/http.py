@@ -2,6 +2,7 @@
 import json
 
 from flask import current_app, request
+from flask.sessions import SessionInterface
 
 from courrier.errors import ApiError
 
@@ -103,6 +104,21 @@ def add_security_headers(response):
     return response
 
 
+class NoCookieSessionInterface(SessionInterface):
+    """The API keeps no cookie session (tokens travel in the Authorization header).
+
+    Flask's default interface builds a signing serializer on every request to look for a cookie
+    nobody sets; this one hands out the read-only null session at once.
+    """
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        pass
+
+
 def register_http_hooks(app):
+    app.session_interface = NoCookieSessionInterface()
     app.before_request(check_request)
     app.after_request(add_security_headers)

@@ -1,26 +1,82 @@
-"""Route protection: the JWT checks, the per-request session check and the role check."""
+"""Route protection: the bearer token's verification, the per-request session check and the role check.
+
+flask-jwt-extended issues the tokens (and holds their settings); they are verified here, in one pass.
+Its own verification parses each token four times and re-prepares the key each time, a fifth of a
+stateless request (issue 7); PyJWT verifies the signature and the time claims once here, and the
+rules of API.md section 2 follow on the parsed header and claims.
+"""
+import re
+import time
 from copy import deepcopy
 from functools import wraps
 
-from flask import current_app
-from flask_jwt_extended import current_user, verify_jwt_in_request
+import jwt
+from flask import current_app, g, request
 
-from courrier.auth.tokens import check_token_shape, token_store
+from courrier.auth.tokens import token_store
 from courrier.errors import ApiError
 
+# Claims every token must carry, with their JSON types (API.md section 2).
+REQUIRED_CLAIMS = {
+    "userId": str, "role": str, "jti": str, "type": str, "iat": (int, float), "nbf": (int, float),
+    "exp": (int, float),
+}
+TOKEN_TYPES = ("access", "refresh")
+# Like flask-jwt-extended: the header may hold several comma-separated credentials, one of them Bearer.
+CREDENTIAL_SEPARATOR = re.compile(r",\s*")
+# `exp` is checked after the claims' shape, so that a malformed token is `token_invalid`, never expired.
+DECODE_OPTIONS = {"verify_exp": False}
 
-def register_jwt_loaders(jwt):
-    @jwt.decode_key_loader
-    def decode_key(header, unverified_claims):
-        check_token_shape(header, unverified_claims)
-        return current_app.config["JWT_SECRET_KEY"]
 
-    @jwt.user_lookup_loader
-    def load_principal(header, claims):
-        # A refresh token is checked against its session by the rotation itself.
-        if claims["type"] == "refresh":
-            return claims
-        return token_store().authenticate(claims)
+def bearer_token():
+    """The token of the `Authorization: Bearer <token>` header."""
+    header = request.headers.get("Authorization", "").strip().strip(",")
+    credentials = [field for field in CREDENTIAL_SEPARATOR.split(header) if field.split()[:1] == ["Bearer"]]
+    if len(credentials) != 1:
+        raise ApiError("token_missing")
+    parts = credentials[0].split()
+    if len(parts) != 2:
+        raise ApiError("token_invalid")
+    return parts[1]
+
+
+def check_token_shape(header, claims):
+    """Refuse a token the contract calls invalid, even when well signed."""
+    if "crit" in header:
+        raise ApiError("token_invalid")
+    for name, kind in REQUIRED_CLAIMS.items():
+        value = claims.get(name)
+        if value is None or isinstance(value, bool) or not isinstance(value, kind):
+            raise ApiError("token_invalid")
+    if claims["type"] not in TOKEN_TYPES:
+        raise ApiError("token_invalid")
+
+
+def decode_token(token, token_type):
+    """The claims of a well-signed, unexpired token of `token_type`; ApiError otherwise."""
+    config = current_app.config
+    try:
+        decoded = jwt.decode_complete(token, config["JWT_SECRET_KEY"], algorithms=config["JWT_DECODE_ALGORITHMS"],
+                                      options=DECODE_OPTIONS)
+    except jwt.InvalidTokenError:
+        raise ApiError("token_invalid") from None
+    claims = decoded["payload"]
+    check_token_shape(decoded["header"], claims)
+    if claims["type"] != token_type:
+        raise ApiError("token_invalid")
+    if claims["exp"] <= time.time():
+        raise ApiError("token_expired")
+    return claims
+
+
+def current_principal():
+    """The caller of this request (a `Principal`), set by `auth_required`."""
+    return g.principal
+
+
+def current_claims():
+    """The verified claims of this request's token, set by `auth_required` or `refresh_token_required`."""
+    return g.token_claims
 
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
@@ -39,8 +95,9 @@ def auth_required(*roles):
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            verify_jwt_in_request()
-            if roles and current_user.role not in roles:
+            g.token_claims = decode_token(bearer_token(), "access")
+            g.principal = token_store().authenticate(g.token_claims)
+            if roles and g.principal.role not in roles:
                 raise ApiError("forbidden")
             return view(*args, **kwargs)
 
@@ -50,9 +107,11 @@ def auth_required(*roles):
 
 
 def refresh_token_required(view):
+    """Require a well-signed refresh token; its session is checked by the rotation itself."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
-        verify_jwt_in_request(refresh=True)
+        g.token_claims = decode_token(bearer_token(), "refresh")
         return view(*args, **kwargs)
 
     return documented_as_protected(wrapper)

@@ -1,11 +1,12 @@
 """/api/auth: registration, login, tokens, sessions and password (API.md section 3)."""
 from flask import current_app, request
-from flask_jwt_extended import current_user, get_jwt
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 
 from courrier.auth import service
-from courrier.auth.guard import auth_required, refresh_token_required, session_routes
+from courrier.auth.guard import (
+    auth_required, current_claims, current_principal, refresh_token_required, session_routes,
+)
 from courrier.auth.schemas import (
     AuthTokensSchema, LoginSchema, PasswordChangeSchema, RegisterSchema, SessionListArgsSchema, SessionSchema,
     UserSchema,
@@ -53,14 +54,14 @@ def login(data):
 @blp.response(200, envelope(AuthTokensSchema))
 def refresh():
     """Exchange a refresh token for a new access and refresh token (rotation)."""
-    return {"data": service.refresh(get_jwt())}
+    return {"data": service.refresh(current_claims())}
 
 
 @blp.route("/me", methods=["GET"])
 @auth_required()
 @blp.response(200, envelope(UserSchema))
 def me():
-    return {"data": current_user}
+    return {"data": current_principal()}
 
 
 @blp.route("/logout", methods=["POST"])
@@ -68,7 +69,7 @@ def me():
 @blp.response(200, MessageEnvelopeSchema)
 def logout():
     """Revoke this session (its access and refresh tokens)."""
-    service.logout(current_user)
+    service.logout(current_principal())
     return {"message": "Déconnexion réussie."}
 
 
@@ -77,7 +78,7 @@ def logout():
 @blp.response(200, MessageEnvelopeSchema)
 def logout_all():
     """Revoke every session of the caller, this one included."""
-    revoked = service.logout_all(current_user)
+    revoked = service.logout_all(current_principal())
     return {"message": f"Déconnexion de toutes les sessions ({revoked})."}
 
 
@@ -88,7 +89,7 @@ def logout_all():
 @blp.response(200, envelope(SessionSchema, many=True))
 def list_sessions(args):
     """The caller's sessions (devices); `current` marks the one making this request."""
-    return {"data": service.list_sessions(current_user, args["active"])}
+    return {"data": service.list_sessions(current_principal(), args["active"])}
 
 
 @blp.route("/sessions/<session_id>", methods=["DELETE"])
@@ -96,7 +97,7 @@ def list_sessions(args):
 @session_routes
 @blp.response(200, MessageEnvelopeSchema)
 def revoke_session(session_id):
-    service.revoke_own_session(current_user, session_id)
+    service.revoke_own_session(current_principal(), session_id)
     return {"message": "Session révoquée."}
 
 
@@ -106,5 +107,5 @@ def revoke_session(session_id):
 @blp.response(200, MessageEnvelopeSchema)
 def change_password(data):
     """Change the password; every other session of the user is revoked."""
-    service.change_password(current_user, data)
+    service.change_password(current_principal(), data)
     return {"message": "Mot de passe modifié ; vos autres sessions ont été fermées."}

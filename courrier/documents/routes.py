@@ -1,9 +1,8 @@
 """/api/documents: the mail register (API.md section 5); the rules live in `courrier.documents.service`."""
 from flask import send_file
-from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
-from courrier.auth.guard import auth_required
+from courrier.auth.guard import auth_required, current_principal
 from courrier.documents import service
 from courrier.documents.schemas import (
     AttachmentSchema, AttachmentUploadSchema, DocumentCreateSchema, DocumentListArgsSchema, DocumentSchema,
@@ -29,7 +28,7 @@ DOWNLOAD_RESPONSE = {"200": {
 @blp.response(201, envelope(DocumentSchema))
 def create_document(data):
     """Register a document; the server gives its reference and statut `en_attente`."""
-    document = service.create_document(current_user, data)
+    document = service.create_document(current_principal(), data)
     return {"message": f"Courrier enregistré sous la référence {document.reference}.", "data": document}
 
 
@@ -39,14 +38,14 @@ def create_document(data):
 @blp.response(200, envelope(DocumentSchema, paginated=True))
 def list_documents(filters):
     """The register, newest first; an agent sees only the documents they registered."""
-    return service.list_documents(current_user, filters)
+    return service.list_documents(current_principal(), filters)
 
 
 @blp.route("/<document_id>", methods=["GET"])
 @auth_required()
 @blp.response(200, envelope(DocumentSchema))
 def get_document(document_id):
-    return {"data": service.get_document(current_user, document_id)}
+    return {"data": service.get_document(current_principal(), document_id)}
 
 
 @blp.route("/<document_id>", methods=["PATCH"])
@@ -55,7 +54,7 @@ def get_document(document_id):
 @blp.response(200, envelope(DocumentSchema))
 def update_document(changes, document_id):
     """Correct a pending document: its creator, or an administrateur."""
-    document = service.update_document(current_user, document_id, changes)
+    document = service.update_document(current_principal(), document_id, changes)
     return {"message": "Courrier modifié.", "data": document}
 
 
@@ -64,7 +63,7 @@ def update_document(changes, document_id):
 @blp.response(200, envelope(DocumentSchema))
 def validate_document(document_id):
     """Validate a pending document: validateur or administrateur, never its creator."""
-    return {"message": "Courrier validé.", "data": service.decide(current_user, document_id, "validate")}
+    return {"message": "Courrier validé.", "data": service.decide(current_principal(), document_id, "validate")}
 
 
 @blp.route("/<document_id>/reject", methods=["POST"])
@@ -73,7 +72,7 @@ def validate_document(document_id):
 @blp.response(200, envelope(DocumentSchema))
 def reject_document(data, document_id):
     """Reject a pending document with a `motif`: validateur or administrateur, never its creator."""
-    document = service.decide(current_user, document_id, "reject", motif=data["motif"])
+    document = service.decide(current_principal(), document_id, "reject", motif=data["motif"])
     return {"message": "Courrier rejeté.", "data": document}
 
 
@@ -82,14 +81,14 @@ def reject_document(data, document_id):
 @blp.response(200, envelope(HistoryEntrySchema, many=True))
 def document_history(document_id):
     """What happened to the document, oldest first: created, updated, attachment_added, validated, rejected."""
-    return {"data": service.document_history(current_user, document_id)}
+    return {"data": service.document_history(current_principal(), document_id)}
 
 
 @blp.route("/<document_id>/attachments", methods=["GET"])
 @auth_required()
 @blp.response(200, envelope(AttachmentSchema, many=True))
 def list_attachments(document_id):
-    return {"data": service.list_attachments(current_user, document_id)}
+    return {"data": service.list_attachments(current_principal(), document_id)}
 
 
 @blp.route("/<document_id>/attachments", methods=["POST"])
@@ -98,7 +97,7 @@ def list_attachments(document_id):
 @blp.response(201, envelope(AttachmentSchema))
 def upload_attachment(files, document_id):
     """Attach a PDF, PNG or JPEG (recognised by its content) to a pending document: its creator or an admin."""
-    attachment = service.add_attachment(current_user, document_id, files["file"])
+    attachment = service.add_attachment(current_principal(), document_id, files["file"])
     return {"message": "Pièce jointe ajoutée.", "data": attachment}
 
 
@@ -107,7 +106,7 @@ def upload_attachment(files, document_id):
 @blp.doc(responses=DOWNLOAD_RESPONSE)
 def download_attachment(document_id, attachment_id):
     """Download an attachment under its original name, always as a download, never rendered inline."""
-    attachment, path = service.get_attachment_file(current_user, document_id, attachment_id)
+    attachment, path = service.get_attachment_file(current_principal(), document_id, attachment_id)
     response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
                          download_name=attachment.filename, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"

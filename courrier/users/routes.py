@@ -1,8 +1,7 @@
 """/api/users: user management, for administrateurs only (API.md section 6)."""
-from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
-from courrier.auth.guard import auth_required
+from courrier.auth.guard import auth_required, current_principal
 from courrier.auth.schemas import UserCreateSchema, UserSchema
 from courrier.schemas import envelope
 from courrier.users import service
@@ -28,7 +27,7 @@ def list_users(args):
 @blp.response(201, envelope(UserSchema))
 def create_user(data):
     """Create a user of any role, with the registration rules; registration may be closed."""
-    return {"message": "Utilisateur créé.", "data": service.create_user(data, current_user)}
+    return {"message": "Utilisateur créé.", "data": service.create_user(data, current_principal())}
 
 
 @blp.route("/<user_id>", methods=["GET"])
@@ -44,7 +43,7 @@ def get_user(user_id):
 @blp.response(200, envelope(UserSchema))
 def update_user(changes, user_id):
     """Change role, status or identity; deactivation closes every session of the user at once."""
-    return {"message": "Utilisateur modifié.", "data": service.update_user(current_user, user_id, changes)}
+    return {"message": "Utilisateur modifié.", "data": service.update_user(current_principal(), user_id, changes)}
 
 
 @blp.route("/<user_id>/revoke-sessions", methods=["POST"])
@@ -52,5 +51,5 @@ def update_user(changes, user_id):
 @blp.response(200, envelope(RevokedSessionsSchema))
 def revoke_sessions(user_id):
     """Force logout: every live session of the user is revoked at once."""
-    revoked = service.revoke_sessions(current_user, user_id)
+    revoked = service.revoke_sessions(current_principal(), user_id)
     return {"message": f"{revoked} session(s) révoquée(s).", "data": {"revoked": revoked}}

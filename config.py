@@ -163,7 +163,7 @@ IDLE_IN_TRANSACTION_TIMEOUT_MS = 60000
 
 
 def engine_options(database_url):
-    """Pool settings: pre-ping so a restarted database is reconnected, short connect and lock timeouts."""
+    """Pool settings: short connect and lock timeouts (courrier.database pings connections left idle)."""
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15, "check_same_thread": False}}
     connect_args = {"connect_timeout": 2}
@@ -171,7 +171,6 @@ def engine_options(database_url):
         connect_args["options"] = (f"-c lock_timeout={LOCK_TIMEOUT_MS} "
                                    f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}")
     return {
-        "pool_pre_ping": True,
         "pool_size": 5,
         "max_overflow": 5,
         "pool_timeout": 2,

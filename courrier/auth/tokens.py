@@ -17,7 +17,7 @@ from sqlalchemy import and_, select, update
 
 from courrier.auth.models import AuthSession, User
 from courrier.columns import utcnow
-from courrier.database import standalone_connection
+from courrier.database import run_idempotent
 from courrier.errors import ApiError
 from courrier.extensions import db
 
@@ -104,15 +104,17 @@ class SessionTokenStore:
 
     def authenticate(self, claims):
         """The Principal of an access token, or ApiError if its session is not live."""
-        with standalone_connection() as connection:
-            row = connection.execute(self._check_statement, {"jti": claims["jti"]}).one_or_none()
-            if row is None or row.revoked_at is not None or not row.is_active:
-                raise ApiError("token_revoked")
-            if row.user_id != claims["userId"]:
-                raise ApiError("token_invalid")
-            now = utcnow()
-            self._check_alive(row, now)
-            self._touch(connection, row.session_id, row.last_used_at, now)
+        return run_idempotent(lambda connection: self._check_session(connection, claims))
+
+    def _check_session(self, connection, claims):
+        row = connection.execute(self._check_statement, {"jti": claims["jti"]}).one_or_none()
+        if row is None or row.revoked_at is not None or not row.is_active:
+            raise ApiError("token_revoked")
+        if row.user_id != claims["userId"]:
+            raise ApiError("token_invalid")
+        now = utcnow()
+        self._check_alive(row, now)
+        self._touch(connection, row.session_id, row.last_used_at, now)
         return _principal(row, row.session_id)
 
     def rotate(self, claims):
@@ -200,8 +202,8 @@ class StatelessTokenStore:
         return tokens, None
 
     def authenticate(self, claims):
-        with standalone_connection() as connection:
-            row = connection.execute(self._user_statement, {"user_id": claims["userId"]}).one_or_none()
+        row = run_idempotent(
+            lambda connection: connection.execute(self._user_statement, {"user_id": claims["userId"]}).one_or_none())
         if row is None or not row.is_active:
             raise ApiError("token_revoked")
         return _principal(row, None)

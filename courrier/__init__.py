@@ -5,13 +5,14 @@ extensions, the blueprints, the error handlers and the CLI commands. The HTTP co
 """
 import os
 
+import click
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, engine_options
 from courrier.database import configure_engine, render_migration_item
 from courrier.errors import register_error_handlers
-from courrier.extensions import api, cors, db, jwt, limiter, migrate
+from courrier.extensions import api, cors, db, jwt, limiter
 from courrier.http import register_http_hooks
 
 
@@ -31,6 +32,8 @@ def create_app(config=None):
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    if click.get_current_context(silent=True) is not None:
+        register_migrations(app)
     return app
 
 
@@ -43,7 +46,6 @@ def register_extensions(app):
 
     db.init_app(app)
     configure_engine(app)
-    migrate.init_app(app, db, render_as_batch=True, render_item=render_migration_item)
     jwt.init_app(app)
     init_limiter(app)
     api.init_app(app)
@@ -54,6 +56,16 @@ def register_extensions(app):
     register_http_hooks(app)
     init_token_store(app)
     connect_audit_listeners()
+
+
+def register_migrations(app):
+    """Flask-Migrate, for `flask db …`: `create_app` calls it when the `flask` command loads the app.
+
+    Gunicorn workers never migrate, and importing alembic would cost each of them 11 MB (issue 7).
+    """
+    from flask_migrate import Migrate
+
+    Migrate(app, db, render_as_batch=True, render_item=render_migration_item)
 
 
 def init_limiter(app):

@@ -1,10 +1,14 @@
 """The application shell: JSON errors, headers, CORS, configuration, health, OpenAPI, CLI, rate limits."""
+import os
+import subprocess
+import sys
+
 import pytest
 from flask import abort
 from sqlalchemy import select
 
 from config import Config, ConfigError
-from courrier import create_app
+from courrier import create_app, register_migrations
 from courrier.auth.models import User
 from courrier.extensions import db
 from tests.conftest import STRONG_PASSWORD, base_config
@@ -253,9 +257,34 @@ def test_migrations_match_the_models(tmp_path):
     from flask_migrate import check, upgrade
 
     app = create_app({**base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'migrated.sqlite'}"})
+    register_migrations(app)
     with app.app_context():
         upgrade()
         check()
+
+
+def cli_environment(tmp_path):
+    return {**os.environ, "APP_ENV": "testing", "FLASK_APP": "wsgi",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "UPLOAD_FOLDER": str(tmp_path / "uploads")}
+
+
+def test_flask_db_upgrade_works_from_the_command_line(tmp_path):
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    result = subprocess.run([flask, "db", "upgrade"], env=cli_environment(tmp_path), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    current = subprocess.run([flask, "db", "current"], env=cli_environment(tmp_path), capture_output=True, text=True,
+                             timeout=120)
+    assert "(head)" in current.stdout, current.stdout + current.stderr
+
+
+def test_web_workers_import_neither_alembic_nor_zxcvbn(tmp_path):
+    """What gunicorn loads (wsgi:app) stays lean: alembic is for `flask db`, zxcvbn for password checks."""
+    code = "import sys, wsgi; print(sorted({'alembic', 'flask_migrate', 'zxcvbn'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], env=cli_environment(tmp_path), capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_create_admin_is_audited(app, runner, agent):

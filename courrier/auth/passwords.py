@@ -1,7 +1,6 @@
 """Password hashing (bcrypt) and the password rules of API.md section 3."""
 import bcrypt
 from flask import current_app
-from zxcvbn import zxcvbn
 
 MIN_PASSWORD_BYTES = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit: longer passwords are refused, never truncated
@@ -41,6 +40,9 @@ def password_problems(password, user_inputs=()):
         return [f"Le mot de passe doit contenir au moins {MIN_PASSWORD_BYTES} octets."]
     if size > MAX_PASSWORD_BYTES:
         return [f"Le mot de passe ne doit pas dépasser {MAX_PASSWORD_BYTES} octets (UTF-8)."]
+    # Imported here: its dictionaries take 12 MB, which a worker pays only once it checks a password.
+    from zxcvbn import zxcvbn
+
     context = [value for value in user_inputs if value]
     context += [part for value in context if "@" in value for part in value.split("@")[0].split(".")]
     if zxcvbn(password, user_inputs=context)["score"] < MIN_ZXCVBN_SCORE:

@@ -3,7 +3,7 @@ import math
 
 import marshmallow
 from marshmallow import fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from courrier.extensions import db
 
@@ -108,8 +108,10 @@ def envelope(data_schema, many=False, paginated=False):
 
 
 def paginate(query_select, page, per_page):
-    """Run a SELECT for one page plus its count; returns the envelope's {data, meta}."""
-    total = db.session.scalar(select(func.count()).select_from(query_select.order_by(None).subquery()))
+    """Run a SELECT of one entity for one page plus its count; returns the envelope's {data, meta}."""
+    # count(*) over the same FROM and WHERE, not over a subquery of every column: an index holding the
+    # filtered columns then answers the count alone (the documents' `q`, issue 7).
+    total = db.session.scalar(query_select.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
     offset = (page - 1) * per_page
     # No page query when the count already says the page is empty (a search without results).
     items = db.session.scalars(query_select.limit(per_page).offset(offset)).unique().all() if offset < total else []

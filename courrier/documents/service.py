@@ -13,7 +13,7 @@ from functools import wraps
 
 from blinker import Signal
 from flask import current_app
-from sqlalchemy import String, literal_column, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from courrier import signals
@@ -50,13 +50,6 @@ TRANSITIONS = {
     "validate": Transition(PENDING, "valide", "validated", signals.document_validated),
     "reject": Transition(PENDING, "rejete", "rejected", signals.document_rejected),
 }
-
-# `q` searches one expression rather than four columns: one ILIKE per row instead of four (about a
-# third faster on a full scan), and one expression a PostgreSQL trigram (gin_trgm_ops) index can cover.
-# The separator is a newline, which `q` may not contain, so a search never matches across two fields.
-_SEPARATOR = literal_column("'\n'", String)
-SEARCH_TEXT = (Document.reference + _SEPARATOR + Document.objet + _SEPARATOR + Document.expediteur + _SEPARATOR
-               + Document.destinataire)
 
 NOT_PENDING = "Ce courrier a déjà été {statut} : il ne peut plus être modifié ni faire l'objet d'une décision."
 STATUT_WORDS = {"valide": "validé", "rejete": "rejeté"}
@@ -143,7 +136,8 @@ def documents_query(user, filters):
     """The visible documents matching the filters, newest first (then by id, so pages are stable).
 
     `date_from` / `date_to` are registration dates (the UTC day of `created_at`), both inclusive.
-    `q` is a case-insensitive substring of the reference, objet, expediteur or destinataire.
+    `q` is a case-insensitive substring of the reference, objet, expediteur or destinataire: searched in
+    the indexed `search` column, which holds them lower-cased (lowered by the same database function as `q`).
     """
     query = visible_documents(user)
     for name in ("statut", "type", "priorite"):
@@ -151,7 +145,7 @@ def documents_query(user, filters):
             query = query.where(getattr(Document, name) == filters[name])
     if filters.get("q"):
         pattern = f"%{escape_like(filters['q'])}%"
-        query = query.where(SEARCH_TEXT.ilike(pattern, escape="\\"))
+        query = query.where(Document.search.like(func.lower(pattern), escape="\\"))
     if filters.get("date_from"):
         query = query.where(Document.created_at >= day_start(filters["date_from"]))
     if filters.get("date_to"):

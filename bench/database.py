@@ -290,9 +290,10 @@ SELECT u FROM (
   FROM hexes) ORDER BY u
 """
 
-# The three random UUID keys (id, access_jti, refresh_jti) each have a UNIQUE index SQLite cannot
-# drop: each is generated apart, sorted, and row n gets the n-th of each, so the indexes are filled
-# by appends (as a CREATE INDEX would build them) while the keys stay uniformly random.
+# The three UUID keys (id, access_jti, refresh_jti) each have a UNIQUE index SQLite cannot drop:
+# each is generated apart, sorted, and row n gets the n-th of each, so the indexes are filled by
+# appends (as a CREATE INDEX would build them). Dead sessions are also created in the order of n,
+# so keys follow creation time as the app's UUIDv7 keys do, and a prune finds the old rows together.
 SQLITE_SESSIONS = f"""
 WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :count),
 base AS MATERIALIZED (
@@ -302,7 +303,7 @@ base AS MATERIALIZED (
 timed AS MATERIALIZED (
   SELECT n, dice, micros, used_after,
          CAST(:now AS INTEGER) - CASE
-           WHEN :dead THEN 40 * 86400 + spread % (360 * 86400)
+           WHEN :dead THEN 40 * 86400 + (:count - n) * (360 * 86400) / :count
            WHEN dice < 5 THEN 60 + spread % 6000
            ELSE 8 * 86400 + spread % (392 * 86400) END AS created,
          CASE WHEN :dead THEN dice < 30 ELSE dice >= 5 AND dice < 15 END AS revoked

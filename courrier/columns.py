@@ -1,4 +1,6 @@
 """Column types and defaults shared by every model."""
+import os
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -11,7 +13,16 @@ def utcnow():
 
 
 def new_uuid():
-    return str(uuid.uuid4())
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
+
+    Time-ordered keys are appended at the end of their indexes, so the old rows a prune deletes sit
+    together at the start of each index instead of on every page (issue 7). The random part keeps
+    them unguessable; the time they reveal is the row's creation time, already public.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 9562 variant
+    return str(uuid.UUID(int=value))
 
 
 class UTCDateTime(TypeDecorator):

@@ -69,7 +69,9 @@ def prune_sessions_command(older_than, batch_size):
     with click.progressbar(length=total, label="Suppression des sessions", file=sys.stderr) as bar:
         while True:
             # One short transaction per batch: the server's writers wait at most one batch.
-            ids = db.session.scalars(select(AuthSession.id).where(dead).limit(batch_size)).all()
+            # Oldest first: with time-ordered keys they sit together at the start of every index.
+            ids = db.session.scalars(
+                select(AuthSession.id).where(dead).order_by(AuthSession.created_at).limit(batch_size)).all()
             if not ids:
                 break
             db.session.execute(delete(AuthSession).where(AuthSession.id.in_(ids))

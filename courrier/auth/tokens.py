@@ -7,7 +7,6 @@ Two implementations behind one interface, chosen once by `SESSION_TRACKING`:
 - `StatelessTokenStore` writes and reads no session: tokens live until they expire, but the user's
   role and status are still read from the database on each request.
 """
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +15,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import and_, select, update
 
 from courrier.auth.models import AuthSession, User
-from courrier.columns import utcnow
+from courrier.columns import new_uuid, utcnow
 from courrier.database import run_idempotent
 from courrier.errors import ApiError
 from courrier.extensions import db
@@ -61,7 +60,7 @@ def _principal(row, session_id):
 
 def _encode_tokens(user_id, role, session_id=None):
     """A new access and refresh token pair; returns it with the two jtis."""
-    access_jti, refresh_jti = str(uuid.uuid4()), str(uuid.uuid4())
+    access_jti, refresh_jti = new_uuid(), new_uuid()
     extra = {"role": role}
     if session_id:
         extra["sid"] = session_id
@@ -93,7 +92,7 @@ class SessionTokenStore:
 
     def issue(self, user, ip, user_agent):
         """Open a session for `user` and return its tokens (the caller commits)."""
-        session_id = str(uuid.uuid4())
+        session_id = new_uuid()
         tokens, access_jti, refresh_jti = _encode_tokens(user.id, user.role, session_id)
         now = utcnow()
         db.session.add(AuthSession(

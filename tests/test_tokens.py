@@ -132,3 +132,17 @@ def test_kid_and_jku_headers_are_ignored(app, client, agent):
 def test_large_authorization_header_is_answered_in_json(client):
     response = client.get("/api/auth/me", headers={"Authorization": "Bearer " + "a" * 16000})
     assert response.status_code == 401 and response.json["code"] == "token_invalid"
+
+
+
+def test_session_keys_are_time_ordered_uuids(auth):
+    """UUIDv7: a later login's session and jti sort after an earlier one's (old rows prune together)."""
+    import uuid
+
+    first = auth.register_account()
+    time.sleep(0.002)
+    second = auth.login_account(first.email, first.password)
+    for token in (first.token, second.token):
+        assert uuid.UUID(claims_of(token)["jti"]).version == 7
+    assert claims_of(first.token)["jti"] < claims_of(second.token)["jti"]
+    assert claims_of(first.refresh)["sid"] < claims_of(second.refresh)["sid"]

@@ -134,7 +134,6 @@ def test_large_authorization_header_is_answered_in_json(client):
     assert response.status_code == 401 and response.json["code"] == "token_invalid"
 
 
-
 def test_session_keys_are_time_ordered_uuids(auth):
     """UUIDv7: a later login's session and jti sort after an earlier one's (old rows prune together)."""
     import uuid

@@ -2,13 +2,14 @@
 
 flask-jwt-extended issues the tokens (and holds their settings); they are verified here, in one pass.
 Its own verification parses each token four times and re-prepares the key each time, a fifth of a
-stateless request (issue 7); PyJWT verifies the signature and the time claims once here, and the
-rules of API.md section 2 follow on the parsed header and claims.
+stateless request (issue 7); PyJWT verifies the signature once here, and the rules of API.md
+section 2 follow on the parsed header and claims.
 """
 import re
 import time
 from copy import deepcopy
-from functools import wraps
+from functools import lru_cache, wraps
+from types import MappingProxyType
 
 import jwt
 from flask import current_app, g, request
@@ -52,16 +53,27 @@ def check_token_shape(header, claims):
         raise ApiError("token_invalid")
 
 
+@lru_cache(maxsize=512)
+def verified_claims(token, secret, algorithms):
+    """The read-only claims of a well-signed, well-formed token, whatever its expiry (ApiError otherwise).
+
+    Memoized: a client sends the same access token with every request for its whole lifetime, and
+    the signature of a given string under a given key never changes. Only successes are kept (an
+    exception is not cached), and they are keyed by the whole token, so a token that differs by one
+    byte is verified afresh; expiry and everything about the session are checked on every request.
+    """
+    try:
+        decoded = jwt.decode_complete(token, secret, algorithms=list(algorithms), options=DECODE_OPTIONS)
+    except jwt.InvalidTokenError:
+        raise ApiError("token_invalid") from None
+    check_token_shape(decoded["header"], decoded["payload"])
+    return MappingProxyType(decoded["payload"])
+
+
 def decode_token(token, token_type):
     """The claims of a well-signed, unexpired token of `token_type`; ApiError otherwise."""
     config = current_app.config
-    try:
-        decoded = jwt.decode_complete(token, config["JWT_SECRET_KEY"], algorithms=config["JWT_DECODE_ALGORITHMS"],
-                                      options=DECODE_OPTIONS)
-    except jwt.InvalidTokenError:
-        raise ApiError("token_invalid") from None
-    claims = decoded["payload"]
-    check_token_shape(decoded["header"], claims)
+    claims = verified_claims(token, config["JWT_SECRET_KEY"], tuple(config["JWT_DECODE_ALGORITHMS"]))
     if claims["type"] != token_type:
         raise ApiError("token_invalid")
     if claims["exp"] <= time.time():

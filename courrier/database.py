@@ -1,5 +1,6 @@
 """Engine settings the models do not say (SQLite pragmas for concurrent use), and the standalone connection."""
 import time
+from collections import namedtuple
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -80,6 +81,47 @@ def run_idempotent(work):
             raise
     with standalone_connection() as connection:
         return work(connection)
+
+
+class PreparedQuery:
+    """A Core SELECT compiled once per dialect and run on the driver's own cursor.
+
+    For the one statement every protected request runs (the session check): SQLAlchemy's execution
+    context and result objects cost more than the query itself, twice the driver's time on PostgreSQL
+    (issue 7). Rows get the result processing of their column types, as `Connection.execute` would
+    give. On a driver error the statement is run again through `Connection.execute`, so that failures
+    are translated, and a dead connection invalidated, exactly as everywhere else.
+    """
+
+    def __init__(self, statement):
+        self.statement = statement
+        self.row_type = namedtuple("Row", [column.key for column in statement.selected_columns])
+        self._compiled = {}
+
+    def _compile(self, dialect):
+        compiled = self.statement.compile(dialect=dialect)
+        names = compiled.positiontup if compiled.positional else None
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for column in self.statement.selected_columns]
+        return compiled.string, names, processors
+
+    def one_or_none(self, connection, **parameters):
+        dialect = connection.dialect
+        if dialect.name not in self._compiled:
+            self._compiled[dialect.name] = self._compile(dialect)
+        sql, names, processors = self._compiled[dialect.name]
+        arguments = tuple(parameters[name] for name in names) if names is not None else parameters
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.execute(sql, arguments)
+            values = cursor.fetchone()
+        except dialect.loaded_dbapi.Error:
+            return connection.execute(self.statement, parameters).one_or_none()
+        finally:
+            cursor.close()
+        if values is None:
+            return None
+        return self.row_type(*(process(value) if process else value for process, value in zip(processors, values)))
 
 
 def render_migration_item(type_, obj, autogen_context):

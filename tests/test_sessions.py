@@ -88,18 +88,37 @@ def test_use_keeps_the_session_alive(app, client, agent):
 
 
 class StatementCounter:
+    """Every statement the driver sends while active, whoever sends it (SQLAlchemy or the raw session check).
+
+    The pool is emptied first, so each connection used meanwhile is new and traced from its first
+    statement: SQLite's own trace callback (it also sees the BEGIN/COMMIT pysqlite sends by itself),
+    a recording cursor on psycopg.
+    """
+
     def __init__(self, engine):
         self.engine, self.statements = engine, []
 
     def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self.record)
+        self.engine.dispose()
+        event.listen(self.engine, "connect", self.trace)
         return self.statements
 
     def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self.record)
+        event.remove(self.engine, "connect", self.trace)
+        self.engine.dispose()
 
-    def record(self, conn, cursor, statement, *args):
-        self.statements.append(statement)
+    def trace(self, dbapi_connection, _record):
+        if self.engine.dialect.name == "sqlite":
+            dbapi_connection.set_trace_callback(self.statements.append)
+            return
+        statements = self.statements
+
+        class RecordingCursor(dbapi_connection.cursor_factory):
+            def execute(self, query, params=None, **kwargs):
+                statements.append(str(query))
+                return super().execute(query, params, **kwargs)
+
+        dbapi_connection.cursor_factory = RecordingCursor
 
 
 def test_session_check_is_one_statement_when_last_use_is_recent(app, client, agent):

@@ -16,7 +16,7 @@ from sqlalchemy import and_, select, update
 
 from courrier.auth.models import AuthSession, User
 from courrier.columns import new_uuid, utcnow
-from courrier.database import run_idempotent
+from courrier.database import PreparedQuery, run_idempotent
 from courrier.errors import ApiError
 from courrier.extensions import db
 
@@ -80,10 +80,10 @@ class SessionTokenStore:
 
     tracks_sessions = True
 
-    # The hot path: one Core statement, on a unique index, that loads the session and its user.
-    # Built on the tables (not the ORM classes) and run on the connection: no ORM compilation,
-    # identity map or object construction per request.
-    _check_statement = (
+    # The hot path: one statement, on a unique index, that loads the session and its user. Built on
+    # the tables (not the ORM classes), compiled once and run on the driver's cursor: no ORM, no
+    # per-request compilation, execution context or result object.
+    _check = PreparedQuery(
         select(SESSIONS.c.id.label("session_id"), SESSIONS.c.user_id, SESSIONS.c.last_used_at,
                SESSIONS.c.expires_at, SESSIONS.c.revoked_at, *(USERS.c[c.key] for c in USER_COLUMNS))
         .join(USERS, USERS.c.id == SESSIONS.c.user_id)
@@ -106,7 +106,7 @@ class SessionTokenStore:
         return run_idempotent(lambda connection: self._check_session(connection, claims))
 
     def _check_session(self, connection, claims):
-        row = connection.execute(self._check_statement, {"jti": claims["jti"]}).one_or_none()
+        row = self._check.one_or_none(connection, jti=claims["jti"])
         if row is None or row.revoked_at is not None or not row.is_active:
             raise ApiError("token_revoked")
         if row.user_id != claims["userId"]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, text
 
 from courrier import signals
 from courrier.auth.models import AuthSession, User
@@ -65,18 +65,20 @@ def prune_sessions_command(older_than, batch_size):
     cutoff = utcnow() - timedelta(days=older_than)
     dead = or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)
     total = db.session.scalar(select(func.count()).select_from(AuthSession).where(dead))
+    if db.engine.dialect.name == "sqlite":
+        # This connection rewrites the pages of eight indexes: 128 MB of page cache for it alone.
+        db.session.execute(text("PRAGMA cache_size = -131072"))
+    # Oldest first: with time-ordered keys they sit together at the start of every index.
+    oldest_dead = select(AuthSession.id).where(dead).order_by(AuthSession.created_at).limit(batch_size)
+    batch = delete(AuthSession).where(AuthSession.id.in_(oldest_dead)).execution_options(synchronize_session=False)
     deleted = 0
     with click.progressbar(length=total, label="Suppression des sessions", file=sys.stderr) as bar:
         while True:
             # One short transaction per batch: the server's writers wait at most one batch.
-            # Oldest first: with time-ordered keys they sit together at the start of every index.
-            ids = db.session.scalars(
-                select(AuthSession.id).where(dead).order_by(AuthSession.created_at).limit(batch_size)).all()
-            if not ids:
-                break
-            db.session.execute(delete(AuthSession).where(AuthSession.id.in_(ids))
-                               .execution_options(synchronize_session=False))
+            count = db.session.execute(batch).rowcount
             db.session.commit()
-            deleted += len(ids)
-            bar.update(len(ids))
+            if not count:
+                break
+            deleted += count
+            bar.update(count)
     click.echo(f"{deleted} session(s) supprimée(s).")

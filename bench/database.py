@@ -20,7 +20,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import bcrypt
-from sqlalchemy import MetaData, create_engine, make_url
+from sqlalchemy import MetaData, create_engine, make_url, text
 
 from bench.servers import PROJECT_ROOT, tool
 
@@ -523,3 +523,27 @@ def count_rows(url, table_name):
         return seeder.count(table_name)
     finally:
         seeder.close()
+
+
+def pin_database_backends(url, core):
+    """Pin the PostgreSQL processes connected to `url`'s database to `core`; returns how many.
+
+    The database works for the server under test: its backends share the server's core, as the
+    worker does, instead of wandering onto the load generator's (or the baseline's) core.
+    """
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            pids = connection.scalars(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )).all()
+    finally:
+        engine.dispose()
+    pinned = 0
+    for pid in pids:
+        try:
+            os.sched_setaffinity(pid, {int(core)})
+            pinned += 1
+        except OSError:  # not allowed (not root), or the backend ended meanwhile
+            pass
+    return pinned

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import bcrypt
 
 from bench import baseline_app
-from bench.database import count_rows, seed_documents, seed_sessions
+from bench.database import count_rows, pin_database_backends, seed_documents, seed_sessions
 from bench.load import Request, percentile, run_load
 from bench.servers import (
     APP_VARIABLES, LOAD_CORE, PROJECT_ROOT, SERVER_CORE, RssSampler, Server, http_request, pin_self, pinned,
@@ -96,6 +96,10 @@ class Context:
     def warm(self, server, request, connections=None):
         if self.options.warmup > 0:
             self.load(server, request, connections, duration=self.options.warmup)
+        database_url = server.env.get("DATABASE_URL", "")
+        if database_url.startswith("postgresql"):
+            # After the warm-up, the worker's connection exists: its backend joins it on the server core.
+            pin_database_backends(database_url, SERVER_CORE)
 
 
 def log(message):

@@ -526,7 +526,7 @@ def count_rows(url, table_name):
 
 
 def pin_database_backends(url, core):
-    """Pin the PostgreSQL processes connected to `url`'s database to `core`; returns how many.
+    """Pin the PostgreSQL backends of the clients of `url`'s database to `core`; returns how many.
 
     The database works for the server under test: its backends share the server's core, as the
     worker does, instead of wandering onto the load generator's (or the baseline's) core.
@@ -535,7 +535,8 @@ def pin_database_backends(url, core):
     try:
         with engine.connect() as connection:
             pids = connection.scalars(text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
             )).all()
     finally:
         engine.dispose()

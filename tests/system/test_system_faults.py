@@ -85,7 +85,7 @@ def test_database_down_is_503_quickly_then_the_same_processes_serve_again(reques
 
 
 def test_database_restart_costs_no_error(proxied):
-    """Every pooled connection cut at once, database back at once: pre-ping reconnects, no 5xx."""
+    """Every pooled connection cut at once, database back at once: the session check reconnects and retries, no 5xx."""
     server, proxy, _ = proxied
     account = Client(server, unique_email())
     assert account.register().status == 201

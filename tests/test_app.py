@@ -5,13 +5,15 @@ import sys
 
 import pytest
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.pool import NullPool
 
 from config import Config, ConfigError
 from courrier import create_app, register_migrations
 from courrier.auth.models import User
+from courrier import database
 from courrier.extensions import db
-from tests.conftest import STRONG_PASSWORD, base_config
+from tests.conftest import STRONG_PASSWORD, TEST_DATABASE_URL, base_config
 
 
 def assert_error(response, status, code):
@@ -304,3 +306,18 @@ def test_openapi_declares_the_bearer_scheme_on_protected_routes_only(client):
     assert spec["paths"]["/api/auth/me"]["get"]["security"] == [{"bearerAuth": []}]
     assert spec["paths"]["/api/auth/refresh"]["post"]["security"] == [{"bearerAuth": []}]
     assert "security" not in spec["paths"]["/api/auth/login"]["post"]
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL")
+def test_pooled_connections_closed_by_the_server_while_idle_are_replaced_before_use(auth, client, agent, monkeypatch):
+    """A login (no session check to retry) right after the server closed every pooled connection: 200, not 503."""
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0)
+    assert client.get("/api/auth/me", headers=agent.headers).status_code == 200  # the pool holds connections
+    outside = create_engine(TEST_DATABASE_URL, poolclass=NullPool)
+    with outside.connect() as connection:
+        killed = connection.scalar(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"))
+    outside.dispose()
+    assert killed >= 1
+    assert auth.login(agent.email, agent.password).status_code == 200

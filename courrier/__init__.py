@@ -84,11 +84,12 @@ def register_blueprints(app):
     from courrier.audit import routes as audit_routes
     from courrier.auth import routes as auth_routes
     from courrier.documents import routes as documents_routes
+    from courrier.services import routes as services_routes
     from courrier.users import routes as users_routes
 
     from courrier.web.routes import blp as web_blp
 
-    for module in (health, auth_routes, documents_routes, users_routes, audit_routes):
+    for module in (health, auth_routes, documents_routes, services_routes, users_routes, audit_routes):
         api.register_blueprint(module.blp)
     app.register_blueprint(web_blp)
 
@@ -96,7 +97,9 @@ def register_blueprints(app):
 def register_commands(app):
     from courrier.audit.cli import audit_cli
     from courrier.auth.cli import create_admin_command, sessions_cli
+    from courrier.services.cli import services_cli
 
     app.cli.add_command(create_admin_command)
     app.cli.add_command(sessions_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(services_cli)

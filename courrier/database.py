@@ -1,6 +1,7 @@
 """Engine settings the models do not say (SQLite pragmas for concurrent use), and the standalone connection."""
 import time
 from collections import namedtuple
+from functools import wraps
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -129,3 +130,19 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def transactional(func):
+    """Run a service function as one transaction: commit when it returns, roll back if it raises."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            result = func(*args, **kwargs)
+            db.session.commit()
+            return result
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    return wrapper

@@ -19,9 +19,14 @@ user_updated = _signals.signal("user_updated")
 sessions_revoked = _signals.signal("sessions_revoked")
 document_validated = _signals.signal("document_validated")
 document_rejected = _signals.signal("document_rejected")
+document_assigned = _signals.signal("document_assigned")
+service_created = _signals.signal("service_created")
+service_updated = _signals.signal("service_updated")
+memberships_changed = _signals.signal("memberships_changed")
 
 AUDITED_SIGNALS = (
     login_succeeded, login_failed, logout, logout_all, token_refreshed, refresh_reuse_detected,
     password_changed, user_created, user_updated, sessions_revoked, document_validated, document_rejected,
+    document_assigned, service_created, service_updated, memberships_changed,
 )
 AUDIT_EVENT_TYPES = tuple(signal.name for signal in AUDITED_SIGNALS)

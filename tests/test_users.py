@@ -13,7 +13,7 @@ from courrier.extensions import db
 from courrier.users import service
 
 STRONG_PASSWORD = "Tournesol-Quai-Brume-42"
-USER_FIELDS = {"id", "email", "nom", "prenom", "contact", "role", "is_active", "created_at"}
+USER_FIELDS = {"id", "email", "nom", "prenom", "contact", "role", "is_active", "created_at", "services"}
 
 # Every admin route, with a body that would succeed for an administrateur ({id} is a real user).
 ADMIN_ROUTES = [

@@ -27,6 +27,9 @@ class User(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     sessions: Mapped[list["AuthSession"]] = relationship(back_populates="user", passive_deletes=True)
+    # Read only where a route shows them (the session check never loads them); the primary one first.
+    memberships: Mapped[list["ServiceMember"]] = relationship(  # noqa: F821
+        back_populates="user", passive_deletes=True, order_by="desc(ServiceMember.is_primary)")
 
     def __repr__(self):
         return f"<User {self.email} {self.role}>"

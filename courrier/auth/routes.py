@@ -61,7 +61,8 @@ def refresh():
 @auth_required()
 @blp.response(200, envelope(UserSchema))
 def me():
-    return {"data": current_principal()}
+    """The caller, with their services (read here, not by the per-request session check)."""
+    return {"data": service.profile(current_principal())}
 
 
 @blp.route("/logout", methods=["POST"])

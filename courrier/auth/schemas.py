@@ -14,6 +14,15 @@ class EmailField(fields.Email):
         return text.strip().lower()
 
 
+class UserServiceSchema(Schema):
+    """One of the user's services (issue 12), from a membership row."""
+
+    id = fields.String(attribute="service_id")
+    code = fields.String(attribute="service.code")
+    nom = fields.String(attribute="service.nom")
+    primary = fields.Boolean(attribute="is_primary")
+
+
 class UserSchema(Schema):
     id = fields.String(dump_only=True)
     email = fields.String()
@@ -23,6 +32,7 @@ class UserSchema(Schema):
     role = fields.String()
     is_active = fields.Boolean()
     created_at = fields.DateTime(format="iso")
+    services = fields.List(fields.Nested(UserServiceSchema), attribute="memberships", dump_only=True)
 
 
 class UserSummarySchema(Schema):

@@ -3,6 +3,8 @@
 Each function does its writes in the caller's transaction and commits once at the end, audit row
 included (the audit listener adds to the same session).
 """
+import dataclasses
+
 from flask import current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +16,7 @@ from courrier.auth.tokens import is_expired, token_store
 from courrier.columns import utcnow
 from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
+from courrier.services.models import ServiceMember
 
 EMAIL_TAKEN = "Cette adresse e-mail est déjà utilisée."
 
@@ -21,6 +24,14 @@ EMAIL_TAKEN = "Cette adresse e-mail est déjà utilisée."
 def client_ip():
     """The client's address; `X-Forwarded-For` counts only through ProxyFix (TRUSTED_PROXIES)."""
     return request.remote_addr
+
+
+def profile(principal):
+    """The caller as the `user` object shows them: the principal and their services (one query)."""
+    memberships = db.session.scalars(
+        select(ServiceMember).where(ServiceMember.user_id == principal.id)
+        .order_by(ServiceMember.is_primary.desc())).all()
+    return {**dataclasses.asdict(principal), "memberships": memberships}
 
 
 def find_user_by_email(email):

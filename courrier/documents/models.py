@@ -2,12 +2,13 @@
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import DDL, JSON, Computed, Date, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import DDL, JSON, Column, Computed, Date, ForeignKey, Index, Integer, String, Table, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courrier.auth.models import User
 from courrier.columns import UTCDateTime, new_uuid, utcnow
 from courrier.extensions import db
+from courrier.services.models import Service
 
 DOCUMENT_TYPES = ("entrant", "sortant", "interne")
 PRIORITES = ("normale", "urgente")
@@ -28,6 +29,9 @@ class Document(db.Model):
         Index("ix_documents_created_by_id_created_at", "created_by_id", "created_at"),
         Index("ix_documents_priorite", "priorite"),
         Index("ix_documents_validated_by_id", "validated_by_id"),
+        # Visibility by service and the register's service filters (issue 12).
+        Index("ix_documents_service_id_created_at", "service_id", "created_at"),
+        Index("ix_documents_responsable_id_created_at", "responsable_id", "created_at"),
         # `q`: on PostgreSQL a trigram index finds the rows containing the text; on SQLite it is a plain
         # index, which a search without statut scans instead of the table.
         Index("ix_documents_search_trgm", "search", postgresql_using="gin", postgresql_ops={"search": "gin_trgm_ops"}),
@@ -47,6 +51,9 @@ class Document(db.Model):
     motif_rejet: Mapped[Optional[str]] = mapped_column(Text)
     created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     validated_by_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"))
+    # The routing (imputation): the treating service and, within it, the agent in charge.
+    service_id: Mapped[Optional[str]] = mapped_column(ForeignKey("services.id"))
+    responsable_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     validated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
@@ -56,6 +63,29 @@ class Document(db.Model):
 
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
     validated_by: Mapped[Optional[User]] = relationship(foreign_keys=[validated_by_id], lazy="joined")
+    service: Mapped[Optional[Service]] = relationship(lazy="joined")
+    responsable: Mapped[Optional[User]] = relationship(foreign_keys=[responsable_id], lazy="joined")
+    copy_services: Mapped[list[Service]] = relationship(
+        secondary=lambda: document_copy_services, lazy="selectin", order_by=Service.code)
+    copy_users: Mapped[list[User]] = relationship(
+        secondary=lambda: document_copy_users, lazy="selectin", order_by=(User.nom, User.prenom))
+
+    @property
+    def copies(self):
+        return {"services": self.copy_services, "users": self.copy_users}
+
+
+# The copy list of a letter: services and users who see it without treating it.
+document_copy_services = Table(
+    "document_copy_services", db.metadata,
+    Column("document_id", String(36), ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", String(36), ForeignKey("services.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+document_copy_users = Table(
+    "document_copy_users", db.metadata,
+    Column("document_id", String(36), ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
 
 class DocumentEvent(db.Model):

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from courrier.auth.guard import auth_required, current_principal
 from courrier.documents import service
 from courrier.documents.schemas import (
-    AttachmentSchema, AttachmentUploadSchema, DocumentCreateSchema, DocumentListArgsSchema, DocumentSchema,
+    AssignSchema, AttachmentSchema, AttachmentUploadSchema, DocumentCreateSchema, DocumentListArgsSchema, DocumentSchema,
     DocumentUpdateSchema, HistoryEntrySchema, RejectSchema,
 )
 from courrier.http import accepts_upload
@@ -74,6 +74,16 @@ def reject_document(data, document_id):
     """Reject a pending document with a `motif`: validateur or administrateur, never its creator."""
     document = service.decide(current_principal(), document_id, "reject", motif=data["motif"])
     return {"message": "Courrier rejeté.", "data": document}
+
+
+@blp.route("/<document_id>/assign", methods=["POST"])
+@auth_required()
+@blp.arguments(AssignSchema)
+@blp.response(200, envelope(DocumentSchema))
+def assign_document(data, document_id):
+    """Route or re-route a letter: the mail office, administrateurs, validateurs above it, its responsable."""
+    document = service.assign_document(current_principal(), document_id, data)
+    return {"message": f"Courrier imputé au service {document.service.code}.", "data": document}
 
 
 @blp.route("/<document_id>/history", methods=["GET"])

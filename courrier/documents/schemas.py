@@ -1,15 +1,17 @@
 """Schemas of the mail register: they validate requests, dump documents and feed the OpenAPI document."""
 import unicodedata
 
-from marshmallow import ValidationError, fields, post_load, pre_load, validates_schema
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from courrier.auth.schemas import UserSummarySchema
 from courrier.documents.models import DOCUMENT_TYPES, PRIORITES, STATUTS
 from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
+from courrier.services.schemas import IDENTIFIER, ServiceSummarySchema
 
 SERVER_FIELD = "Champ attribué par le serveur : il ne peut pas être envoyé."
 FIXED_FIELD = "Ce champ ne peut pas être modifié."
 DECISION_FIELD = "Le statut change par validation ou rejet (/validate, /reject), pas par modification."
+ROUTING_FIELD = "L'imputation change par POST /api/documents/<id>/assign, pas par modification."
 
 
 def refuse_fields(data, messages):
@@ -23,6 +25,31 @@ def refuse_fields(data, messages):
 def no_control_characters(text):
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise ValidationError("Caractères de contrôle interdits.")
+
+
+class CopiesSchema(Schema):
+    services = fields.List(fields.Nested(ServiceSummarySchema))
+    users = fields.List(fields.Nested(UserSummarySchema))
+
+
+def identifiers(description):
+    return fields.List(fields.String(validate=IDENTIFIER), validate=validate.Length(
+        max=100, error="Au plus 100 éléments."), metadata={"description": description})
+
+
+class RoutingFieldsSchema(Schema):
+    """The routing of a letter, at registration or by /assign (issue 12)."""
+
+    service_id = fields.String(allow_none=True, validate=IDENTIFIER, metadata={"description": "Le service traitant."})
+    responsable_id = fields.String(allow_none=True, validate=IDENTIFIER, metadata={
+        "description": "Un membre actif du service traitant."})
+    copie_service_ids = identifiers("Les services en copie (remplacent la liste actuelle).")
+    copie_user_ids = identifiers("Les utilisateurs en copie (remplacent la liste actuelle).")
+
+
+class AssignSchema(RoutingFieldsSchema):
+    service_id = fields.String(required=True, validate=IDENTIFIER, metadata={"description": "Le service traitant."})
+    motif = NoWhitespaceString(allow_none=True, validate=length(max=2000))
 
 
 class DocumentSchema(Schema):
@@ -45,6 +72,9 @@ class DocumentSchema(Schema):
     created_at = fields.DateTime(format="iso")
     updated_at = fields.DateTime(format="iso")
     validated_at = fields.DateTime(format="iso", allow_none=True)
+    service = fields.Nested(ServiceSummarySchema, allow_none=True, metadata={"description": "Le service traitant."})
+    responsable = fields.Nested(UserSummarySchema, allow_none=True)
+    copies = fields.Nested(CopiesSchema)
 
 
 class DocumentFieldsSchema(Schema):
@@ -65,7 +95,7 @@ class DocumentFieldsSchema(Schema):
         return data
 
 
-class DocumentCreateSchema(DocumentFieldsSchema):
+class DocumentCreateSchema(DocumentFieldsSchema, RoutingFieldsSchema):
     type = fields.String(required=True, validate=one_of(DOCUMENT_TYPES))
     objet = NoWhitespaceString(required=True, validate=length(min=1, max=255))
     expediteur = NoWhitespaceString(required=True, validate=length(min=1, max=255))
@@ -85,7 +115,8 @@ class DocumentUpdateSchema(DocumentFieldsSchema):
 
     @pre_load
     def refuse_fixed_fields(self, data, **kwargs):
-        refuse_fields(data, {"type": FIXED_FIELD, "reference": FIXED_FIELD, "statut": DECISION_FIELD})
+        refuse_fields(data, {"type": FIXED_FIELD, "reference": FIXED_FIELD, "statut": DECISION_FIELD,
+                             **{name: ROUTING_FIELD for name in RoutingFieldsSchema._declared_fields}})
         return data
 
     @validates_schema
@@ -108,6 +139,11 @@ class DocumentListArgsSchema(PaginationArgsSchema):
                        "l'expéditeur et le destinataire."})
     date_from = fields.Date(metadata={"description": "Enregistrés ce jour-là (UTC) ou après (AAAA-MM-JJ)."})
     date_to = fields.Date(metadata={"description": "Enregistrés ce jour-là (UTC) ou avant (AAAA-MM-JJ)."})
+    service_id = fields.String(validate=IDENTIFIER, metadata={"description": "Le service traitant."})
+    sous_services = fields.Boolean(load_default=False, metadata={
+        "description": "Avec `service_id` : ce service et tous ses sous-services."})
+    responsable_id = fields.String(validate=IDENTIFIER)
+    non_affecte = fields.Boolean(load_default=False, metadata={"description": "Sans service traitant."})
 
     @validates_schema
     def check_period(self, data, **kwargs):

@@ -9,7 +9,6 @@ decides, and the loser gets 409.
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from functools import wraps
 
 from blinker import Signal
 from flask import current_app
@@ -18,22 +17,25 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from courrier import signals
 from courrier.columns import new_uuid, utcnow
-from courrier.documents import storage
+from courrier.database import transactional
+from courrier.documents import routing, storage, visibility
 from courrier.documents.models import REFERENCE_PREFIXES, Attachment, Document, DocumentEvent, ReferenceCounter
 from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
 from courrier.schemas import paginate
+from courrier.services.service import subtree_ids
 
 log = logging.getLogger(__name__)
 
 PENDING = "en_attente"
 
-# API.md section 4, verbatim. "own": documents the user created; "others": documents someone else
-# created (the four-eyes rule); "all": every document; "none": never.
+# API.md section 4. "own": documents the user created; "others": documents someone else created (the
+# four-eyes rule); "all": every document; "none": never. Who sees what is `visibility.WAYS_TO_SEE`, and a
+# routed letter is decided only by validateurs of its treating service or above (`require_supervisor`).
 PERMISSIONS = {
-    "agent": {"see": "own", "edit": "own", "attach": "own", "decide": "none"},
-    "validateur": {"see": "all", "edit": "own", "attach": "own", "decide": "others"},
-    "administrateur": {"see": "all", "edit": "all", "attach": "all", "decide": "others"},
+    "agent": {"edit": "own", "attach": "own", "decide": "none"},
+    "validateur": {"edit": "own", "attach": "own", "decide": "others"},
+    "administrateur": {"edit": "all", "attach": "all", "decide": "others"},
 }
 
 
@@ -59,6 +61,8 @@ FORBIDDEN = {
     "attach": "Seul l'auteur du courrier ou un administrateur peut y joindre un fichier.",
     "decide": "Seuls les validateurs et les administrateurs peuvent valider ou rejeter un courrier.",
 }
+NOT_SUPERVISOR = ("Seuls les validateurs du service traitant (ou d'un service supérieur) peuvent valider ou "
+                  "rejeter ce courrier.")
 
 
 # ------------------------------------------------------------------ rules
@@ -81,6 +85,14 @@ def require(user, action, document):
     raise ApiError("forbidden", FORBIDDEN[action])
 
 
+def require_supervisor(user, document):
+    """A routed letter is decided by a validateur of its treating service or of a service above it."""
+    if document.service_id is None or user.role == "administrateur":
+        return
+    if not visibility.viewer_of(user).supervises(document.service_id):
+        raise ApiError("forbidden", NOT_SUPERVISOR)
+
+
 def require_pending(document):
     if document.statut != PENDING:
         raise conflict(document.statut)
@@ -90,30 +102,13 @@ def conflict(statut):
     return ApiError("conflict", NOT_PENDING.format(statut=STATUT_WORDS.get(statut, "traité")))
 
 
-def transactional(func):
-    """Run a service function as one transaction: commit when it returns, roll back if it raises."""
-
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            result = func(*args, **kwargs)
-            db.session.commit()
-            return result
-        except BaseException:
-            db.session.rollback()
-            raise
-
-    return wrapper
-
-
 # ------------------------------------------------------------------ reading
 
 def visible_documents(user):
-    """SELECT of the documents `user` may see: an agent sees only the ones they created."""
+    """SELECT of the documents `user` may see (`visibility`: one SQL predicate)."""
+    predicate = visibility.visible_predicate(visibility.viewer_of(user))
     query = select(Document)
-    if PERMISSIONS[user.role]["see"] == "own":
-        query = query.where(Document.created_by_id == user.id)
-    return query
+    return query if predicate is None else query.where(predicate)
 
 
 def get_document(user, document_id):
@@ -150,6 +145,14 @@ def documents_query(user, filters):
         query = query.where(Document.created_at >= day_start(filters["date_from"]))
     if filters.get("date_to"):
         query = query.where(Document.created_at < day_start(filters["date_to"] + timedelta(days=1)))
+    if filters.get("service_id"):
+        service_ids = ([filters["service_id"]] if not filters.get("sous_services")
+                       else subtree_ids([filters["service_id"]]) or [filters["service_id"]])
+        query = query.where(Document.service_id.in_(service_ids))
+    if filters.get("responsable_id"):
+        query = query.where(Document.responsable_id == filters["responsable_id"])
+    if filters.get("non_affecte"):
+        query = query.where(Document.service_id.is_(None))
     return query.order_by(Document.created_at.desc(), Document.id.desc())
 
 
@@ -211,7 +214,12 @@ def _insert_counter_if_missing(doc_type, year):
 
 @transactional
 def create_document(user, data):
-    """Register a document: the next reference, statut `en_attente`, a `created` history row."""
+    """Register a document: the next reference, statut `en_attente`, a `created` history row.
+
+    With routing fields, the letter is routed in the same transaction (an `assigned` row too).
+    """
+    routing_fields = {name: data.pop(name) for name in routing.ROUTING_FIELDS if name in data}
+    routed = routing.resolve_routing(routing_fields) if routing.has_routing(routing_fields) else None
     now = utcnow()
     if data["type"] == "entrant" and data.get("date_reception") is None:
         data["date_reception"] = now.date()
@@ -221,7 +229,50 @@ def create_document(user, data):
     db.session.add(document)
     db.session.flush()
     record(document, "created", user, now, {"reference": reference})
+    if routed is not None:
+        before = routing.routing_state(document)
+        routing.apply_routing(document, routed)
+        _record_assignment(user, document, now, before, None)
     return document
+
+
+@transactional
+def assign_document(user, document_id, data):
+    """Route or re-route a letter (who may: `routing.MAY_ASSIGN`); never a rejected one.
+
+    The letter's row is updated first, which locks it (PostgreSQL) or takes the write lock (SQLite):
+    of two concurrent routings the second waits, then reads what the first committed, so both
+    apply in order and the history's "from" of each is what it really replaced.
+    """
+    document = get_document(user, document_id)
+    viewer = visibility.viewer_of(user)
+    routing.require_may_assign(viewer, document)
+    routing.require_routable(document)
+    now = utcnow()
+    locked = db.session.execute(
+        update(Document).where(Document.id == document.id, Document.statut != "rejete").values(updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if not locked:
+        raise ApiError("conflict", routing.NOT_ROUTABLE)
+    db.session.refresh(document)
+    routing.require_may_assign(viewer, document)
+    routed = routing.resolve_routing(data, document)
+    before = routing.routing_state(document)
+    routing.apply_routing(document, routed)
+    _record_assignment(user, document, now, before, data.get("motif"))
+    return document
+
+
+def _record_assignment(user, document, now, before, motif):
+    db.session.flush()
+    after = routing.routing_state(document)
+    details = {"from": before, "to": after}
+    if motif:
+        details["motif"] = motif
+    record(document, "assigned", user, now, details)
+    signals.document_assigned.send(current_app._get_current_object(), actor_id=user.id,
+                                   subject_user_id=document.responsable_id,
+                                   details={"document_id": document.id, "reference": document.reference, **details})
 
 
 @transactional
@@ -247,6 +298,7 @@ def decide(user, document_id, decision, motif=None):
     transition = TRANSITIONS[decision]
     document = get_document(user, document_id)
     require(user, "decide", document)
+    require_supervisor(user, document)
     if document.statut != transition.source:
         raise conflict(document.statut)
     now = utcnow()

@@ -4,6 +4,8 @@ from flask_smorest import Blueprint
 from courrier.auth.guard import auth_required, current_principal
 from courrier.auth.schemas import UserCreateSchema, UserSchema
 from courrier.schemas import envelope
+from courrier.services import service as services
+from courrier.services.schemas import MembershipsSchema
 from courrier.users import service
 from courrier.users.schemas import RevokedSessionsSchema, UserListArgsSchema, UserUpdateSchema
 
@@ -53,3 +55,13 @@ def revoke_sessions(user_id):
     """Force logout: every live session of the user is revoked at once."""
     revoked = service.revoke_sessions(current_principal(), user_id)
     return {"message": f"{revoked} session(s) révoquée(s).", "data": {"revoked": revoked}}
+
+
+@blp.route("/<user_id>/services", methods=["PUT"])
+@admin_only
+@blp.arguments(MembershipsSchema)
+@blp.response(200, envelope(UserSchema))
+def set_services(data, user_id):
+    """Replace the user's services and choose the primary one (the first by default)."""
+    return {"message": "Services de l'utilisateur modifiés.",
+            "data": services.set_memberships(current_principal(), user_id, data)}

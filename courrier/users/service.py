@@ -7,6 +7,7 @@ import uuid
 
 from flask import current_app
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from courrier import signals
 from courrier.auth import service as auth_service
@@ -28,7 +29,7 @@ USER_NOT_FOUND = "Utilisateur introuvable."
 
 def list_users(args):
     """One page of users, newest first, filtered by role, status and a text search."""
-    query = select(User).order_by(User.created_at.desc(), User.id.desc())
+    query = select(User).options(selectinload(User.memberships)).order_by(User.created_at.desc(), User.id.desc())
     if args.get("role"):
         query = query.where(User.role == args["role"])
     if args.get("is_active") is not None:

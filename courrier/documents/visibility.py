@@ -1,0 +1,79 @@
+"""Who sees which letter (issue 12): one SQL predicate, built from the caller's role and memberships.
+
+The caller's services are read once (one query, plus one recursive query for a validateur's subtree);
+the letters are then filtered by the database alone, never in Python. With no services defined, or for
+a letter with no treating service and no copies, the predicate is API.md section 4 exactly:
+administrateurs and validateurs see every letter, agents their own.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from courrier.documents.models import Document, document_copy_services, document_copy_users
+from courrier.extensions import db
+from courrier.services.models import Service, ServiceMember
+from courrier.services.service import subtree_ids
+
+SEES_EVERYTHING = ("administrateur",)
+SUPERVISORS = ("validateur",)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller as visibility needs them: role, services, the services they supervise."""
+
+    id: str
+    role: str
+    service_ids: frozenset = frozenset()
+    # A validateur's own services and every service below them.
+    supervised_ids: frozenset = frozenset()
+    in_mail_office: bool = False
+
+    @property
+    def sees_all(self):
+        return self.role in SEES_EVERYTHING or self.in_mail_office
+
+    def supervises(self, service_id):
+        return service_id is not None and service_id in self.supervised_ids
+
+
+def viewer_of(user):
+    """The Viewer of a principal (or user): its memberships, read here, not by the session check."""
+    if user.role in SEES_EVERYTHING:
+        return Viewer(user.id, user.role)
+    rows = db.session.execute(
+        select(ServiceMember.service_id, Service.is_mail_office)
+        .join(Service, Service.id == ServiceMember.service_id).where(ServiceMember.user_id == user.id)).all()
+    service_ids = frozenset(row.service_id for row in rows)
+    supervised = frozenset(subtree_ids(service_ids)) if user.role in SUPERVISORS else frozenset()
+    return Viewer(user.id, user.role, service_ids, supervised, any(row.is_mail_office for row in rows))
+
+
+def _copied_to_user(viewer):
+    copies = document_copy_users.c
+    return Document.id.in_(select(copies.document_id).where(copies.user_id == viewer.id))
+
+
+def _copied_to_services(viewer):
+    copies = document_copy_services.c
+    return Document.id.in_(select(copies.document_id).where(copies.service_id.in_(viewer.service_ids)))
+
+
+# The ways to see a letter besides seeing all of them (administrateurs, the mail office's members):
+# one SQL term each, None where it cannot apply to this viewer; a letter is visible if any term holds.
+WAYS_TO_SEE = {
+    "registered": lambda v: Document.created_by_id == v.id,
+    "responsable": lambda v: Document.responsable_id == v.id,
+    "treating_service_member": lambda v: Document.service_id.in_(v.service_ids) if v.service_ids else None,
+    "validateur_above": lambda v: Document.service_id.in_(v.supervised_ids) if v.supervised_ids else None,
+    "validateur_unrouted": lambda v: Document.service_id.is_(None) if v.role in SUPERVISORS else None,
+    "copied_user": _copied_to_user,
+    "copied_service": lambda v: _copied_to_services(v) if v.service_ids else None,
+}
+
+
+def visible_predicate(viewer):
+    """The WHERE clause of the letters `viewer` may see; None when they see them all."""
+    if viewer.sees_all:
+        return None
+    return or_(*(term for way in WAYS_TO_SEE.values() if (term := way(viewer)) is not None))

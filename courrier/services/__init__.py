@@ -1,0 +1,1 @@
+"""The organisation tree (services) and who belongs to which service (memberships)."""

@@ -15,8 +15,11 @@ $(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed package.json package-lock.json
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# axe-core, injected into Chromium by the browser tests' accessibility checks (WCAG 2.1 A/AA).
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
+	  else echo "npm absent: the browser tests' accessibility checks will be skipped"; fi
 	touch $@
 
 install: $(VENV)/.installed

@@ -118,6 +118,8 @@ def handle_http_exception(error):
     if status == 401:
         return error_response("token_missing")
     response = error_response(code, status=status if code != "bad_request" else 400)
+    if status == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
     if status == 429:
         # Flask-Limiter's after_request hook replaces this with the exact wait of the hit limit.
         response.headers["Retry-After"] = "60"

@@ -147,8 +147,8 @@ def test_login_requires_both_fields(client):
 def test_me_returns_the_user_without_secrets(client, agent):
     response = client.get("/api/auth/me", headers=agent.headers)
     assert response.status_code == 200
-    assert set(response.json["data"]) == {"id", "email", "nom", "prenom", "contact", "role", "is_active", "created_at",
-                                         "services"}
+    assert set(response.json["data"]) == {
+        "id", "email", "nom", "prenom", "contact", "role", "is_active", "created_at", "services"}
     assert response.json["data"]["created_at"].endswith("+00:00")
 
 

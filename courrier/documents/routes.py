@@ -5,8 +5,8 @@ from flask_smorest import Blueprint
 from courrier.auth.guard import auth_required, current_principal
 from courrier.documents import service
 from courrier.documents.schemas import (
-    AssignSchema, AttachmentSchema, AttachmentUploadSchema, DocumentCreateSchema, DocumentListArgsSchema, DocumentSchema,
-    DocumentUpdateSchema, HistoryEntrySchema, RejectSchema,
+    AssignSchema, AttachmentSchema, AttachmentUploadSchema, DocumentCreateSchema, DocumentListArgsSchema,
+    DocumentSchema, DocumentUpdateSchema, HistoryEntrySchema, RejectSchema,
 )
 from courrier.http import accepts_upload
 from courrier.schemas import envelope

@@ -1,5 +1,6 @@
 """`flask services import FILE.csv`: load an administration's services at once, all or nothing."""
 import csv
+import sys
 
 import click
 from flask.cli import AppGroup
@@ -22,6 +23,6 @@ def import_command(csv_file):
         for problem in failure.problems:
             click.echo(problem, err=True)
         raise click.ClickException(f"import annulé : {len(failure.problems)} erreur(s), aucun service créé.")
-    with click.progressbar(plan, label="Création des services", file=click.get_text_stream("stderr")) as steps:
+    with click.progressbar(plan, label="Création des services", file=sys.stderr) as steps:
         created = importer.create_planned(steps)
     click.echo(f"{created} service(s) créé(s).")

@@ -95,11 +95,11 @@ def _parents_first(planned, problems):
 
 def create_planned(steps):
     """Create the planned services in one transaction; returns how many."""
-    ids = dict(db.session.execute(select(Service.code, Service.id)).tuples())
+    ids = dict(db.session.execute(select(Service.code, Service.id)).all())
     created = 0
     try:
         for _, data, parent_code in steps:
-            service = Service(**data, parent_id=ids.get(parent_code))
+            service = Service(**{**data, "parent_id": ids.get(parent_code)})
             db.session.add(service)
             db.session.flush()
             ids[service.code] = service.id

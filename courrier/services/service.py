@@ -101,10 +101,11 @@ def _check_parent(service, parent_id):
         raise validation_error("parent_id", CYCLE)
 
 
-def _check_mail_office(service):
-    if not service.is_mail_office:
+def _check_mail_office(service, is_mail_office, is_active):
+    """The mail office is one active service: checked on the values about to be written."""
+    if not is_mail_office:
         return
-    if not service.is_active:
+    if not is_active:
         raise validation_error("is_active", MAIL_OFFICE_INACTIVE)
     current = mail_office()
     if current is not None and current.id != service.id:
@@ -134,7 +135,7 @@ def create_service(actor, data):
     service = Service(**data)
     _check_code_free(service.code)
     _check_parent(service, service.parent_id)
-    _check_mail_office(service)
+    _check_mail_office(service, service.is_mail_office, service.is_active)
     db.session.add(service)
     _flush_unique()
     signals.service_created.send(current_app._get_current_object(), actor_id=actor.id, details={
@@ -155,9 +156,10 @@ def update_service(actor, service_id, changes):
         _check_code_free(changes["code"], service.id)
     if "parent_id" in changed:
         _check_parent(service, changes["parent_id"])
+    _check_mail_office(service, changes.get("is_mail_office", service.is_mail_office),
+                       changes.get("is_active", service.is_active))
     for name, change in changed.items():
         setattr(service, name, change["new"])
-    _check_mail_office(service)
     _flush_unique()
     signals.service_updated.send(current_app._get_current_object(), actor_id=actor.id, details={
         "service_id": service.id, "code": service.code, "changes": changed})

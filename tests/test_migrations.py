@@ -1,0 +1,48 @@
+"""Migrations upgrade a live database in place, on SQLite and (with TEST_DATABASE_URL) on PostgreSQL."""
+from sqlalchemy import text
+
+from conftest import TEST_DATABASE_URL, AuthActions, base_config
+from courrier import create_app, register_migrations
+from courrier.extensions import db
+
+BEFORE_SERVICES = "4be5b34c317d"
+
+
+def test_the_services_migration_keeps_existing_letters_and_lets_them_be_routed(tmp_path):
+    from flask_migrate import upgrade
+
+    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'live.sqlite'}"
+    app = create_app({**base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
+    register_migrations(app)
+    with app.app_context():
+        if TEST_DATABASE_URL:
+            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+        upgrade(revision=BEFORE_SERVICES)
+        db.session.execute(text(
+            "INSERT INTO users (id, email, password_hash, nom, prenom, role, is_active, created_at, updated_at) "
+            "VALUES ('u-old', 'ancien@example.fr', 'x', 'Ancien', 'Agent', 'agent', true, :now, :now)"),
+            {"now": "2026-11-01 10:00:00"})
+        db.session.execute(text(
+            "INSERT INTO documents (id, reference, type, objet, expediteur, destinataire, priorite, statut, "
+            "created_by_id, created_at, updated_at) VALUES ('d-old', 'ENT-2026-000001', 'entrant', "
+            "'Raccordement au réseau', 'Mairie', 'Préfecture', 'normale', 'en_attente', 'u-old', :now, :now)"),
+            {"now": "2026-11-01 10:00:00"})
+        db.session.commit()
+        upgrade()
+    try:
+        client = app.test_client()
+        admin = AuthActions(app, client).account("administrateur")
+        old = client.get("/api/documents/d-old", headers=admin.headers).json["data"]
+        assert (old["reference"], old["service"], old["copies"]) == ("ENT-2026-000001", None,
+                                                                     {"services": [], "users": []})
+        found = client.get("/api/documents", query_string={"q": "raccordement"}, headers=admin.headers).json
+        assert [d["id"] for d in found["data"]] == ["d-old"]  # the computed search column survived
+        service = client.post("/api/services", json={"code": "FIN", "nom": "Finances"}, headers=admin.headers).json
+        routed = client.post("/api/documents/d-old/assign", json={"service_id": service["data"]["id"]},
+                             headers=admin.headers)
+        assert routed.status_code == 200 and routed.json["data"]["service"]["code"] == "FIN"
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -25,6 +25,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 # Settings of the developer's shell that must not leak into the server under test (API.md section 8).
 APP_VARIABLES = (
@@ -290,12 +292,15 @@ class PageWatch:
 def new_page(browser, live_server):
     """Open pages in fresh browser contexts (separate localStorage, like two people on two machines).
 
-    At the end the test fails if any page threw, violated the CSP or opened a dialog."""
+    At the end the test fails if any page threw, violated the CSP or opened a dialog. `bypass_csp=True`
+    lets the test inject axe-core (assert_accessible); such a page no longer checks the CSP itself, the
+    other browser tests do."""
     contexts, watches = [], []
 
-    def open_page(viewport=None):
+    def open_page(viewport=None, bypass_csp=False):
         context = browser.new_context(base_url=live_server.base_url, locale="fr-FR", timezone_id="Europe/Paris",
-                                      viewport=viewport or {"width": 1280, "height": 860}, accept_downloads=True)
+                                      viewport=viewport or {"width": 1280, "height": 860}, accept_downloads=True,
+                                      bypass_csp=bypass_csp)
         context.set_default_timeout(10000)
         contexts.append(context)
         page = context.new_page()
@@ -345,6 +350,26 @@ def assert_labelled(page):
     assert unlabelled == [], f"champs sans <label> : {unlabelled}"
 
 
+def assert_accessible(page, what=""):
+    """No WCAG 2.1 A/AA violation that axe-core finds on the page as it is now (open a page with
+    new_page(bypass_csp=True): the CSP forbids the injected script otherwise)."""
+    if not AXE.exists():
+        pytest.skip(f"axe-core absent ({AXE.relative_to(ROOT)}) : lancez `npm ci` à la racine du dépôt")
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations
+            .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                          nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5)}))""", WCAG_TAGS)
+    report = "\n".join(f"- {v['id']} ({v['impact']}) : {v['help']} — {', '.join(v['nodes'])}" for v in violations)
+    assert not violations, f"violations WCAG 2.1 A/AA sur {what or page.url} :\n{report}"
+
+
+def assert_no_horizontal_overflow(page):
+    """Nothing wider than the viewport (a phone user never scrolls sideways)."""
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"la page déborde horizontalement : {widths[0]}px pour {widths[1]}px"
+
+
 def screenshot(page, name):
     """Save docs/screenshots/<name>.png (overwritten on each run)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -359,6 +384,8 @@ class Helpers:
     shown = staticmethod(shown)
     assert_labelled = staticmethod(assert_labelled)
     screenshot = staticmethod(screenshot)
+    assert_accessible = staticmethod(assert_accessible)
+    assert_no_horizontal_overflow = staticmethod(assert_no_horizontal_overflow)
     strong_password = staticmethod(strong_password)
 
 

@@ -7,6 +7,7 @@ import { loginView, registerView } from "./views/auth.js";
 import { documentListView, documentCreateView, documentDetailView, documentEditView } from "./views/documents.js";
 import { sessionsView } from "./views/sessions.js";
 import { usersView, connectionsView, eventsView } from "./views/admin.js";
+import { servicesView } from "./views/services.js";
 
 const ADMIN = ["administrateur"];
 
@@ -19,6 +20,7 @@ const ROUTES = [
   { pattern: /^\/documents\/([\w-]+)$/, view: documentDetailView },
   { pattern: /^\/sessions$/, view: sessionsView },
   { pattern: /^\/admin\/users$/, view: usersView, roles: ADMIN },
+  { pattern: /^\/admin\/services$/, view: servicesView, roles: ADMIN },
   { pattern: /^\/admin\/connections$/, view: connectionsView, roles: ADMIN },
   { pattern: /^\/admin\/events$/, view: eventsView, roles: ADMIN },
 ];
@@ -67,6 +69,17 @@ function navLink(href, text, current, testid) {
   return h("a", { href: `#${href}`, class: ["nav-link", active ? "active" : ""], "aria-current": active ? "page" : null, "data-testid": testid }, text);
 }
 
+/** "FIN, DG" — the user's services, primary first (the header's reminder of where they work). */
+function userServices(user) {
+  const services = [...(user.services || [])].sort((a, b) => Number(Boolean(b.primary)) - Number(Boolean(a.primary)));
+  if (!services.length) return null;
+  return h(
+    "span",
+    { class: "user-services", "data-testid": "current-user-services", title: services.map((service) => `${service.code} — ${service.nom}`).join(", ") },
+    services.map((service) => service.code).join(", "),
+  );
+}
+
 function renderHeader(path) {
   if (!state.user || !api.isLoggedIn()) {
     header.hidden = true;
@@ -94,6 +107,7 @@ function renderHeader(path) {
         navLink("/documents", "Registre", path, "nav-documents"),
         navLink("/sessions", "Mes sessions", path, "nav-sessions"),
         isAdmin ? navLink("/admin/users", "Utilisateurs", path, "nav-users") : null,
+        isAdmin ? navLink("/admin/services", "Services", path, "nav-services") : null,
         isAdmin ? navLink("/admin/connections", "Connexions", path, "nav-connections") : null,
         isAdmin ? navLink("/admin/events", "Journal", path, "nav-events") : null,
       ),
@@ -105,6 +119,7 @@ function renderHeader(path) {
           { class: "user-name", id: "current-user", "data-testid": "current-user" },
           personName(state.user),
           h("span", { class: "user-role" }, label("role", state.user.role)),
+          userServices(state.user),
         ),
         logoutButton,
       ),

@@ -82,7 +82,12 @@ export function pagination(meta, route, query) {
 export function filterForm({ id, route, query, specs, navigate }) {
   const fields = {};
   for (const [name, spec] of Object.entries(specs)) {
-    fields[name] = field({ ...spec, id: `${id}-${name}`, name, value: query.get(name) ?? "" });
+    if (spec.type === "checkbox") {
+      fields[name] = field({ ...spec, id: `${id}-${name}`, name });
+      fields[name].input.checked = query.get(name) === "true";
+    } else {
+      fields[name] = field({ ...spec, id: `${id}-${name}`, name, value: query.get(name) ?? "" });
+    }
   }
   const form = h(
     "form",
@@ -99,7 +104,7 @@ export function filterForm({ id, route, query, specs, navigate }) {
     event.preventDefault();
     const params = new URLSearchParams();
     for (const [name, { input }] of Object.entries(fields)) {
-      const value = input.value.trim();
+      const value = input.type === "checkbox" ? (input.checked ? "true" : "") : input.value.trim();
       if (value) params.set(name, value);
     }
     const search = params.toString();
@@ -121,4 +126,52 @@ export function pick(query, names) {
 /** A failure box for a screen that could not load. */
 export function loadError(err) {
   return h("div", { class: "alert alert-error", role: "alert", "data-testid": "load-error" }, err.message);
+}
+
+// ---------------------------------------------------------------- the services tree
+
+/**
+ * The services (GET /api/services, ordered by code) in tree order, each with its `depth`: a parent
+ * comes before its children. A service whose parent is unknown is shown at the top level.
+ */
+export function serviceTree(services) {
+  const ids = new Set(services.map((service) => service.id));
+  const children = new Map();
+  for (const service of services) {
+    const parent = service.parent_id && ids.has(service.parent_id) ? service.parent_id : null;
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(service);
+  }
+  const ordered = [];
+  const seen = new Set();
+  const walk = (parent, depth) => {
+    for (const service of children.get(parent) || []) {
+      if (seen.has(service.id)) continue; // a cycle cannot exist server-side; never loop anyway
+      seen.add(service.id);
+      ordered.push({ ...service, depth });
+      walk(service.id, depth + 1);
+    }
+  };
+  walk(null, 0);
+  return ordered;
+}
+
+/** [value, text] options of a service select, indented by depth; `first` is an optional leading option. */
+export function serviceOptions(services, first = null, { activeOnly = true, exclude = null } = {}) {
+  const options = first ? [first] : [];
+  for (const service of serviceTree(services)) {
+    if (activeOnly && !service.is_active) continue;
+    if (exclude && exclude(service)) continue;
+    const indent = "\u00a0\u00a0".repeat(service.depth);
+    const inactive = service.is_active ? "" : " (désactivé)";
+    options.push([service.id, `${indent}${service.code} — ${service.nom}${inactive}`]);
+  }
+  return options;
+}
+
+/** Fill a <select> with options ([value, text]) and select `value` if present. */
+export function setOptions(select, options, value) {
+  select.replaceChildren(
+    ...options.map(([optionValue, text]) => h("option", { value: optionValue, selected: String(value ?? "") === String(optionValue) }, text)),
+  );
 }

@@ -93,6 +93,7 @@ export const LABELS = {
     validated: "Validation",
     rejected: "Rejet",
     attachment_added: "Pièce jointe ajoutée",
+    assigned: "Imputation",
   },
   active: { oui: "Actif", non: "Désactivé" },
   mime: { "application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG" },
@@ -118,8 +119,24 @@ export const LABELS = {
     sessions_revoked: "Sessions révoquées",
     document_validated: "Courrier validé",
     document_rejected: "Courrier rejeté",
+    document_assigned: "Courrier imputé",
+    service_created: "Service créé",
+    service_updated: "Service modifié",
+    memberships_changed: "Services d'un utilisateur modifiés",
   },
 };
+
+/** "FIN — Service des finances" for a service summary, or `none` ("—"). */
+export function serviceName(service, none = "—") {
+  if (!service) return none;
+  return service.nom ? `${service.code} — ${service.nom}` : service.code;
+}
+
+/** A service's code, with its name as a tooltip (tables), or `none`. */
+export function serviceCode(service, none = "—") {
+  if (!service) return none;
+  return h("span", { class: "service-code", title: service.nom || null }, service.code);
+}
 
 /** The French label of an enumerated value, or the value itself. */
 export function label(kind, value) {

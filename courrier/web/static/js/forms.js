@@ -65,12 +65,14 @@ function messagesOf(value) {
 
 /**
  * Manages the errors of one form: `fields` maps API field names to field() results; `alert` is
- * the form-level message element.
+ * the form-level message element. Messages of the names in `plain` (fields the form has no input
+ * for, e.g. a button's flag) go to the alert without the field name in front.
  */
 export class FormErrors {
-  constructor(fields, alert) {
+  constructor(fields, alert, { plain = [] } = {}) {
     this.fields = fields;
     this.alert = alert;
+    this.plain = new Set(plain);
   }
 
   clear() {
@@ -96,7 +98,7 @@ export class FormErrors {
         target.error.hidden = false;
         target.input.setAttribute("aria-invalid", "true");
       } else {
-        leftovers.push(...messages.map((message) => (name.startsWith("_") ? message : `${name} : ${message}`)));
+        leftovers.push(...messages.map((message) => (name.startsWith("_") || this.plain.has(name) ? message : `${name} : ${message}`)));
       }
     }
     const summary = err.code === "validation_error" ? "Le formulaire contient des erreurs." : err.message;

@@ -1,9 +1,9 @@
-// Administration: users (create, role, activation, forced logout), connection history, audit log.
+// Administration: users (create, role, activation, forced logout, services), connection history, audit log.
 
 import * as api from "../api.js";
 import { h, badge, label, formatDateTime, personName, LABELS } from "../dom.js";
 import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
-import { pageHeader, dataTable, pagination, filterForm, pick } from "../components.js";
+import { pageHeader, dataTable, pagination, filterForm, pick, serviceTree, setOptions } from "../components.js";
 import { sessionState, deviceCell } from "./sessions.js";
 
 const roleOptions = (anyText) => [...(anyText ? [["", anyText]] : []), ...Object.entries(LABELS.role)];
@@ -54,10 +54,107 @@ function createUserForm(reload) {
   );
 }
 
+/** The user's services, primary first, the primary one marked. */
+function servicesList(target) {
+  const services = [...(target.services || [])].sort((a, b) => Number(b.primary) - Number(a.primary));
+  if (!services.length) return h("span", { class: "muted", "data-testid": "user-services" }, "Aucun");
+  return h(
+    "ul",
+    { class: "service-chips", "data-testid": "user-services" },
+    services.map((service) =>
+      h(
+        "li",
+        { title: service.nom, "data-code": service.code },
+        service.code,
+        service.primary ? [" ", h("span", { class: "badge badge-primary" }, "principal")] : null,
+      ),
+    ),
+  );
+}
+
+/** The inline editor of a user's memberships: a checkbox per active service and the primary one. */
+function membershipsEditor(target, services, reload) {
+  const prefix = `memberships-${target.id}`;
+  const mine = new Map((target.services || []).map((service) => [service.id, service]));
+  const primaryId = `${prefix}-primary`;
+  const primary = h("select", { id: primaryId, "data-testid": "memberships-primary" });
+  const boxes = serviceTree(services)
+    .filter((service) => service.is_active)
+    .map((service) => {
+      const id = `${prefix}-${service.id}`;
+      const input = h("input", { type: "checkbox", id, value: service.id, checked: mine.has(service.id), "data-testid": "memberships-service", "data-code": service.code });
+      input.addEventListener("change", () => refreshPrimary());
+      return { service, input, row: h("li", { class: "field field-checkbox" }, input, h("label", { for: id }, `${service.code} — ${service.nom}`)) };
+    });
+  const refreshPrimary = () => {
+    const checked = boxes.filter(({ input }) => input.checked).map(({ service }) => service);
+    const current = primary.value || [...mine.values()].find((service) => service.primary)?.id;
+    setOptions(primary, checked.length ? checked.map((service) => [service.id, service.code]) : [["", "—"]], current);
+    primary.disabled = !checked.length;
+  };
+  refreshPrimary();
+
+  const alert = formAlert(`${prefix}-error`);
+  const errors = new FormErrors({}, alert);
+  const save = h("button", { type: "submit", class: "btn btn-small", "data-testid": "memberships-save" }, "Enregistrer");
+  const cancel = h("button", { type: "button", class: "btn btn-secondary btn-small" }, "Annuler");
+  const form = h(
+    "form",
+    { id: `${prefix}-form`, class: "memberships-form", hidden: true, noValidate: true, "data-testid": "memberships-form" },
+    alert,
+    h(
+      "fieldset",
+      { class: "check-group" },
+      h("legend", {}, `Services de ${personName(target)}`),
+      boxes.length ? h("ul", { class: "check-list" }, boxes.map(({ row }) => row)) : h("p", { class: "empty" }, "Aucun service actif."),
+    ),
+    h("div", { class: "field" }, h("label", { for: primaryId }, "Service principal"), primary),
+    h("div", { class: "form-actions" }, save, cancel),
+  );
+  const toggle = h(
+    "button",
+    { type: "button", class: "btn btn-secondary btn-small", "aria-expanded": "false", "aria-controls": form.id, "data-testid": "user-services-edit" },
+    "Modifier",
+    h("span", { class: "visually-hidden" }, ` les services de ${personName(target)}`),
+  );
+  const show = (open) => {
+    form.hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+  };
+  toggle.addEventListener("click", () => {
+    show(form.hidden);
+    if (!form.hidden) (boxes[0]?.input || primary).focus();
+  });
+  cancel.addEventListener("click", () => {
+    show(false);
+    toggle.focus();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(save, async () => {
+      errors.clear();
+      const chosen = boxes.filter(({ input }) => input.checked).map(({ service }) => service.id);
+      const body = { services: chosen, primary: chosen.length ? primary.value || chosen[0] : null };
+      try {
+        const payload = await api.request(`/api/users/${encodeURIComponent(target.id)}/services`, { method: "PUT", json: body });
+        const codes = (payload.data?.services || []).map((service) => service.code);
+        await reload(codes.length ? `Services de ${personName(target)} : ${codes.join(", ")}.` : `${personName(target)} n'appartient plus à aucun service.`);
+      } catch (err) {
+        if (!err.sessionEnded) errors.show(err);
+      }
+    });
+  });
+  return h("div", { class: "memberships" }, servicesList(target), toggle, form);
+}
+
 export async function usersView({ query, navigate, user: me, flash }) {
   const filters = pick(query, ["role", "is_active", "q", "page"]);
-  const payload = await api.request("/api/users", { query: { per_page: 20, ...filters } });
+  const [payload, servicesPayload] = await Promise.all([
+    api.request("/api/users", { query: { per_page: 20, ...filters } }),
+    api.request("/api/services", { query: { is_active: "true" } }),
+  ]);
   const users = payload.data || [];
+  const services = servicesPayload.data || [];
   const alert = formAlert("users-message");
   const errors = new FormErrors({}, alert);
   const current = `/admin/users${query.toString() ? `?${query}` : ""}`;
@@ -157,6 +254,7 @@ export async function usersView({ query, navigate, user: me, flash }) {
         { label: "Adresse", cell: (target) => target.email },
         { label: "Contact", cell: (target) => target.contact || "—" },
         { label: "Rôle", cell: roleCell },
+        { label: "Services", cell: (target) => membershipsEditor(target, services, reload) },
         { label: "État", cell: (target) => badge("active", target.is_active ? "oui" : "non") },
         { label: "Créé le", cell: (target) => formatDateTime(target.created_at) },
         { label: "Actions", cell: actionsCell },

@@ -2,12 +2,13 @@
 // attachments.
 
 import * as api from "../api.js";
-import { h, replace, badge, label, formatDate, formatDateTime, formatSize, personName, LABELS } from "../dom.js";
+import { h, replace, badge, label, formatDate, formatDateTime, formatSize, personName, serviceCode, LABELS } from "../dom.js";
 import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
-import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, loadError } from "../components.js";
+import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, loadError, serviceOptions } from "../components.js";
+import { canRoute, routingPanel, routingDetails, routingHistoryLines, registrationRoutingFields } from "./routing.js";
 
 const DECIDERS = ["validateur", "administrateur"];
-const FILTERS = ["statut", "type", "priorite", "q", "date_from", "date_to", "page"];
+const FILTERS = ["statut", "type", "priorite", "q", "date_from", "date_to", "service_id", "sous_services", "non_affecte", "responsable_id", "page"];
 
 const optionsOf = (kind, anyText) => [
   ...(anyText ? [["", anyText]] : []),
@@ -15,6 +16,16 @@ const optionsOf = (kind, anyText) => [
 ];
 
 const docHref = (doc) => `#/documents/${encodeURIComponent(doc.id)}`;
+
+/** All services (GET /api/services), or an empty list if they cannot be read: routing is optional. */
+async function loadServices() {
+  try {
+    return (await api.request("/api/services")).data || [];
+  } catch (err) {
+    if (err.sessionEnded) throw err;
+    return [];
+  }
+}
 
 /** May this user validate or reject this document (role, four-eyes rule, still pending)? */
 export function canDecide(user, doc) {
@@ -30,7 +41,7 @@ export function canEdit(user, doc) {
 
 export async function documentListView({ query, navigate }) {
   const filters = pick(query, FILTERS);
-  const payload = await api.request("/api/documents", { query: { per_page: 20, ...filters } });
+  const [payload, services] = await Promise.all([api.request("/api/documents", { query: { per_page: 20, ...filters } }), loadServices()]);
   const documents = payload.data || [];
 
   const form = filterForm({
@@ -45,6 +56,9 @@ export async function documentListView({ query, navigate }) {
       priorite: { label: "Priorité", type: "select", options: optionsOf("priorite", "Toutes") },
       date_from: { label: "Enregistré du", type: "date" },
       date_to: { label: "au", type: "date" },
+      service_id: { label: "Service traitant", type: "select", options: serviceOptions(services, ["", "Tous"], { activeOnly: false }) },
+      sous_services: { label: "avec ses sous-services", type: "checkbox" },
+      non_affecte: { label: "Non affectés", type: "checkbox" },
     },
   });
 
@@ -62,6 +76,8 @@ export async function documentListView({ query, navigate }) {
       { label: "Destinataire", cell: (doc) => doc.destinataire },
       { label: "Priorité", cell: (doc) => badge("priorite", doc.priorite) },
       { label: "Statut", cell: (doc) => badge("statut", doc.statut) },
+      { label: "Service", cell: (doc) => h("span", { "data-testid": "document-service" }, serviceCode(doc.service)) },
+      { label: "Responsable", cell: (doc) => h("span", { "data-testid": "document-responsable" }, personName(doc.responsable)) },
       { label: "Enregistré le", cell: (doc) => formatDateTime(doc.created_at) },
       { label: "Par", cell: (doc) => personName(doc.created_by) },
     ],
@@ -101,8 +117,8 @@ function documentFields(doc = {}) {
   };
 }
 
-function documentForm({ title, doc, submitText, onSubmit, cancelHref }) {
-  const fields = documentFields(doc);
+function documentForm({ title, doc, submitText, onSubmit, cancelHref, extraFields = {} }) {
+  const fields = { ...documentFields(doc), ...extraFields };
   const alert = formAlert("document-form-error");
   const errors = new FormErrors(fields, alert);
   const submit = h("button", { type: "submit", class: "btn", id: "document-submit" }, submitText);
@@ -127,13 +143,15 @@ function documentForm({ title, doc, submitText, onSubmit, cancelHref }) {
   return h("section", { class: "page page-narrow" }, pageHeader(title), form);
 }
 
-export function documentCreateView({ navigate, flash }) {
+export async function documentCreateView({ navigate, flash }) {
+  const services = await loadServices();
   return documentForm({
     title: "Enregistrer un courrier",
     submitText: "Enregistrer",
     cancelHref: "#/documents",
+    extraFields: services.length ? registrationRoutingFields(services) : {},
     onSubmit: async (values) => {
-      for (const optional of ["date_courrier", "date_reception", "description"]) {
+      for (const optional of ["date_courrier", "date_reception", "description", "service_id", "responsable_id"]) {
         if (!values[optional]) delete values[optional];
       }
       const payload = await api.request("/api/documents", { method: "POST", json: values });
@@ -186,6 +204,7 @@ function detailList(doc) {
     item("Destinataire", doc.destinataire, "detail-destinataire"),
     item("Date du courrier", formatDate(doc.date_courrier), "detail-date-courrier"),
     item("Date de réception", formatDate(doc.date_reception), "detail-date-reception"),
+    routingDetails(doc, item),
     item("Enregistré par", `${personName(doc.created_by)}, le ${formatDateTime(doc.created_at)}`, "detail-created-by"),
     doc.updated_at && doc.updated_at !== doc.created_at ? item("Dernière modification", formatDateTime(doc.updated_at), "detail-updated-at") : null,
     doc.validated_by || doc.validated_at
@@ -222,6 +241,7 @@ function historyLines(action, details) {
     });
   }
   if (action === "rejected" && details.motif) return [`Motif : ${details.motif}`];
+  if (action === "assigned") return routingHistoryLines(details);
   if (action === "attachment_added" && details.filename) {
     return [`${details.filename}${typeof details.size === "number" ? ` (${formatSize(details.size)})` : ""}`];
   }
@@ -421,21 +441,23 @@ export async function documentDetailView(context) {
   const messageBox = h("div", { class: "alert alert-success", role: "status", id: "document-message", tabindex: "-1", hidden: true });
 
   const load = async () => {
-    const [docResult, historyResult, attachmentsResult] = await Promise.allSettled([
+    const [docResult, historyResult, attachmentsResult, services] = await Promise.allSettled([
       api.request(base),
       api.request(`${base}/history`),
       api.request(`${base}/attachments`),
+      loadServices(),
     ]);
     if (docResult.status === "rejected") throw docResult.reason;
     return {
       doc: docResult.value.data,
+      services: services.status === "fulfilled" ? services.value : [],
       history: historyResult.status === "fulfilled" ? historyResult.value.data || [] : null,
       attachments: attachmentsResult.status === "fulfilled" ? attachmentsResult.value.data || [] : null,
       partialError: [historyResult, attachmentsResult].find((result) => result.status === "rejected")?.reason,
     };
   };
 
-  const draw = ({ doc, history, attachments, partialError }) => {
+  const draw = ({ doc, services, history, attachments, partialError }) => {
     const actions = [linkButton("#/documents", "← Retour au registre", { class: "btn btn-secondary" })];
     if (canEdit(user, doc)) actions.push(linkButton(`${docHref(doc)}/edit`, "Modifier", { id: "edit-document-button" }));
     replace(
@@ -451,6 +473,7 @@ export async function documentDetailView(context) {
           { class: "detail-main" },
           h("section", { class: "card", "aria-label": "Informations" }, detailList(doc)),
           canDecide(user, doc) ? decisionPanel(doc, reload) : null,
+          canRoute(user, doc, services) && services.length ? routingPanel(doc, services, reload) : null,
           attachments ? attachmentsSection(doc, attachments, user, reload) : null,
         ),
         history ? historySection(history) : null,

@@ -1,0 +1,245 @@
+// Routing a letter (imputation): who treats it (service, responsable), who gets a copy, and how
+// those appear in the detail list and the history. The server decides who may route; the panel is
+// only offered to those who probably may.
+
+import * as api from "../api.js";
+import { h, personName, serviceName } from "../dom.js";
+import { field, FormErrors, formAlert, busy } from "../forms.js";
+import { serviceOptions, setOptions } from "../components.js";
+
+const NO_RESPONSABLE = ["", "— Aucun responsable —"];
+
+/** The mail office among the services, or undefined. */
+export function mailOfficeOf(services) {
+  return services.find((service) => service.is_mail_office);
+}
+
+/** Should the routing panel be offered (administrateur, mail office, validateur, responsable; not rejected)? */
+export function canRoute(user, doc, services) {
+  if (!user || doc.statut === "rejete") return false;
+  if (["administrateur", "validateur"].includes(user.role)) return true;
+  if (doc.responsable?.id === user.id) return true;
+  const office = mailOfficeOf(services);
+  return Boolean(office && (user.services || []).some((service) => service.id === office.id));
+}
+
+/** The members of a service (the possible responsables), by name. */
+export async function membersOf(serviceId) {
+  if (!serviceId) return [];
+  const payload = await api.request(`/api/services/${encodeURIComponent(serviceId)}/members`);
+  return payload.data || [];
+}
+
+/**
+ * Keep `select` filled with the members of the service chosen in `serviceSelect`; the last request
+ * wins when the choice changes faster than the server answers. Returns a function loading now.
+ */
+export function linkMembers(serviceSelect, select, { first = NO_RESPONSABLE, initial = "" } = {}) {
+  let ticket = 0;
+  let wanted = initial;
+  const load = async () => {
+    const mine = ++ticket;
+    const serviceId = serviceSelect.value;
+    select.disabled = true;
+    let members = [];
+    try {
+      members = await membersOf(serviceId);
+    } catch (err) {
+      if (err.sessionEnded) return;
+    }
+    if (mine !== ticket) return;
+    setOptions(select, [first, ...members.map((member) => [member.id, personName(member)])], wanted);
+    wanted = "";
+    select.disabled = !serviceId;
+    select.dataset.loadedFor = serviceId;
+  };
+  serviceSelect.addEventListener("change", load);
+  return load;
+}
+
+/** The routing rows of the detail list: treating service, responsable, copies. */
+export function routingDetails(doc, item) {
+  const copies = doc.copies || { services: [], users: [] };
+  const copyNames = [...(copies.services || []).map((service) => serviceName(service)), ...(copies.users || []).map(personName)];
+  return [
+    item("Service traitant", doc.service ? serviceName(doc.service) : h("span", { class: "muted" }, "Non affecté"), "detail-service"),
+    item("Responsable", personName(doc.responsable), "detail-responsable"),
+    item("Copies", copyNames.length ? copyNames.join(", ") : "—", "detail-copies"),
+  ];
+}
+
+const serviceShort = (service) => (service ? service.code : "aucun");
+const personShort = (person) => (person ? personName(person) : "aucun");
+const copiesShort = (copies) => {
+  const names = [...(copies?.services || []).map((service) => service.code), ...(copies?.users || []).map(personName)];
+  return names.length ? names.join(", ") : "aucune";
+};
+
+/** The lines of an "assigned" history entry: "Service : FIN → DG", "Responsable : … → …", "Motif : …". */
+export function routingHistoryLines(details) {
+  const from = details.from || {};
+  const to = details.to || {};
+  const lines = [`Service : ${serviceShort(from.service)} → ${serviceShort(to.service)}`];
+  if (from.responsable || to.responsable) lines.push(`Responsable : ${personShort(from.responsable)} → ${personShort(to.responsable)}`);
+  const before = copiesShort(from.copies);
+  const after = copiesShort(to.copies);
+  if (before !== after) lines.push(`Copies : ${before} → ${after}`);
+  if (details.motif) lines.push(`Motif : ${details.motif}`);
+  return lines;
+}
+
+/** A group of checkboxes inside a fieldset; returns {fieldset, list, add(value, text, checked), values()}. */
+function checkGroup({ id, legend, hint }) {
+  const list = h("ul", { class: "check-list", id: `${id}-list` });
+  const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true, "aria-live": "polite" });
+  const fieldset = h(
+    "fieldset",
+    { class: "check-group", id, "aria-describedby": `${id}-error` },
+    h("legend", {}, legend),
+    hint ? h("p", { class: "field-hint" }, hint) : null,
+    list,
+    error,
+  );
+  const add = (value, text, checked, testid) => {
+    const existing = list.querySelector(`input[value="${CSS.escape(value)}"]`);
+    if (existing) {
+      existing.checked = true;
+      return existing;
+    }
+    const inputId = `${id}-${value}`;
+    const input = h("input", { type: "checkbox", id: inputId, value, checked, "data-testid": testid });
+    list.append(h("li", { class: "field field-checkbox" }, input, h("label", { for: inputId }, text)));
+    return input;
+  };
+  const values = () => [...list.querySelectorAll("input:checked")].map((input) => input.value);
+  return { fieldset, list, add, values, pseudoField: { input: fieldset, error } };
+}
+
+/** The "Imputer" form of the letter detail. */
+export function routingPanel(doc, services, reload) {
+  const base = `/api/documents/${encodeURIComponent(doc.id)}`;
+  const alert = formAlert("routing-error");
+  const current = doc.copies || { services: [], users: [] };
+
+  const service = field({
+    id: "routing-service",
+    name: "service_id",
+    label: "Service traitant",
+    type: "select",
+    required: true,
+    value: doc.service?.id || "",
+    options: serviceOptions(services, ["", "— Choisir un service —"]),
+    testid: "routing-service",
+  });
+  const responsable = field({
+    id: "routing-responsable",
+    name: "responsable_id",
+    label: "Responsable",
+    type: "select",
+    options: [NO_RESPONSABLE],
+    hint: "Parmi les membres du service traitant.",
+    testid: "routing-responsable",
+  });
+  const loadResponsables = linkMembers(service.input, responsable.input, { initial: doc.responsable?.id || "" });
+
+  const copyServices = checkGroup({ id: "routing-copy-services", legend: "Services en copie" });
+  for (const [value, text] of serviceOptions(services)) {
+    copyServices.add(value, text.trim(), (current.services || []).some((copy) => copy.id === value), "routing-copy-service");
+  }
+
+  const copyUsers = checkGroup({ id: "routing-copy-users", legend: "Personnes en copie", hint: "Décochez une personne pour lui retirer sa copie." });
+  for (const person of current.users || []) copyUsers.add(person.id, personName(person), true, "routing-copy-user");
+  const pickService = field({
+    id: "routing-copy-user-service",
+    name: "copy_user_service",
+    label: "Ajouter une personne : service",
+    type: "select",
+    options: serviceOptions(services, ["", "— Choisir un service —"]),
+  });
+  const pickUser = field({ id: "routing-copy-user-pick", name: "copy_user", label: "Personne", type: "select", options: [["", "— Choisir une personne —"]] });
+  pickUser.input.disabled = true;
+  linkMembers(pickService.input, pickUser.input, { first: ["", "— Choisir une personne —"] });
+  const addUser = h("button", { type: "button", class: "btn btn-secondary", id: "routing-copy-user-add" }, "Ajouter en copie");
+  addUser.addEventListener("click", () => {
+    const option = pickUser.input.selectedOptions[0];
+    if (!option || !option.value) {
+      pickUser.input.focus();
+      return;
+    }
+    copyUsers.add(option.value, option.textContent, true, "routing-copy-user");
+  });
+  copyUsers.fieldset.append(h("div", { class: "copy-picker" }, pickService.row, pickUser.row, addUser));
+
+  const motif = field({ id: "routing-motif", name: "motif", label: "Motif (facultatif)", type: "textarea", rows: 2, maxlength: 2000 });
+
+  const errors = new FormErrors(
+    {
+      service_id: service,
+      responsable_id: responsable,
+      copie_service_ids: copyServices.pseudoField,
+      copie_user_ids: copyUsers.pseudoField,
+      motif,
+    },
+    alert,
+  );
+  const submit = h("button", { type: "submit", class: "btn", id: "routing-submit" }, "Imputer");
+  const form = h(
+    "form",
+    { id: "routing-form", noValidate: true },
+    alert,
+    service.row,
+    responsable.row,
+    copyServices.fieldset,
+    copyUsers.fieldset,
+    motif.row,
+    h("div", { class: "form-actions" }, submit),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      errors.clear();
+      if (!service.input.value) {
+        errors.show({ code: "validation_error", errors: { service_id: ["Choisissez le service traitant."] } });
+        return;
+      }
+      const body = {
+        service_id: service.input.value,
+        responsable_id: responsable.input.value || null,
+        copie_service_ids: copyServices.values(),
+        copie_user_ids: copyUsers.values(),
+      };
+      const text = motif.input.value.trim();
+      if (text) body.motif = text;
+      try {
+        const payload = await api.request(`${base}/assign`, { method: "POST", json: body });
+        await reload(`Courrier imputé au service ${serviceName(payload.data?.service)}.`);
+      } catch (err) {
+        if (!err.sessionEnded) errors.show(err);
+      }
+    });
+  });
+
+  loadResponsables();
+  const section = h(
+    "section",
+    { class: "card routing", "aria-labelledby": "routing-title", "data-testid": "routing-panel" },
+    h("h2", { id: "routing-title" }, "Imputation"),
+    form,
+  );
+  return section;
+}
+
+/** The optional routing fields of the registration form: service, then responsable among its members. */
+export function registrationRoutingFields(services) {
+  const service = field({
+    id: "doc-service",
+    name: "service_id",
+    label: "Service traitant (facultatif)",
+    type: "select",
+    options: serviceOptions(services, ["", "— Non affecté —"]),
+  });
+  const responsable = field({ id: "doc-responsable", name: "responsable_id", label: "Responsable (facultatif)", type: "select", options: [NO_RESPONSABLE] });
+  responsable.input.disabled = true;
+  linkMembers(service.input, responsable.input);
+  return { service_id: service, responsable_id: responsable };
+}

@@ -5,12 +5,9 @@ active users, a responsable who belongs to the treating service), and a bad id i
 """
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from courrier.auth.models import User
 from courrier.errors import ApiError
-from courrier.extensions import db
-from courrier.services.service import active_services, is_member
+from courrier.services.service import active_by_id, active_services, is_member
 
 NOT_ROUTABLE = "Ce courrier a été rejeté : il ne peut plus être imputé."
 MAY_NOT_ASSIGN = ("Seuls le bureau du courrier, les administrateurs, les validateurs du service traitant (ou d'un "
@@ -50,13 +47,7 @@ class Routing:
 
 
 def active_users(user_ids, field):
-    ids = list(dict.fromkeys(user_ids))
-    found = {user.id: user for user in db.session.scalars(
-        select(User).where(User.id.in_(ids), User.is_active.is_(True)))} if ids else {}
-    missing = [user_id for user_id in ids if user_id not in found]
-    if missing:
-        raise ApiError("validation_error", errors={field: [UNKNOWN_USERS.format(ids=", ".join(missing))]})
-    return [found[user_id] for user_id in ids]
+    return active_by_id(User, user_ids, field, UNKNOWN_USERS)
 
 
 def resolve_routing(data, document=None):

@@ -62,15 +62,19 @@ def mail_office():
     return db.session.scalars(select(Service).where(Service.is_mail_office.is_(True))).first()
 
 
-def active_services(service_ids, field):
-    """The active services of `service_ids`, in that order; 422 on `field` naming any unknown or inactive id."""
-    ids = list(dict.fromkeys(service_ids))
-    found = {service.id: service for service in db.session.scalars(
-        select(Service).where(Service.id.in_(ids), Service.is_active.is_(True)))} if ids else {}
-    missing = [service_id for service_id in ids if service_id not in found]
+def active_by_id(model, ids, field, message):
+    """The active rows of `model` with these ids, in that order; 422 on `field` naming any unknown or inactive id."""
+    ids = list(dict.fromkeys(ids))
+    found = {row.id: row for row in db.session.scalars(
+        select(model).where(model.id.in_(ids), model.is_active.is_(True)))} if ids else {}
+    missing = [row_id for row_id in ids if row_id not in found]
     if missing:
-        raise validation_error(field, UNKNOWN_SERVICES.format(ids=", ".join(missing)))
-    return [found[service_id] for service_id in ids]
+        raise validation_error(field, message.format(ids=", ".join(missing)))
+    return [found[row_id] for row_id in ids]
+
+
+def active_services(service_ids, field):
+    return active_by_id(Service, service_ids, field, UNKNOWN_SERVICES)
 
 
 def active_members(service_id):

@@ -13,7 +13,7 @@ from bench.load import have_wrk
 from bench.scenarios import ADMIN, SCENARIOS, Context, log, scenario_me
 from bench.servers import LOAD_CORE, PROJECT_ROOT, AppEnvironment, pin_self
 
-DEFAULT_ORDER = ["me", "login", "sessions-scale", "documents", "prune", "rss"]
+DEFAULT_ORDER = ["me", "login", "sessions-scale", "documents", "services", "prune", "rss"]
 
 
 def parse_args(argv=None):
@@ -25,7 +25,7 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=1, help="warm-up seconds per server (default 1)")
     parser.add_argument("--connections", type=int, default=2,
                         help="concurrent connections of the load generator (default 2; documents use 1)")
-    parser.add_argument("--only", default=",".join(DEFAULT_ORDER),
+    parser.add_argument("--only", "--scenarios", dest="only", default=",".join(DEFAULT_ORDER),
                         help=f"comma-separated scenarios among {','.join(DEFAULT_ORDER)} (default: all)")
     parser.add_argument("--database-url", default=None,
                         help="default: temporary SQLite files; a postgresql+psycopg:// URL: the bench creates "
@@ -39,6 +39,12 @@ def parse_args(argv=None):
     parser.add_argument("--documents-large", type=int, default=100_000)
     parser.add_argument("--documents-query", default="per_page=50&statut=en_attente&q=facture",
                         help="query string of the documents listing")
+    parser.add_argument("--services-small", type=int, default=1_000, help="letters of the small services data set")
+    parser.add_argument("--services-large", type=int, default=100_000, help="letters of the large services data set")
+    parser.add_argument("--services-count", type=int, default=50, help="services of the services scenario")
+    parser.add_argument("--services-users", type=int, default=500, help="users (agents) of the services scenario")
+    parser.add_argument("--services-query", default="per_page=20",
+                        help="query string of the listing of the services scenario (default per_page=20)")
     parser.add_argument("--prune-rows", type=int, default=1_000_000)
     parser.add_argument("--prune-timeout", type=float, default=240,
                         help="interrupt the prune after that many seconds and report it (default 240)")

@@ -548,3 +548,89 @@ def pin_database_backends(url, core):
         except OSError:  # not allowed (not root), or the backend ended meanwhile
             pass
     return pinned
+
+
+# -- services and routing (issue 12) ---------------------------------------------------------------------
+def service_rows(count, rng, now, top_level=5):
+    """`count` services: `top_level` directions, the others spread under them (a two-level tree)."""
+    top_level = max(1, min(top_level, count))
+    rows = []
+    for index in range(count):
+        created = now - timedelta(days=rng.uniform(400, 900))
+        top = index < top_level
+        parent = None if top else rows[(index - top_level) % top_level]["id"]
+        code = f"DIR{index + 1}" if top else f"SRV{index + 1:03d}"
+        rows.append({
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "code": code,
+            "nom": f"{'Direction' if top else 'Service'} {index + 1} du banc d'essai", "parent_id": parent,
+            "email": f"{code.lower()}@example.com", "is_active": True, "is_mail_office": False,
+            "created_at": created, "updated_at": created,
+        })
+    return rows
+
+
+def seed_services(url, count, services=50, users=500, agent_password_hash=None, copy_service_share=0.05,
+                  copy_user_share=0.01, responsable_share=0.6, seed=17):
+    """`services` services (a small tree), `users` agents (one primary membership each, round-robin over the
+    services) and `count` letters routed to those services.
+
+    Each letter: a treating service drawn uniformly, a creator among all the users, a responsable (a
+    member of its service) for `responsable_share` of them, one copy service (another one) for
+    `copy_service_share`, one copy user for `copy_user_share`. The agent measured is user 0, the first
+    member of the first service below a direction; `agent_password_hash` lets them log in.
+
+    Returns {"seconds", "agent_email", "agent_service", "visible"}: `visible` is the number of letters
+    that agent sees by the rules of courrier/documents/visibility.py, computed here from the rows.
+    """
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    seeder = Seeder(url)
+    try:
+        service_list = service_rows(services, rng, now)
+        seeder.insert("services", service_list)
+        service_ids = [row["id"] for row in service_list]
+        # The agent's service: the first one under a direction (a leaf), so user 0 is put there.
+        first_leaf = next((i for i, row in enumerate(service_list) if row["parent_id"] is not None), 0)
+        order = service_ids[first_leaf:] + service_ids[:first_leaf]
+        user_list = list(user_rows(users, rng, now, prefix="bench-svc-user"))
+        if agent_password_hash is not None:
+            user_list[0]["password_hash"] = agent_password_hash
+        seeder.insert("users", user_list)
+        user_ids = [row["id"] for row in user_list]
+        memberships = [{"user_id": user_id, "service_id": order[index % len(order)], "is_primary": True}
+                       for index, user_id in enumerate(user_ids)]
+        seeder.insert("service_members", memberships)
+        members = {}
+        for row in memberships:
+            members.setdefault(row["service_id"], []).append(row["user_id"])
+
+        rows, counters = document_rows(count, user_ids, user_ids, rng, now)
+        copy_services, copy_users = [], []
+        agent, agent_service = user_ids[0], order[0]
+        visible = 0
+        for row in rows:
+            service_id = rng.choice(service_ids)
+            row["service_id"] = service_id
+            row["responsable_id"] = rng.choice(members[service_id]) if rng.random() < responsable_share else None
+            copied_service = copied_user = None
+            if rng.random() < copy_service_share:
+                copied_service = rng.choice([s for s in service_ids if s != service_id])
+                copy_services.append({"document_id": row["id"], "service_id": copied_service})
+            if rng.random() < copy_user_share:
+                copied_user = rng.choice(user_ids)
+                copy_users.append({"document_id": row["id"], "user_id": copied_user})
+            if agent in (row["created_by_id"], row["responsable_id"], copied_user) \
+                    or agent_service in (service_id, copied_service):
+                visible += 1
+        seeder.insert("documents", rows)
+        seeder.insert("document_copy_services", copy_services)
+        seeder.insert("document_copy_users", copy_users)
+        if "reference_counters" in seeder.metadata.tables:
+            seeder.insert("reference_counters", [
+                {"type": kind, "year": year, "last_value": value} for (kind, year), value in counters.items()])
+    finally:
+        seeder.close()
+    return {"seconds": time.perf_counter() - started, "agent_email": user_list[0]["email"],
+            "agent_service": service_list[service_ids.index(agent_service)]["code"], "visible": visible,
+            "copies": (len(copy_services), len(copy_users))}

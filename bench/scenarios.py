@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import bcrypt
 
 from bench import baseline_app
-from bench.database import count_rows, pin_database_backends, seed_documents, seed_sessions
+from bench.database import Seeder, count_rows, pin_database_backends, seed_documents, seed_services, seed_sessions
 from bench.load import Request, percentile, run_load
 from bench.servers import (
     APP_VARIABLES, LOAD_CORE, PROJECT_ROOT, SERVER_CORE, RssSampler, Server, http_request, pin_self, pinned,
@@ -21,6 +21,8 @@ from bench.servers import (
 
 ADMIN = {"email": "bench-admin@example.com", "nom": "Banc", "prenom": "Essai",
          "password": "Tournesol-Quai-Brume-42-banc"}
+# The password of the agent the services scenario logs in as (a seeded user, hashed at the bench's cost).
+SERVICES_AGENT_PASSWORD = "Lanterne-Givre-Osier-17-banc"
 
 
 @dataclass
@@ -344,6 +346,69 @@ def scenario_documents(ctx):
     return section
 
 
+# -- GET /api/documents as an agent of one service, 1,000 vs 100,000 letters over 50 services ---------------
+def scenario_services(ctx):
+    """Issue 12: the register filtered by visibility (registered, responsable, treating service, copies),
+    for an agent member of one service out of 50, with 500 users; p50 on one connection."""
+    small, large = ctx.options.services_small, ctx.options.services_large
+    services, users = ctx.options.services_count, ctx.options.services_users
+    query = ctx.options.services_query
+    section = Section(f"GET /api/documents?{query} as an agent of 1 of {services} services, {small:,} vs "
+                      f"{large:,} letters, {users} users [{ctx.dialect}]")
+    path = f"/api/documents?{query}"
+    seeder = Seeder(ctx.databases.template_url)
+    try:
+        missing = [t for t in ("services", "service_members", "document_copy_services", "document_copy_users")
+                   if t not in seeder.metadata.tables]
+        has_columns = {"service_id", "responsable_id"} <= set(seeder.metadata.tables["documents"].columns.keys())
+    finally:
+        seeder.close()
+    if missing or not has_columns:
+        section.skipped = f"no services schema yet (missing tables {missing}, documents.service_id: {has_columns})"
+        return section
+    password_hash = bcrypt.hashpw(SERVICES_AGENT_PASSWORD.encode(), bcrypt.gensalt(ctx.app_env.bcrypt_rounds)).decode()
+    datasets = []
+    for count in (small, large):
+        name = f"services{count}"
+        url = ctx.databases.clone(name)
+        log(f"  seeding {services} services, {users} users, {count:,} letters…")
+        seeded = seed_services(url, count, services, users, agent_password_hash=password_hash)
+        section.facts.append((f"seeding {count:,} letters ({services} services, {users} users, copies "
+                              f"services / users {seeded['copies'][0]:,} / {seeded['copies'][1]:,})",
+                              f"{seeded['seconds']:.1f} s"))
+        datasets.append((f"{count:,} letters", name, url, seeded))
+    variants, servers = [], []
+    try:
+        for label, name, url, seeded in datasets:
+            server = ctx.app_server(f"app-{name}", url).start()
+            servers.append(server)
+            request = Request("GET", path, bearer(login(server, seeded["agent_email"], SERVICES_AGENT_PASSWORD)))
+            body = expect_ok(server, request)
+            meta = body.get("meta", {}) if isinstance(body, dict) else {}
+            section.facts.append((f"{label}: visible to the agent of {seeded['agent_service']} (meta.total) / "
+                                  f"expected from the seeded rows / rows returned",
+                                  f"{meta.get('total')} / {seeded['visible']} / {len(body.get('data') or [])}"))
+            if meta.get("total") != seeded["visible"]:
+                section.notes.append(f"WARNING: {label}: meta.total {meta.get('total')} but the seeded rows give "
+                                     f"{seeded['visible']} letters visible to that agent")
+            variants.append((label, server, request))
+        # One connection: p50 is the service time, not queueing behind a second client.
+        section.runs = alternate(ctx, variants, connections=1)
+    finally:
+        for server in servers:
+            server.stop()
+    for _, name, _, _ in datasets:
+        ctx.databases.drop(name)
+    small_runs, large_runs = section.runs[datasets[0][0]], section.runs[datasets[1][0]]
+    # On SQLite the queries run in the worker, so its CPU per request is the (steadier) service time; on
+    # PostgreSQL the backend does the work and the worker's CPU says nothing about it.
+    cpu = cpu_ratios(small_runs, large_runs) if ctx.dialect == "sqlite" else []
+    section.goals.append(Goal(f"documents by service p50 {large:,}/{small:,} [{ctx.dialect}]",
+                              ratios(large_runs, small_runs, "p50_ms"), 2.0, higher_is_better=False, cpu_values=cpu))
+    check_errors(section)
+    return section
+
+
 # -- flask sessions prune of 1,000,000 dead rows while requests keep coming ----------------------------------
 class Poller:
     """Sends one request after another (with a pause) in a thread, recording (start, latency, status)."""
@@ -481,6 +546,7 @@ SCENARIOS = {
     "login": scenario_login,
     "sessions-scale": scenario_sessions_scale,
     "documents": scenario_documents,
+    "services": scenario_services,
     "prune": scenario_prune,
     "rss": scenario_rss,
 }

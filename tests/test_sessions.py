@@ -105,6 +105,9 @@ class StatementCounter:
 
     def __exit__(self, *exc):
         event.remove(self.engine, "connect", self.trace)
+        # Inside the test's app context, the requests' ORM session is still open: close it first, so its
+        # connection goes back to the pool that dispose() closes, rather than being dropped while open.
+        db.session.remove()
         self.engine.dispose()
 
     def trace(self, dbapi_connection, _record):

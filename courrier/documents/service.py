@@ -127,6 +127,9 @@ def day_start(day):
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
 
+REGISTER_ORDER = (Document.created_at.desc(), Document.id.desc())
+
+
 def documents_query(user, filters):
     """The visible documents matching the filters, newest first (then by id, so pages are stable).
 
@@ -153,12 +156,13 @@ def documents_query(user, filters):
         query = query.where(Document.responsable_id == filters["responsable_id"])
     if filters.get("non_affecte"):
         query = query.where(Document.service_id.is_(None))
-    return query.order_by(Document.created_at.desc(), Document.id.desc())
+    return query.order_by(*REGISTER_ORDER)
 
 
 def list_documents(user, filters):
     """One page of the register: `{data, meta}`; two queries (count and page) whatever the page size."""
-    return paginate(documents_query(user, filters), filters["page"], filters["per_page"])
+    return paginate(documents_query(user, filters), filters["page"], filters["per_page"],
+                    keyed_by=(Document.id, REGISTER_ORDER))
 
 
 def document_history(user, document_id):

@@ -7,7 +7,7 @@ administrateurs and validateurs see every letter, agents their own.
 """
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import any_, func, or_, select
 
 from courrier.documents.models import Document, document_copy_services, document_copy_users
 from courrier.extensions import db
@@ -49,14 +49,23 @@ def viewer_of(user):
     return Viewer(user.id, user.role, service_ids, supervised, any(row.is_mail_office for row in rows))
 
 
+def _document_in(document_ids):
+    """`documents.id IN (subquery)`; on PostgreSQL `= ANY(ARRAY(subquery))`, which the planner runs once
+    up front, so that the OR of every way to see stays a BitmapOr of index scans instead of a scan of the
+    whole table testing a hashed subplan on each row (issue 12's benchmark: 4.5× slower at 100,000)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return Document.id == any_(func.array(document_ids.scalar_subquery()))
+    return Document.id.in_(document_ids)
+
+
 def _copied_to_user(viewer):
     copies = document_copy_users.c
-    return Document.id.in_(select(copies.document_id).where(copies.user_id == viewer.id))
+    return _document_in(select(copies.document_id).where(copies.user_id == viewer.id))
 
 
 def _copied_to_services(viewer):
     copies = document_copy_services.c
-    return Document.id.in_(select(copies.document_id).where(copies.service_id.in_(viewer.service_ids)))
+    return _document_in(select(copies.document_id).where(copies.service_id.in_(viewer.service_ids)))
 
 
 # The ways to see a letter besides seeing all of them (administrateurs, the mail office's members):

@@ -87,6 +87,13 @@ class Config:
     MAX_JSON_BYTES: int
     ATTACHMENT_MAX_BYTES: int
     UPLOAD_FOLDER: str
+    DELAI_NORMALE: int
+    DELAI_URGENTE: int
+    ALERTE_JOURS: int
+    HOLIDAYS_SUBDIVISION: str | None
+    APP_URL: str
+    SMTP_URL: str | None
+    MAIL_FROM: str
     TESTING: bool = False
 
     @classmethod
@@ -126,6 +133,16 @@ class Config:
             MAX_JSON_BYTES=env_int("MAX_JSON_BYTES", 1048576),
             ATTACHMENT_MAX_BYTES=env_int("ATTACHMENT_MAX_BYTES", 10485760),
             UPLOAD_FOLDER=env_str("UPLOAD_FOLDER", os.path.join(INSTANCE_DIR, "uploads")),
+            # Treatment deadlines in working days, by priority when the letter has no typologie (issue 13).
+            DELAI_NORMALE=env_int("DELAI_NORMALE", 30),
+            DELAI_URGENTE=env_int("DELAI_URGENTE", 8),
+            ALERTE_JOURS=env_int("ALERTE_JOURS", 3),
+            # A subdivision of `holidays.France`, e.g. 57 (Moselle) or 6AE (Alsace): their extra public holidays.
+            HOLIDAYS_SUBDIVISION=env_str("HOLIDAYS_SUBDIVISION") or None,
+            # Where the SPA is, for the links in notification e-mails.
+            APP_URL=env_str("APP_URL", "http://127.0.0.1:5000").rstrip("/"),
+            SMTP_URL=env_str("SMTP_URL") or None,
+            MAIL_FROM=env_str("MAIL_FROM", "courrier@localhost"),
             TESTING=app_env == "testing",
         )
 

@@ -85,12 +85,15 @@ def register_blueprints(app):
     from courrier.auth import routes as auth_routes
     from courrier.documents import routes as documents_routes
     from courrier.services import routes as services_routes
+    from courrier.typologies import routes as typologies_routes
     from courrier.users import routes as users_routes
 
     from courrier.web.routes import blp as web_blp
 
-    for module in (health, auth_routes, documents_routes, services_routes, users_routes, audit_routes):
+    for module in (health, auth_routes, documents_routes, services_routes, typologies_routes, users_routes,
+                   audit_routes):
         api.register_blueprint(module.blp)
+    api.register_blueprint(documents_routes.queues_blp)
     app.register_blueprint(web_blp)
 
 

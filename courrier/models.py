@@ -3,6 +3,7 @@ from courrier.audit.models import AuditEvent
 from courrier.auth.models import AuthSession, User
 from courrier.documents.models import Attachment, Document, DocumentEvent, ReferenceCounter
 from courrier.services.models import Service, ServiceMember
+from courrier.typologies.models import Typologie
 
 __all__ = ["AuditEvent", "AuthSession", "User", "Attachment", "Document", "DocumentEvent", "ReferenceCounter",
-           "Service", "ServiceMember"]
+           "Service", "ServiceMember", "Typologie"]

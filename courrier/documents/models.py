@@ -9,10 +9,14 @@ from courrier.auth.models import User
 from courrier.columns import UTCDateTime, new_uuid, utcnow
 from courrier.extensions import db
 from courrier.services.models import Service
+from courrier.typologies.models import Typologie
 
 DOCUMENT_TYPES = ("entrant", "sortant", "interne")
 PRIORITES = ("normale", "urgente")
 STATUTS = ("en_attente", "valide", "rejete")
+# The stored treatment states; `a_traiter` is a valid, routed letter whose state is still NULL (issue 13).
+TRAITEMENT_ETATS = ("en_cours", "traite")
+EN_COURS, TRAITE = TRAITEMENT_ETATS
 REFERENCE_PREFIXES = {"entrant": "ENT", "sortant": "SOR", "interne": "INT"}
 # What `q` searches (API.md section 4), lower-cased by the database itself. The fields are joined by a
 # newline, which `q` may not contain, so a search never matches across two fields.
@@ -32,6 +36,9 @@ class Document(db.Model):
         # Visibility by service and the register's service filters (issue 12).
         Index("ix_documents_service_id_created_at", "service_id", "created_at"),
         Index("ix_documents_responsable_id_created_at", "responsable_id", "created_at"),
+        Index("ix_documents_echeance", "echeance"),
+        Index("ix_documents_typologie_id", "typologie_id"),
+        Index("ix_documents_traite_par_id", "traite_par_id"),
         # `q`: on PostgreSQL a trigram index finds the rows containing the text; on SQLite it is a plain
         # index, which a search without statut scans instead of the table.
         Index("ix_documents_search_trgm", "search", postgresql_using="gin", postgresql_ops={"search": "gin_trgm_ops"}),
@@ -54,6 +61,13 @@ class Document(db.Model):
     # The routing (imputation): the treating service and, within it, the agent in charge.
     service_id: Mapped[Optional[str]] = mapped_column(ForeignKey("services.id"))
     responsable_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"))
+    # Treatment (issue 13): the deadline in working days, stored so that queues and alerts can index it.
+    typologie_id: Mapped[Optional[str]] = mapped_column(ForeignKey("typologies.id"))
+    echeance: Mapped[Optional[date]] = mapped_column(Date)
+    traitement_etat: Mapped[Optional[str]] = mapped_column(String(10))
+    traite_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    traite_par_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"))
+    traitement_commentaire: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     validated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
@@ -65,10 +79,15 @@ class Document(db.Model):
     validated_by: Mapped[Optional[User]] = relationship(foreign_keys=[validated_by_id], lazy="joined")
     service: Mapped[Optional[Service]] = relationship(lazy="joined")
     responsable: Mapped[Optional[User]] = relationship(foreign_keys=[responsable_id], lazy="joined")
+    typologie: Mapped[Optional[Typologie]] = relationship(lazy="joined")
+    traite_par: Mapped[Optional[User]] = relationship(foreign_keys=[traite_par_id], lazy="joined")
     copy_services: Mapped[list[Service]] = relationship(
         secondary=lambda: document_copy_services, lazy="selectin", order_by=Service.code)
     copy_users: Mapped[list[User]] = relationship(
         secondary=lambda: document_copy_users, lazy="selectin", order_by=(User.nom, User.prenom))
+
+    # Whether the caller has opened it: set by the service for the caller, not a column.
+    lu = False
 
     @property
     def copies(self):
@@ -85,6 +104,15 @@ document_copy_users = Table(
     "document_copy_users", db.metadata,
     Column("document_id", String(36), ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+# Who opened which letter: the `en_copie` queue holds the copies not opened yet.
+document_reads = Table(
+    "document_reads", db.metadata,
+    Column("document_id", String(36), ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("read_at", UTCDateTime, nullable=False),
 )
 
 

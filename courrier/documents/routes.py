@@ -3,15 +3,16 @@ from flask import send_file
 from flask_smorest import Blueprint
 
 from courrier.auth.guard import auth_required, current_principal
-from courrier.documents import service
+from courrier.documents import bannettes, service, treatment, visibility
 from courrier.documents.schemas import (
-    AssignSchema, AttachmentSchema, AttachmentUploadSchema, DocumentCreateSchema, DocumentListArgsSchema,
-    DocumentSchema, DocumentUpdateSchema, HistoryEntrySchema, RejectSchema,
+    AssignSchema, AttachmentSchema, AttachmentUploadSchema, BannetteSchema, CommentSchema, DocumentCreateSchema,
+    DocumentListArgsSchema, DocumentSchema, DocumentUpdateSchema, HistoryEntrySchema, RejectSchema, ReopenSchema,
 )
 from courrier.http import accepts_upload
 from courrier.schemas import envelope
 
 blp = Blueprint("documents", __name__, url_prefix="/api/documents", description="Registre du courrier")
+queues_blp = Blueprint("bannettes", __name__, url_prefix="/api/bannettes", description="Bannettes (files de travail)")
 
 accepts_upload("documents.upload_attachment")
 
@@ -45,7 +46,8 @@ def list_documents(filters):
 @auth_required()
 @blp.response(200, envelope(DocumentSchema))
 def get_document(document_id):
-    return {"data": service.get_document(current_principal(), document_id)}
+    """One letter; opening it marks it read for the caller (`lu`)."""
+    return {"data": service.open_document(current_principal(), document_id)}
 
 
 @blp.route("/<document_id>", methods=["PATCH"])
@@ -84,6 +86,45 @@ def assign_document(data, document_id):
     """Route or re-route a letter: the mail office, administrateurs, validateurs above it, its responsable."""
     document = service.assign_document(current_principal(), document_id, data)
     return {"message": f"Courrier imputé au service {document.service.code}.", "data": document}
+
+
+def treatment_step(name, document_id, data=None):
+    document = treatment.take_step(current_principal(), document_id, name, data or {})
+    return {"message": treatment.TREATMENT_STEPS[name].message, "data": document}
+
+
+@blp.route("/<document_id>/prendre-en-charge", methods=["POST"])
+@auth_required()
+@blp.response(200, envelope(DocumentSchema))
+def take_in_charge(document_id):
+    """À traiter → en cours: its responsable or a member of its service (who becomes responsable if none)."""
+    return treatment_step("prendre-en-charge", document_id)
+
+
+@blp.route("/<document_id>/traiter", methods=["POST"])
+@auth_required()
+@blp.arguments(CommentSchema)
+@blp.response(200, envelope(DocumentSchema))
+def treat(data, document_id):
+    """À traiter or en cours → traité, with an optional `commentaire`."""
+    return treatment_step("traiter", document_id, data)
+
+
+@blp.route("/<document_id>/rouvrir", methods=["POST"])
+@auth_required()
+@blp.arguments(ReopenSchema)
+@blp.response(200, envelope(DocumentSchema))
+def reopen(data, document_id):
+    """En cours or traité → à traiter, with a `motif`: validateurs of its service or above, administrateurs."""
+    return treatment_step("rouvrir", document_id, data)
+
+
+@queues_blp.route("", methods=["GET"])
+@auth_required()
+@queues_blp.response(200, envelope(BannetteSchema, many=True))
+def list_bannettes():
+    """The caller's work queues with their counts (one query); `GET /api/documents?bannette=` lists one."""
+    return {"data": bannettes.count_bannettes(visibility.viewer_of(current_principal()))}
 
 
 @blp.route("/<document_id>/history", methods=["GET"])

@@ -6,7 +6,10 @@ from marshmallow import ValidationError, fields, post_load, pre_load, validate, 
 from courrier.auth.schemas import UserSummarySchema
 from courrier.documents.models import DOCUMENT_TYPES, PRIORITES, STATUTS
 from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
+from courrier.documents.bannettes import BANNETTES
+from courrier.documents.treatment import traitement_of
 from courrier.services.schemas import IDENTIFIER, ServiceSummarySchema
+from courrier.typologies.schemas import TypologieSummarySchema
 
 SERVER_FIELD = "Champ attribué par le serveur : il ne peut pas être envoyé."
 FIXED_FIELD = "Ce champ ne peut pas être modifié."
@@ -25,6 +28,30 @@ def refuse_fields(data, messages):
 def no_control_characters(text):
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise ValidationError("Caractères de contrôle interdits.")
+
+
+class Computed(fields.Nested):
+    """A nested object computed from the whole document (documented in OpenAPI as its schema)."""
+
+    def __init__(self, nested, compute, **kwargs):
+        super().__init__(nested, **kwargs)
+        self.compute = compute
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return self.compute(obj)
+
+
+class TraitementSchema(Schema):
+    etat = fields.String(allow_none=True, metadata={"description": "a_traiter, en_cours, traite ; null tant que le "
+                                                                   "courrier n'est pas validé et imputé."})
+    echeance = fields.Date(allow_none=True, metadata={"description": "En jours ouvrés (jours fériés français)."})
+    en_retard = fields.Boolean()
+    bientot_en_retard = fields.Boolean(metadata={"description": "Échéance dans ALERTE_JOURS jours ouvrés."})
+    traite_at = fields.DateTime(format="iso", allow_none=True)
+    traite_par = fields.Nested(UserSummarySchema, allow_none=True)
+    commentaire = fields.String(allow_none=True)
+    mode = fields.String(metadata={"description": "normal, sva ou svr (de la typologie)."})
+    silence = fields.String(allow_none=True, metadata={"description": "Ce que vaudra le silence à l'échéance."})
 
 
 class CopiesSchema(Schema):
@@ -75,6 +102,9 @@ class DocumentSchema(Schema):
     service = fields.Nested(ServiceSummarySchema, allow_none=True, metadata={"description": "Le service traitant."})
     responsable = fields.Nested(UserSummarySchema, allow_none=True)
     copies = fields.Nested(CopiesSchema)
+    typologie = fields.Nested(TypologieSummarySchema, allow_none=True)
+    traitement = Computed(TraitementSchema, traitement_of)
+    lu = fields.Boolean(metadata={"description": "Ouvert par l'utilisateur qui fait la requête."})
 
 
 class DocumentFieldsSchema(Schema):
@@ -87,6 +117,8 @@ class DocumentFieldsSchema(Schema):
     date_reception = fields.Date(allow_none=True)
     priorite = fields.String(validate=one_of(PRIORITES))
     description = NoWhitespaceString(allow_none=True, validate=length(max=5000))
+    typologie_id = fields.String(allow_none=True, validate=IDENTIFIER, metadata={
+        "description": "Sa typologie : son délai de traitement remplace celui de la priorité."})
 
     @post_load
     def empty_description_is_none(self, data, **kwargs):
@@ -123,7 +155,7 @@ class DocumentUpdateSchema(DocumentFieldsSchema):
     def check_not_empty(self, data, **kwargs):
         if not data:
             raise ValidationError("Aucun champ à modifier : objet, expediteur, destinataire, date_courrier, "
-                                  "date_reception, priorite ou description.")
+                                  "date_reception, priorite, description ou typologie_id.")
 
 
 class RejectSchema(Schema):
@@ -144,6 +176,22 @@ class DocumentListArgsSchema(PaginationArgsSchema):
         "description": "Avec `service_id` : ce service et tous ses sous-services."})
     responsable_id = fields.String(validate=IDENTIFIER)
     non_affecte = fields.Boolean(load_default=False, metadata={"description": "Sans service traitant."})
+    bannette = fields.String(validate=one_of(tuple(BANNETTES)), metadata={
+        "description": "Le contenu d'une bannette (GET /api/bannettes)."})
+
+
+class CommentSchema(Schema):
+    commentaire = NoWhitespaceString(allow_none=True, validate=length(max=5000))
+
+
+class ReopenSchema(Schema):
+    motif = NoWhitespaceString(required=True, validate=length(min=1, max=2000))
+
+
+class BannetteSchema(Schema):
+    code = fields.String()
+    libelle = fields.String()
+    count = fields.Integer()
 
     @validates_schema
     def check_period(self, data, **kwargs):

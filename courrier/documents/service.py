@@ -15,15 +15,19 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from courrier import signals
+from courrier import deadlines, signals
+from courrier.deadlines import paris_today
 from courrier.columns import new_uuid, utcnow
 from courrier.database import transactional
-from courrier.documents import routing, storage, visibility
-from courrier.documents.models import REFERENCE_PREFIXES, Attachment, Document, DocumentEvent, ReferenceCounter
+from courrier.documents import bannettes, routing, storage, visibility
+from courrier.documents.models import (
+    REFERENCE_PREFIXES, Attachment, Document, DocumentEvent, ReferenceCounter, document_reads,
+)
 from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
 from courrier.schemas import paginate
 from courrier.services.service import subtree_ids
+from courrier.typologies.service import active_typologie
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +132,8 @@ def day_start(day):
 
 
 REGISTER_ORDER = (Document.created_at.desc(), Document.id.desc())
+# A change of one of these recomputes the deadline (issue 13).
+DEADLINE_INPUTS = {"priorite", "typologie_id", "date_reception"}
 
 
 def documents_query(user, filters):
@@ -156,13 +162,30 @@ def documents_query(user, filters):
         query = query.where(Document.responsable_id == filters["responsable_id"])
     if filters.get("non_affecte"):
         query = query.where(Document.service_id.is_(None))
+    if filters.get("bannette"):
+        query = query.where(bannettes.bannette_condition(visibility.viewer_of(user), filters["bannette"]))
     return query.order_by(*REGISTER_ORDER)
 
 
 def list_documents(user, filters):
-    """One page of the register: `{data, meta}`; two queries (count and page) whatever the page size."""
-    return paginate(documents_query(user, filters), filters["page"], filters["per_page"],
+    """One page of the register: `{data, meta}`; a fixed number of queries whatever the page size."""
+    page = paginate(documents_query(user, filters), filters["page"], filters["per_page"],
                     keyed_by=(Document.id, REGISTER_ORDER))
+    if page["data"]:
+        read = set(db.session.scalars(select(document_reads.c.document_id).where(
+            document_reads.c.user_id == user.id, document_reads.c.document_id.in_([d.id for d in page["data"]]))))
+        for document in page["data"]:
+            document.lu = document.id in read
+    return page
+
+
+@transactional
+def open_document(user, document_id):
+    """GET of one letter: it is now read by the caller (the `en_copie` queue forgets it)."""
+    document = get_document(user, document_id)
+    insert_ignoring_duplicates(document_reads, document_id=document.id, user_id=user.id, read_at=utcnow())
+    document.lu = True
+    return document
 
 
 def document_history(user, document_id):
@@ -206,12 +229,16 @@ def _increment_counter(doc_type, year):
 
 
 def _insert_counter_if_missing(doc_type, year):
+    insert_ignoring_duplicates(ReferenceCounter.__table__, type=doc_type, year=year, last_value=0)
+
+
+def insert_ignoring_duplicates(table, **values):
+    """INSERT … ON CONFLICT DO NOTHING, in the current transaction."""
     dialect = db.session.get_bind().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
     if insert is None:
-        raise RuntimeError(f"reference counters need SQLite or PostgreSQL, not {dialect}")
-    db.session.execute(insert(ReferenceCounter.__table__).values(type=doc_type, year=year, last_value=0)
-                       .on_conflict_do_nothing())
+        raise RuntimeError(f"courrier needs SQLite or PostgreSQL, not {dialect}")
+    db.session.execute(insert(table).values(**values).on_conflict_do_nothing())
 
 
 # ------------------------------------------------------------------ writing
@@ -224,9 +251,12 @@ def create_document(user, data):
     """
     routing_fields = {name: data.pop(name) for name in routing.ROUTING_FIELDS if name in data}
     routed = routing.resolve_routing(routing_fields) if routing.has_routing(routing_fields) else None
+    typologie = active_typologie(data["typologie_id"]) if data.get("typologie_id") else None
     now = utcnow()
     if data["type"] == "entrant" and data.get("date_reception") is None:
         data["date_reception"] = now.date()
+    data["echeance"] = deadlines.echeance(current_app.config, data.get("date_reception") or paris_today(now),
+                                          data.get("priorite", "normale"), typologie)
     reference = next_reference(data["type"], now.year)
     document = Document(id=new_uuid(), reference=reference, statut=PENDING, created_by_id=user.id,
                         created_at=now, updated_at=now, **data)
@@ -288,6 +318,12 @@ def update_document(user, document_id, changes):
     changed = {name: value for name, value in changes.items() if getattr(document, name) != value}
     if not changed:
         return document
+    if DEADLINE_INPUTS & changed.keys():
+        typologie_id = changed.get("typologie_id", document.typologie_id)
+        typologie = active_typologie(typologie_id) if typologie_id else None
+        received = changed.get("date_reception", document.date_reception) or paris_today(document.created_at)
+        changed["echeance"] = deadlines.echeance(current_app.config, received,
+                                                 changed.get("priorite", document.priorite), typologie)
     now = utcnow()
     details = {"changes": {name: {"before": as_json(getattr(document, name)), "after": as_json(value)}
                            for name, value in changed.items()}}

@@ -1,0 +1,101 @@
+"""Work queues (bannettes, issue 13): each one a predicate over the letters the caller may see.
+
+The queues are a table: who they apply to and which letters they hold; the counts of all of them are
+one SELECT of `count(*) FILTER (WHERE …)` over the visible letters, whatever the number of queues.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from courrier import deadlines
+from courrier.documents.models import (
+    EN_COURS, TRAITE, Document, document_copy_services, document_copy_users, document_reads,
+)
+from courrier.documents.visibility import visible_predicate
+from courrier.extensions import db
+
+
+@dataclass(frozen=True)
+class Bannette:
+    libelle: str
+    applies: Callable  # (viewer) -> bool
+    holds: Callable  # (viewer, today) -> SQL condition
+
+
+def not_treated():
+    return or_(Document.traitement_etat.is_(None), Document.traitement_etat != TRAITE)
+
+
+def to_qualify(viewer, today):
+    return and_(Document.statut != "rejete", or_(Document.statut == "en_attente", Document.service_id.is_(None)))
+
+
+def to_validate(viewer, today):
+    routed_below = Document.service_id.in_(viewer.supervised_ids) if viewer.supervised_ids else False
+    return and_(Document.statut == "en_attente", Document.created_by_id != viewer.id,
+                or_(Document.service_id.is_(None), routed_below))
+
+
+def to_treat(viewer, today):
+    mine = Document.responsable_id == viewer.id
+    unassigned_in_my_services = (and_(Document.responsable_id.is_(None), Document.service_id.in_(viewer.service_ids))
+                                 if viewer.service_ids else False)
+    return and_(Document.statut == "valide", Document.service_id.is_not(None),
+                or_(Document.traitement_etat.is_(None), Document.traitement_etat == EN_COURS),
+                or_(mine, unassigned_in_my_services))
+
+
+def in_copy_unread(viewer, today):
+    copied = [Document.id.in_(select(document_copy_users.c.document_id)
+                              .where(document_copy_users.c.user_id == viewer.id))]
+    if viewer.service_ids:
+        copied.append(Document.id.in_(select(document_copy_services.c.document_id)
+                                      .where(document_copy_services.c.service_id.in_(viewer.service_ids))))
+    read = exists().where(document_reads.c.document_id == Document.id, document_reads.c.user_id == viewer.id)
+    return and_(or_(*copied), ~read)
+
+
+def late(viewer, today):
+    overdue = and_(Document.statut != "rejete", not_treated(), Document.echeance < today)
+    if viewer.sees_all:
+        return overdue
+    services = viewer.service_ids | viewer.supervised_ids
+    mine = [Document.responsable_id == viewer.id] + ([Document.service_id.in_(services)] if services else [])
+    return and_(overdue, or_(*mine))
+
+
+def registered_by_me(viewer, today):
+    return and_(Document.created_by_id == viewer.id, not_treated())
+
+
+def everyone(viewer):
+    return True
+
+
+# In the order the home screen shows them.
+BANNETTES = {
+    "a_qualifier": Bannette("À qualifier", lambda v: v.sees_all, to_qualify),
+    "a_valider": Bannette("À valider", lambda v: v.role == "validateur", to_validate),
+    "a_traiter": Bannette("À traiter", everyone, to_treat),
+    "en_copie": Bannette("En copie, non lus", everyone, in_copy_unread),
+    "en_retard": Bannette("En retard", everyone, late),
+    "mes_enregistrements": Bannette("Mes enregistrements en cours", everyone, registered_by_me),
+}
+
+
+def bannette_condition(viewer, code, today=None):
+    return BANNETTES[code].holds(viewer, today or deadlines.paris_today())
+
+
+def count_bannettes(viewer):
+    """[{code, libelle, count}] of the queues that apply to `viewer`, in one statement."""
+    today = deadlines.paris_today()
+    applying = [(code, bannette) for code, bannette in BANNETTES.items() if bannette.applies(viewer)]
+    query = select(*(func.count().filter(bannette.holds(viewer, today)).label(code) for code, bannette in applying))
+    query = query.select_from(Document)
+    predicate = visible_predicate(viewer)
+    if predicate is not None:
+        query = query.where(predicate)
+    counts = db.session.execute(query).one()
+    return [{"code": code, "libelle": bannette.libelle, "count": getattr(counts, code)} for code, bannette in applying]

@@ -1,0 +1,1 @@
+"""Typologies of letters: each says its treatment deadline in working days and what silence means."""

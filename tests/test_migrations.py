@@ -8,7 +8,7 @@ from courrier.extensions import db
 BEFORE_SERVICES = "4be5b34c317d"
 
 
-def test_the_services_migration_keeps_existing_letters_and_lets_them_be_routed(tmp_path):
+def test_the_services_and_treatment_migrations_keep_existing_letters_and_give_them_deadlines(tmp_path):
     from flask_migrate import upgrade
 
     url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'live.sqlite'}"
@@ -36,6 +36,8 @@ def test_the_services_migration_keeps_existing_letters_and_lets_them_be_routed(t
         old = client.get("/api/documents/d-old", headers=admin.headers).json["data"]
         assert (old["reference"], old["service"], old["copies"]) == ("ENT-2026-000001", None,
                                                                      {"services": [], "users": []})
+        # Received (registered) on Sunday 1 November, a holiday: 30 working days later, 11 November skipped.
+        assert old["traitement"]["echeance"] == "2026-12-14"
         found = client.get("/api/documents", query_string={"q": "raccordement"}, headers=admin.headers).json
         assert [d["id"] for d in found["data"]] == ["d-old"]  # the computed search column survived
         service = client.post("/api/services", json={"code": "FIN", "nom": "Finances"}, headers=admin.headers).json

@@ -66,11 +66,41 @@ def upgrade():
             op.add_column('documents', sa.Column(name, kind, nullable=True))
             if table:
                 op.create_foreign_key(f'fk_documents_{name}_{table}', 'documents', table, [name], ['id'])
+    backfill_deadlines(bind)
     op.create_index('ix_documents_echeance', 'documents', ['echeance'], unique=False)
     op.create_index('ix_documents_traite_par_id', 'documents', ['traite_par_id'], unique=False)
     op.create_index('ix_documents_typologie_id', 'documents', ['typologie_id'], unique=False)
 
     # ### end Alembic commands ###
+
+
+def backfill_deadlines(bind, batch=5000):
+    """Letters registered before this migration get the deadline of their priority (no typologie yet),
+    with this deployment's DELAI_* and HOLIDAYS_SUBDIVISION, in batches of `batch` rows."""
+    from datetime import timezone
+
+    from flask import current_app
+
+    from courrier import deadlines
+
+    documents = sa.table("documents", sa.column("id", sa.String(36)), sa.column("priorite", sa.String(10)),
+                         sa.column("date_reception", sa.Date()), sa.column("created_at", sa.DateTime()),
+                         sa.column("echeance", sa.Date()))
+    last_id = ""
+    while True:
+        rows = bind.execute(sa.select(documents.c.id, documents.c.priorite, documents.c.date_reception,
+                                      documents.c.created_at)
+                            .where(documents.c.id > last_id).order_by(documents.c.id).limit(batch)).all()
+        if not rows:
+            return
+        updates = []
+        for row in rows:
+            registered = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
+            received = row.date_reception or deadlines.paris_today(registered)
+            updates.append({"key": row.id, "due": deadlines.echeance(current_app.config, received, row.priorite)})
+        bind.execute(documents.update().where(documents.c.id == sa.bindparam("key"))
+                     .values(echeance=sa.bindparam("due")), updates)
+        last_id = rows[-1].id
 
 
 def downgrade():

@@ -1,9 +1,10 @@
 """Every model of the application, imported in one place so the metadata (and migrations) see them all."""
 from courrier.audit.models import AuditEvent
 from courrier.auth.models import AuthSession, User
+from courrier.contacts.models import Contact
 from courrier.documents.models import Attachment, Document, DocumentEvent, ReferenceCounter
 from courrier.services.models import Service, ServiceMember
 from courrier.typologies.models import Typologie
 
-__all__ = ["AuditEvent", "AuthSession", "User", "Attachment", "Document", "DocumentEvent", "ReferenceCounter",
+__all__ = ["AuditEvent", "AuthSession", "User", "Contact", "Attachment", "Document", "DocumentEvent", "ReferenceCounter",
            "Service", "ServiceMember", "Typologie"]

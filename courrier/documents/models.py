@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from courrier.auth.models import User
 from courrier.columns import UTCDateTime, new_uuid, utcnow
 from courrier.extensions import db
+from courrier.contacts.models import Contact
 from courrier.services.models import Service
 from courrier.typologies.models import Typologie
 
@@ -15,6 +16,8 @@ DOCUMENT_TYPES = ("entrant", "sortant", "interne")
 PRIORITES = ("normale", "urgente")
 STATUTS = ("en_attente", "valide", "rejete")
 # The stored treatment states; `a_traiter` is a valid, routed letter whose state is still NULL (issue 13).
+NATURES = ("courrier_simple", "recommande", "recommande_ar", "courriel", "fax", "depot_main_propre", "colis", "autre")
+REGISTERED_NATURES = ("recommande", "recommande_ar")
 TRAITEMENT_ETATS = ("en_cours", "traite")
 EN_COURS, TRAITE = TRAITEMENT_ETATS
 REFERENCE_PREFIXES = {"entrant": "ENT", "sortant": "SOR", "interne": "INT"}
@@ -39,6 +42,11 @@ class Document(db.Model):
         Index("ix_documents_echeance", "echeance"),
         Index("ix_documents_typologie_id", "typologie_id"),
         Index("ix_documents_traite_par_id", "traite_par_id"),
+        Index("ix_documents_expediteur_id", "expediteur_id"),
+        Index("ix_documents_destinataire_id", "destinataire_id"),
+        Index("ix_documents_en_reponse_a_id", "en_reponse_a_id"),
+        # The register export walks one type's letters in reference order.
+        Index("ix_documents_type_reference", "type", "reference"),
         # `q`: on PostgreSQL a trigram index finds the rows containing the text; on SQLite it is a plain
         # index, which a search without statut scans instead of the table.
         Index("ix_documents_search_trgm", "search", postgresql_using="gin", postgresql_ops={"search": "gin_trgm_ops"}),
@@ -68,6 +76,13 @@ class Document(db.Model):
     traite_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     traite_par_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"))
     traitement_commentaire: Mapped[Optional[str]] = mapped_column(Text)
+    # Correspondents and mail nature (issue 14): the text fields keep what the letter said at the time.
+    expediteur_id: Mapped[Optional[str]] = mapped_column(ForeignKey("contacts.id"))
+    destinataire_id: Mapped[Optional[str]] = mapped_column(ForeignKey("contacts.id"))
+    nature: Mapped[str] = mapped_column(String(20), default="courrier_simple", server_default="courrier_simple")
+    numero_recommande: Mapped[Optional[str]] = mapped_column(String(13))
+    date_accuse_reception: Mapped[Optional[date]] = mapped_column(Date)
+    en_reponse_a_id: Mapped[Optional[str]] = mapped_column(ForeignKey("documents.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     validated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
@@ -81,13 +96,20 @@ class Document(db.Model):
     responsable: Mapped[Optional[User]] = relationship(foreign_keys=[responsable_id], lazy="joined")
     typologie: Mapped[Optional[Typologie]] = relationship(lazy="joined")
     traite_par: Mapped[Optional[User]] = relationship(foreign_keys=[traite_par_id], lazy="joined")
+    expediteur_contact: Mapped[Optional[Contact]] = relationship(foreign_keys=[expediteur_id], lazy="joined")
+    destinataire_contact: Mapped[Optional[Contact]] = relationship(foreign_keys=[destinataire_id], lazy="joined")
+    en_reponse_a: Mapped[Optional["Document"]] = relationship(
+        remote_side=lambda: [Document.id], foreign_keys=[en_reponse_a_id], lazy="select")
     copy_services: Mapped[list[Service]] = relationship(
         secondary=lambda: document_copy_services, lazy="selectin", order_by=Service.code)
     copy_users: Mapped[list[User]] = relationship(
         secondary=lambda: document_copy_users, lazy="selectin", order_by=(User.nom, User.prenom))
 
-    # Whether the caller has opened it: set by the service for the caller, not a column.
+    # Set by the service for the caller, not columns: whether they opened it, and the linked letters
+    # (the one it answers, its replies) that they may see.
     lu = False
+    visible_en_reponse_a = None
+    visible_reponses = ()
 
     @property
     def copies(self):

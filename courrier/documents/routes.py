@@ -3,10 +3,11 @@ from flask import send_file
 from flask_smorest import Blueprint
 
 from courrier.auth.guard import auth_required, current_principal
-from courrier.documents import bannettes, service, treatment, visibility
+from courrier.documents import bannettes, replies, service, treatment, visibility
 from courrier.documents.schemas import (
-    AssignSchema, AttachmentSchema, AttachmentUploadSchema, BannetteSchema, CommentSchema, DocumentCreateSchema,
-    DocumentListArgsSchema, DocumentSchema, DocumentUpdateSchema, HistoryEntrySchema, RejectSchema, ReopenSchema,
+    AcknowledgementSchema, AssignSchema, AttachmentSchema, AttachmentUploadSchema, BannetteSchema, CommentSchema,
+    DocumentCreateSchema, DocumentDetailSchema, DocumentListArgsSchema, DocumentSchema, DocumentUpdateSchema,
+    HistoryEntrySchema, RejectSchema, ReopenSchema, ReplyCreateSchema,
 )
 from courrier.http import accepts_upload
 from courrier.schemas import envelope
@@ -44,10 +45,32 @@ def list_documents(filters):
 
 @blp.route("/<document_id>", methods=["GET"])
 @auth_required()
-@blp.response(200, envelope(DocumentSchema))
+@blp.response(200, envelope(DocumentDetailSchema))
 def get_document(document_id):
-    """One letter; opening it marks it read for the caller (`lu`)."""
-    return {"data": service.open_document(current_principal(), document_id)}
+    """One letter with its replies; opening it marks it read for the caller (`lu`)."""
+    user = current_principal()
+    return {"data": replies.with_links(user, service.open_document(user, document_id))}
+
+
+@blp.route("/<document_id>/reponses", methods=["POST"])
+@auth_required()
+@blp.arguments(ReplyCreateSchema)
+@blp.response(201, envelope(DocumentDetailSchema))
+def create_reply(data, document_id):
+    """Register the reply to an incoming letter: a `sortant` letter pre-filled from it (objet, destinataire,
+    treating service); validating the reply treats the letter."""
+    reply = replies.create_reply(current_principal(), document_id, data)
+    return {"message": f"Réponse enregistrée sous la référence {reply.reference}.", "data": reply}
+
+
+@blp.route("/<document_id>/accuse-reception", methods=["POST"])
+@auth_required()
+@blp.arguments(AcknowledgementSchema)
+@blp.response(200, envelope(DocumentSchema))
+def acknowledge(data, document_id):
+    """Record the date the acknowledgement of receipt came back, at any state."""
+    document = replies.acknowledge(current_principal(), document_id, data["date"])
+    return {"message": "Accusé de réception enregistré.", "data": document}
 
 
 @blp.route("/<document_id>", methods=["PATCH"])

@@ -1,10 +1,11 @@
 """Schemas of the mail register: they validate requests, dump documents and feed the OpenAPI document."""
+import re
 import unicodedata
 
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from courrier.auth.schemas import UserSummarySchema
-from courrier.documents.models import DOCUMENT_TYPES, PRIORITES, STATUTS
+from courrier.documents.models import DOCUMENT_TYPES, NATURES, PRIORITES, REGISTERED_NATURES, STATUTS
 from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
 from courrier.documents.bannettes import BANNETTES
 from courrier.documents.treatment import traitement_of
@@ -15,6 +16,8 @@ SERVER_FIELD = "Champ attribué par le serveur : il ne peut pas être envoyé."
 FIXED_FIELD = "Ce champ ne peut pas être modifié."
 DECISION_FIELD = "Le statut change par validation ou rejet (/validate, /reject), pas par modification."
 ROUTING_FIELD = "L'imputation change par POST /api/documents/<id>/assign, pas par modification."
+REPLY_FIELD = "Une réponse se crée par POST /api/documents/<id>/reponses."
+REGISTERED_NUMBER_REQUIRED = "Le numéro de recommandé est obligatoire pour un envoi recommandé."
 
 
 def refuse_fields(data, messages):
@@ -79,6 +82,25 @@ class AssignSchema(RoutingFieldsSchema):
     motif = NoWhitespaceString(allow_none=True, validate=length(max=2000))
 
 
+class ContactSummarySchema(Schema):
+    id = fields.String()
+    type = fields.String()
+    civilite = fields.String(allow_none=True)
+    nom = fields.String(allow_none=True)
+    prenom = fields.String(allow_none=True)
+    organisation = fields.String(allow_none=True)
+
+
+class DocumentLinkSchema(Schema):
+    """Another letter, as a link: the letter a reply answers, or a reply."""
+
+    id = fields.String()
+    reference = fields.String()
+    type = fields.String()
+    objet = fields.String()
+    statut = fields.String()
+
+
 class DocumentSchema(Schema):
     """A document as the API returns it (API.md section 5)."""
 
@@ -105,6 +127,29 @@ class DocumentSchema(Schema):
     typologie = fields.Nested(TypologieSummarySchema, allow_none=True)
     traitement = Computed(TraitementSchema, traitement_of)
     lu = fields.Boolean(metadata={"description": "Ouvert par l'utilisateur qui fait la requête."})
+    nature = fields.String()
+    numero_recommande = fields.String(allow_none=True)
+    date_accuse_reception = fields.Date(allow_none=True)
+    expediteur_contact = fields.Nested(ContactSummarySchema, allow_none=True)
+    destinataire_contact = fields.Nested(ContactSummarySchema, allow_none=True)
+    en_reponse_a_id = fields.String(allow_none=True, metadata={"description": "La lettre à laquelle il répond."})
+
+
+class DocumentDetailSchema(DocumentSchema):
+    """One letter with its links, limited to the letters the caller may see."""
+
+    en_reponse_a = fields.Nested(DocumentLinkSchema, allow_none=True, attribute="visible_en_reponse_a")
+    reponses = fields.List(fields.Nested(DocumentLinkSchema), attribute="visible_reponses")
+
+
+class RegisteredNumberField(NoWhitespaceString):
+    """A registered-mail number: 2 letters or digits then 11 digits, spaces ignored, stored without them."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = "".join(super()._deserialize(value, attr, data, **kwargs).split()).upper()
+        if not re.fullmatch(r"[A-Z0-9]{2}[0-9]{11}", text):
+            raise ValidationError("13 caractères : 2 lettres ou chiffres puis 11 chiffres (ex. 1A 123 456 789 01).")
+        return text
 
 
 class DocumentFieldsSchema(Schema):
@@ -119,6 +164,13 @@ class DocumentFieldsSchema(Schema):
     description = NoWhitespaceString(allow_none=True, validate=length(max=5000))
     typologie_id = fields.String(allow_none=True, validate=IDENTIFIER, metadata={
         "description": "Sa typologie : son délai de traitement remplace celui de la priorité."})
+    expediteur_id = fields.String(allow_none=True, validate=IDENTIFIER, metadata={
+        "description": "Le correspondant expéditeur ; `expediteur` en reprend le nom s'il est omis."})
+    destinataire_id = fields.String(allow_none=True, validate=IDENTIFIER, metadata={
+        "description": "Le correspondant destinataire ; `destinataire` en reprend le nom s'il est omis."})
+    nature = fields.String(validate=one_of(NATURES))
+    numero_recommande = RegisteredNumberField(allow_none=True, metadata={
+        "description": "Obligatoire pour recommande et recommande_ar."})
 
     @post_load
     def empty_description_is_none(self, data, **kwargs):
@@ -130,16 +182,41 @@ class DocumentFieldsSchema(Schema):
 class DocumentCreateSchema(DocumentFieldsSchema, RoutingFieldsSchema):
     type = fields.String(required=True, validate=one_of(DOCUMENT_TYPES))
     objet = NoWhitespaceString(required=True, validate=length(min=1, max=255))
-    expediteur = NoWhitespaceString(required=True, validate=length(min=1, max=255))
-    destinataire = NoWhitespaceString(required=True, validate=length(min=1, max=255))
+    expediteur = NoWhitespaceString(validate=length(min=1, max=255), metadata={
+        "description": "Obligatoire, sauf avec `expediteur_id`."})
+    destinataire = NoWhitespaceString(validate=length(min=1, max=255), metadata={
+        "description": "Obligatoire, sauf avec `destinataire_id`."})
     date_reception = fields.Date(
         allow_none=True, metadata={"description": "Par défaut, la date du jour (UTC) pour un courrier entrant."})
     priorite = fields.String(load_default="normale", validate=one_of(PRIORITES))
+    nature = fields.String(load_default="courrier_simple", validate=one_of(NATURES))
 
     @pre_load
     def refuse_server_fields(self, data, **kwargs):
-        refuse_fields(data, {"reference": SERVER_FIELD, "statut": SERVER_FIELD})
+        refuse_fields(data, {"reference": SERVER_FIELD, "statut": SERVER_FIELD, "en_reponse_a_id": REPLY_FIELD})
         return data
+
+    @validates_schema
+    def check_parties_and_number(self, data, **kwargs):
+        errors = {name: ["Ce champ est obligatoire."] for name in ("expediteur", "destinataire")
+                  if not data.get(name) and not data.get(f"{name}_id")}
+        if data.get("nature") in REGISTERED_NATURES and not data.get("numero_recommande"):
+            errors["numero_recommande"] = [REGISTERED_NUMBER_REQUIRED]
+        if errors:
+            raise ValidationError(errors)
+
+
+class ReplyCreateSchema(DocumentFieldsSchema):
+    """A reply: every field optional; by default objet "Réponse : …", the letter's sender as destinataire."""
+
+    @validates_schema
+    def check_number(self, data, **kwargs):
+        if data.get("nature") in REGISTERED_NATURES and not data.get("numero_recommande"):
+            raise ValidationError(REGISTERED_NUMBER_REQUIRED, "numero_recommande")
+
+
+class AcknowledgementSchema(Schema):
+    date = fields.Date(required=True, metadata={"description": "Date de l'accusé de réception revenu signé."})
 
 
 class DocumentUpdateSchema(DocumentFieldsSchema):
@@ -155,7 +232,8 @@ class DocumentUpdateSchema(DocumentFieldsSchema):
     def check_not_empty(self, data, **kwargs):
         if not data:
             raise ValidationError("Aucun champ à modifier : objet, expediteur, destinataire, date_courrier, "
-                                  "date_reception, priorite, description ou typologie_id.")
+                                  "date_reception, priorite, description, typologie_id, expediteur_id, "
+                                  "destinataire_id, nature ou numero_recommande.")
 
 
 class RejectSchema(Schema):

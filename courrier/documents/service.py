@@ -12,14 +12,14 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from blinker import Signal
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from courrier import deadlines, signals
 from courrier.deadlines import paris_today
 from courrier.columns import new_uuid, utcnow
 from courrier.database import transactional
-from courrier.documents import bannettes, routing, storage, visibility
+from courrier.documents import bannettes, correspondence, routing, storage, visibility
 from courrier.documents.models import (
     REFERENCE_PREFIXES, Attachment, Document, DocumentEvent, ReferenceCounter, document_reads,
 )
@@ -252,6 +252,7 @@ def create_document(user, data):
     routing_fields = {name: data.pop(name) for name in routing.ROUTING_FIELDS if name in data}
     routed = routing.resolve_routing(routing_fields) if routing.has_routing(routing_fields) else None
     typologie = active_typologie(data["typologie_id"]) if data.get("typologie_id") else None
+    correspondence.resolve_parties(data)
     now = utcnow()
     if data["type"] == "entrant" and data.get("date_reception") is None:
         data["date_reception"] = now.date()
@@ -318,6 +319,9 @@ def update_document(user, document_id, changes):
     changed = {name: value for name, value in changes.items() if getattr(document, name) != value}
     if not changed:
         return document
+    correspondence.resolve_parties(changed)
+    correspondence.check_registered_number(changed.get("nature", document.nature),
+                                           changed.get("numero_recommande", document.numero_recommande))
     if DEADLINE_INPUTS & changed.keys():
         typologie_id = changed.get("typologie_id", document.typologie_id)
         typologie = active_typologie(typologie_id) if typologie_id else None
@@ -351,7 +355,23 @@ def decide(user, document_id, decision, motif=None):
     transition.signal.send(current_app._get_current_object(), actor_id=user.id,
                            subject_user_id=document.created_by_id,
                            details={"document_id": document.id, **details})
+    if decision == "validate" and document.en_reponse_a_id is not None:
+        _close_answered_letter(document, user, now)
     return document
+
+
+def _close_answered_letter(reply, user, now):
+    """A validated reply treats the letter it answers (issue 14), with a history entry on both."""
+    letter = db.session.get(Document, reply.en_reponse_a_id)
+    closed = db.session.execute(
+        update(Document).where(Document.id == letter.id, or_(Document.traitement_etat.is_(None),
+                                                             Document.traitement_etat != "traite"))
+        .values(traitement_etat="traite", traite_at=now, traite_par_id=reply.created_by_id, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if closed:
+        record(letter, "treated", user, now, {"reference": letter.reference, "reponse": reply.reference,
+                                              "reponse_id": reply.id, "to": "traite"})
+        record(reply, "answered", user, now, {"reference": letter.reference, "document_id": letter.id})
 
 
 def _update_if_statut(document, expected, **values):

@@ -1,0 +1,1 @@
+"""The correspondents directory: the people and bodies the office writes to and hears from."""

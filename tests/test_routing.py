@@ -1,6 +1,5 @@
 """Routing letters to services and who sees them (issue 12): the visibility matrix, /assign, decisions."""
 import threading
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -8,55 +7,7 @@ from sqlalchemy import select
 from courrier.audit.models import AuditEvent
 from courrier.documents.models import DocumentEvent
 from courrier.extensions import db
-
-
-def service(client, admin, code, parent=None, **fields):
-    body = {"code": code, "nom": f"Service {code}", "parent_id": parent["id"] if parent else None, **fields}
-    response = client.post("/api/services", json=body, headers=admin.headers)
-    assert response.status_code == 201, response.json
-    return response.json["data"]
-
-
-def join(client, admin, account, *services):
-    response = client.put(f"/api/users/{account.id}/services", json={"services": [s["id"] for s in services]},
-                          headers=admin.headers)
-    assert response.status_code == 200, response.json
-
-
-@pytest.fixture
-def org(client, auth, admin):
-    """DG > FIN > COMPTA, RH beside DG, BC the mail office; one or two people in each."""
-    o = SimpleNamespace(admin=admin)
-    o.dg = service(client, admin, "DG")
-    o.fin = service(client, admin, "FIN", o.dg)
-    o.compta = service(client, admin, "COMPTA", o.fin)
-    o.rh = service(client, admin, "RH")
-    o.bc = service(client, admin, "BC", is_mail_office=True)
-    people = {
-        "registrar": ("agent", []), "fin_agent": ("agent", [o.fin]), "fin_agent2": ("agent", [o.fin]),
-        "dg_validateur": ("validateur", [o.dg]), "fin_validateur": ("validateur", [o.fin]),
-        "compta_validateur": ("validateur", [o.compta]), "rh_validateur": ("validateur", [o.rh]),
-        "dg_agent": ("agent", [o.dg]), "rh_agent": ("agent", [o.rh]), "bc_agent": ("agent", [o.bc]),
-        "copied_agent": ("agent", []), "outsider": ("agent", []), "lone_validateur": ("validateur", []),
-    }
-    for name, (role, services) in people.items():
-        account = auth.account(role, nom=name)
-        if services:
-            join(client, admin, account, *services)
-        setattr(o, name, account)
-    return o
-
-
-def create(client, account, expected=201, **fields):
-    body = {"type": "entrant", "objet": "Demande de subvention", "expediteur": "Mairie", "destinataire": "Préfecture",
-            **fields}
-    response = client.post("/api/documents", json=body, headers=account.headers)
-    assert response.status_code == expected, response.json
-    return response.json["data"] if expected == 201 else response.json
-
-
-def assign(client, account, document, **body):
-    return client.post(f"/api/documents/{document['id']}/assign", json=body, headers=account.headers)
+from conftest import assign, create, join
 
 
 def sees(client, account, document):

@@ -13,7 +13,7 @@ from bench.load import have_wrk
 from bench.scenarios import ADMIN, SCENARIOS, Context, log, scenario_me
 from bench.servers import LOAD_CORE, PROJECT_ROOT, AppEnvironment, pin_self
 
-DEFAULT_ORDER = ["me", "login", "sessions-scale", "documents", "services", "prune", "rss"]
+DEFAULT_ORDER = ["me", "login", "sessions-scale", "documents", "services", "bannettes", "prune", "rss"]
 
 
 def parse_args(argv=None):
@@ -45,6 +45,9 @@ def parse_args(argv=None):
     parser.add_argument("--services-users", type=int, default=500, help="users (agents) of the services scenario")
     parser.add_argument("--services-query", default="per_page=20",
                         help="query string of the listing of the services scenario (default per_page=20)")
+    parser.add_argument("--bannettes-small", type=int, default=1_000,
+                        help="letters of the small bannettes data set (services and users: --services-count/-users)")
+    parser.add_argument("--bannettes-large", type=int, default=100_000, help="letters of the large bannettes data set")
     parser.add_argument("--prune-rows", type=int, default=1_000_000)
     parser.add_argument("--prune-timeout", type=float, default=240,
                         help="interrupt the prune after that many seconds and report it (default 240)")

@@ -17,7 +17,9 @@ import subprocess
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import bcrypt
 from sqlalchemy import MetaData, create_engine, make_url, text
@@ -570,7 +572,7 @@ def service_rows(count, rng, now, top_level=5):
 
 
 def seed_services(url, count, services=50, users=500, agent_password_hash=None, copy_service_share=0.05,
-                  copy_user_share=0.01, responsable_share=0.6, seed=17):
+                  copy_user_share=0.01, responsable_share=0.6, seed=17, treatment=False):
     """`services` services (a small tree), `users` agents (one primary membership each, round-robin over the
     services) and `count` letters routed to those services.
 
@@ -581,6 +583,13 @@ def seed_services(url, count, services=50, users=500, agent_password_hash=None, 
 
     Returns {"seconds", "agent_email", "agent_service", "visible"}: `visible` is the number of letters
     that agent sees by the rules of courrier/documents/visibility.py, computed here from the rows.
+
+    `treatment` (issue 13, the bannettes scenario): the letters also get a statut, a deadline and a
+    treatment state (see `add_treatment`), some copies are marked read, and the first member of the last
+    direction (DIR5, whose subtree is 10 services) becomes a validateur (same password as the agent). The
+    result then also has "validateur_email", "validateur_service", "validateur_subtree", "today", "reads"
+    and "expected": {"agent"|"validateur": {code: count, "visible": n}}, the counts of
+    courrier/documents/bannettes.py computed from the rows.
     """
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -596,6 +605,12 @@ def seed_services(url, count, services=50, users=500, agent_password_hash=None, 
         user_list = list(user_rows(users, rng, now, prefix="bench-svc-user"))
         if agent_password_hash is not None:
             user_list[0]["password_hash"] = agent_password_hash
+        # The first member of the last direction (DIR5 with 5 directions: `order` ends with them), if any.
+        validateur = len(order) - 1 if treatment and len(order) - 1 < users else None
+        if validateur is not None:
+            user_list[validateur]["role"] = "validateur"
+            if agent_password_hash is not None:
+                user_list[validateur]["password_hash"] = agent_password_hash
         seeder.insert("users", user_list)
         user_ids = [row["id"] for row in user_list]
         memberships = [{"user_id": user_id, "service_id": order[index % len(order)], "is_primary": True}
@@ -623,14 +638,148 @@ def seed_services(url, count, services=50, users=500, agent_password_hash=None, 
             if agent in (row["created_by_id"], row["responsable_id"], copied_user) \
                     or agent_service in (service_id, copied_service):
                 visible += 1
+        result = {}
+        reads = []
+        if treatment:
+            # Its own generator: the rows above stay those of the services scenario.
+            reads = add_treatment(rows, copy_services, copy_users, members, user_ids, random.Random(seed + 1), now)
+            today = paris_today()
+            parents = {row["id"]: row["parent_id"] for row in service_list}
+            viewers = {"agent": Viewer(agent, "agent", frozenset({agent_service}))}
+            if validateur is not None:
+                own = frozenset({order[validateur]})
+                viewers["validateur"] = Viewer(user_ids[validateur], "validateur", own, subtree(own, parents))
+                result["validateur_email"] = user_list[validateur]["email"]
+                result["validateur_service"] = service_list[service_ids.index(order[validateur])]["code"]
+                result["validateur_subtree"] = len(viewers["validateur"].supervised_ids)
+            result["expected"] = {who: expected_bannettes(rows, copy_services, copy_users, reads, viewer, today)
+                                  for who, viewer in viewers.items()}
+            result["today"] = today
         seeder.insert("documents", rows)
         seeder.insert("document_copy_services", copy_services)
         seeder.insert("document_copy_users", copy_users)
+        if reads:
+            seeder.insert("document_reads", reads)
         if "reference_counters" in seeder.metadata.tables:
             seeder.insert("reference_counters", [
                 {"type": kind, "year": year, "last_value": value} for (kind, year), value in counters.items()])
     finally:
         seeder.close()
-    return {"seconds": time.perf_counter() - started, "agent_email": user_list[0]["email"],
-            "agent_service": service_list[service_ids.index(agent_service)]["code"], "visible": visible,
-            "copies": (len(copy_services), len(copy_users))}
+    result.update({"seconds": time.perf_counter() - started, "agent_email": user_list[0]["email"],
+                   "agent_service": service_list[service_ids.index(agent_service)]["code"], "visible": visible,
+                   "copies": (len(copy_services), len(copy_users)), "reads": len(reads)})
+    return result
+
+
+# -- treatment, deadlines and work queues (issue 13) -----------------------------------------------------
+PARIS = ZoneInfo("Europe/Paris")
+# Shares of the bannettes data: statut of the letters, treatment state of the valid ones, copies read.
+STATUT_SHARES = {"valide": 80, "en_attente": 15, "rejete": 5}
+ETAT_SHARES = {None: 50, "en_cours": 20, "traite": 30}
+READ_SHARE = 0.5
+# Deadlines: today plus a number of days drawn in this range, so about a quarter of them are past.
+ECHEANCE_DAYS = (-10, 30)
+
+
+def paris_today():
+    """The date the app's `late` queue compares deadlines with (courrier.deadlines.paris_today)."""
+    return datetime.now(PARIS).date()
+
+
+def add_treatment(rows, copy_services, copy_users, members, user_ids, rng, now):
+    """Statut, deadline and treatment state of each letter (rows already routed), in place; returns the
+    document_reads rows: each copy user, and each member of a copy service, opened it with READ_SHARE.
+
+    Statut: mostly valide, some en_attente, a few rejete (STATUT_SHARES). Deadline (`echeance`): today
+    plus ECHEANCE_DAYS, some late. Valid letters: no stored state (à traiter), en_cours (with a responsable,
+    as taking it in charge sets one) or traite (ETAT_SHARES); the others have none.
+    """
+    today = paris_today()
+    statuts, statut_weights = zip(*STATUT_SHARES.items())
+    etats, etat_weights = zip(*ETAT_SHARES.items())
+    for row in rows:
+        statut = rng.choices(statuts, statut_weights)[0]
+        decided = statut != "en_attente"
+        created = row["created_at"]
+        validated_at = created + timedelta(hours=rng.uniform(1, 72)) if decided else None
+        row.update(statut=statut, validated_at=validated_at, validated_by_id=rng.choice(user_ids) if decided else None,
+                   motif_rejet="Pièce manquante." if statut == "rejete" else None,
+                   updated_at=validated_at or created,
+                   echeance=today + timedelta(days=rng.randint(*ECHEANCE_DAYS)),
+                   traitement_etat=None, traite_at=None, traite_par_id=None, traitement_commentaire=None)
+        if statut != "valide":
+            continue
+        etat = rng.choices(etats, etat_weights)[0]
+        row["traitement_etat"] = etat
+        if etat is not None and row["responsable_id"] is None:
+            row["responsable_id"] = rng.choice(members[row["service_id"]])
+        if etat == "traite":
+            row["traite_at"] = min(now, validated_at + timedelta(days=rng.uniform(0.1, 20)))
+            row["traite_par_id"] = row["responsable_id"]
+            row["traitement_commentaire"] = "Réponse envoyée." if rng.random() < 0.3 else None
+            row["updated_at"] = row["traite_at"]
+    created_at = {row["id"]: row["created_at"] for row in rows}
+    readers = [(copy["document_id"], copy["user_id"]) for copy in copy_users]
+    readers += [(copy["document_id"], member) for copy in copy_services for member in members[copy["service_id"]]]
+    reads, seen = [], set()
+    for document_id, user_id in readers:
+        if (document_id, user_id) not in seen and rng.random() < READ_SHARE:
+            seen.add((document_id, user_id))
+            read_at = min(now, created_at[document_id] + timedelta(hours=rng.uniform(1, 500)))
+            reads.append({"document_id": document_id, "user_id": user_id, "read_at": read_at})
+    return reads
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller as courrier/documents/visibility.py sees them (agents and validateurs only)."""
+
+    id: str
+    role: str
+    service_ids: frozenset
+    supervised_ids: frozenset = frozenset()
+
+
+def subtree(roots, parents):
+    """`roots` and every service below them, from {service id: parent id}."""
+    found = set(roots)
+    while True:
+        below = {child for child, parent in parents.items() if parent in found} - found
+        if not below:
+            return frozenset(found)
+        found |= below
+
+
+def expected_bannettes(rows, copy_services, copy_users, reads, viewer, today):
+    """{code: count} of GET /api/bannettes for `viewer`, by the rules of courrier/documents/bannettes.py
+    (one copy service and one copy user at most per letter, every letter routed and with a deadline)."""
+    copied_services = {copy["document_id"]: copy["service_id"] for copy in copy_services}
+    copied_users = {copy["document_id"]: copy["user_id"] for copy in copy_users}
+    read = {(read["document_id"], read["user_id"]) for read in reads if read["user_id"] == viewer.id}
+    supervisor = viewer.role == "validateur"
+    codes = ["a_traiter", "en_copie", "en_retard", "mes_enregistrements"]
+    counts = dict.fromkeys((["a_valider"] if supervisor else []) + codes, 0)
+    counts["visible"] = 0
+    for row in rows:
+        document_id, service_id, responsable = row["id"], row["service_id"], row["responsable_id"]
+        copied = copied_users.get(document_id) == viewer.id or copied_services.get(document_id) in viewer.service_ids
+        mine = viewer.id in (row["created_by_id"], responsable)
+        if not (mine or copied or service_id in viewer.service_ids or service_id in viewer.supervised_ids
+                or (supervisor and service_id is None)):
+            continue
+        counts["visible"] += 1
+        statut, etat = row["statut"], row["traitement_etat"]
+        if supervisor and statut == "en_attente" and row["created_by_id"] != viewer.id \
+                and (service_id is None or service_id in viewer.supervised_ids):
+            counts["a_valider"] += 1
+        if statut == "valide" and service_id is not None and etat in (None, "en_cours") and (
+                responsable == viewer.id or (responsable is None and service_id in viewer.service_ids)):
+            counts["a_traiter"] += 1
+        if copied and (document_id, viewer.id) not in read:
+            counts["en_copie"] += 1
+        if statut != "rejete" and etat != "traite" and row["echeance"] is not None and row["echeance"] < today and (
+                responsable == viewer.id or service_id in (viewer.service_ids | viewer.supervised_ids)):
+            counts["en_retard"] += 1
+        if row["created_by_id"] == viewer.id and etat != "traite":
+            counts["mes_enregistrements"] += 1
+    return counts

@@ -409,6 +409,84 @@ def scenario_services(ctx):
     return section
 
 
+# -- GET /api/bannettes as an agent and as a validateur, 1,000 vs 100,000 letters ----------------------------
+# (who, key of their email, key of their service) in what seed_services returns.
+BANNETTES_CALLERS = (("agent", "agent_email", "agent_service"),
+                     ("validateur", "validateur_email", "validateur_service"))
+
+
+def scenario_bannettes(ctx):
+    """Issue 13: the caller's work queues counted in one statement over the letters they may see, for an
+    agent of one service and a validateur of one direction (its subtree); p50 on one connection."""
+    small, large = ctx.options.bannettes_small, ctx.options.bannettes_large
+    services, users = ctx.options.services_count, ctx.options.services_users
+    section = Section(f"GET /api/bannettes as an agent of 1 of {services} services and a validateur of a direction, "
+                      f"{small:,} vs {large:,} letters, {users} users [{ctx.dialect}]")
+    seeder = Seeder(ctx.databases.template_url)
+    try:
+        missing = [t for t in ("services", "service_members", "document_copy_services", "document_copy_users",
+                               "document_reads") if t not in seeder.metadata.tables]
+        columns = set(seeder.metadata.tables["documents"].columns.keys())
+        has_columns = {"service_id", "responsable_id", "echeance", "traitement_etat"} <= columns
+    finally:
+        seeder.close()
+    if missing or not has_columns:
+        section.skipped = (f"no treatment schema yet (missing tables {missing}, documents.echeance and "
+                           f"traitement_etat: {has_columns})")
+        return section
+    password_hash = bcrypt.hashpw(SERVICES_AGENT_PASSWORD.encode(), bcrypt.gensalt(ctx.app_env.bcrypt_rounds)).decode()
+    datasets = []
+    for count in (small, large):
+        name = f"bannettes{count}"
+        url = ctx.databases.clone(name)
+        log(f"  seeding {services} services, {users} users, {count:,} letters with statut, deadline, treatment…")
+        seeded = seed_services(url, count, services, users, agent_password_hash=password_hash, treatment=True)
+        if "validateur_email" not in seeded:
+            raise RuntimeError(f"--services-users {users} leaves the first direction without a member")
+        section.facts.append((f"seeding {count:,} letters ({services} services, {users} users, copies services / "
+                              f"users {seeded['copies'][0]:,} / {seeded['copies'][1]:,}, reads {seeded['reads']:,})",
+                              f"{seeded['seconds']:.1f} s"))
+        datasets.append((count, name, url, seeded))
+    variants, servers, labels = [], [], {}
+    try:
+        for count, name, url, seeded in datasets:
+            server = ctx.app_server(f"app-{name}", url).start()
+            servers.append(server)
+            for who, email_key, service_key in BANNETTES_CALLERS:
+                label = f"{who}, {count:,} letters"
+                labels[(who, count)] = label
+                request = Request("GET", "/api/bannettes", bearer(login(server, seeded[email_key],
+                                                                        SERVICES_AGENT_PASSWORD)))
+                body = expect_ok(server, request)
+                counts = {item["code"]: item["count"] for item in (body.get("data") or [])}
+                expected = dict(seeded["expected"][who])
+                visible = expected.pop("visible")
+                section.facts.append((f"{label}: counts ({who} of {seeded[service_key]}"
+                                      + (f", subtree of {seeded['validateur_subtree']} services" if who == "validateur"
+                                         else "") + f", {visible:,} letters visible)",
+                                      ", ".join(f"{code} {value:,}" for code, value in counts.items())))
+                if counts != expected:
+                    section.notes.append(f"WARNING: {label}: GET /api/bannettes gave {counts}, the seeded rows give "
+                                         f"{expected} (as of {seeded['today']}, Europe/Paris)")
+                variants.append((label, server, request))
+        # One connection: p50 is the service time, not queueing behind a second client.
+        section.runs = alternate(ctx, variants, connections=1)
+    finally:
+        for server in servers:
+            server.stop()
+    for _, name, _, _ in datasets:
+        ctx.databases.drop(name)
+    for who, _, _ in BANNETTES_CALLERS:
+        small_runs, large_runs = section.runs[labels[(who, small)]], section.runs[labels[(who, large)]]
+        # As in `services`: on SQLite the worker's CPU per request is the service time, not on PostgreSQL.
+        cpu = cpu_ratios(small_runs, large_runs) if ctx.dialect == "sqlite" else []
+        section.goals.append(Goal(f"bannettes p50 {large:,}/{small:,} ({who}) [{ctx.dialect}]",
+                                  ratios(large_runs, small_runs, "p50_ms"), 2.0, higher_is_better=False,
+                                  cpu_values=cpu))
+    check_errors(section)
+    return section
+
+
 # -- flask sessions prune of 1,000,000 dead rows while requests keep coming ----------------------------------
 class Poller:
     """Sends one request after another (with a pause) in a thread, recording (start, latency, status)."""
@@ -547,6 +625,7 @@ SCENARIOS = {
     "sessions-scale": scenario_sessions_scale,
     "documents": scenario_documents,
     "services": scenario_services,
+    "bannettes": scenario_bannettes,
     "prune": scenario_prune,
     "rss": scenario_rss,
 }

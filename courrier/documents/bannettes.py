@@ -1,7 +1,11 @@
 """Work queues (bannettes, issue 13): each one a predicate over the letters the caller may see.
 
-The queues are a table: who they apply to and which letters they hold; the counts of all of them are
-one SELECT of `count(*) FILTER (WHERE …)` over the visible letters, whatever the number of queues.
+The queues are a table: who they apply to and which letters they hold. Each queue's condition implies
+that the caller may see the letter (a queue only names letters through the ways of seeing them: their
+services, their responsabilité, their copies, what they registered, or everything for those who see
+everything), so each is counted on its own, as one scalar subquery that an index answers, and all
+counts are one statement. Counting them over every visible letter instead read 20,000 rows for a
+validateur at 100,000 letters (issue 13's benchmark).
 """
 from dataclasses import dataclass
 from typing import Callable
@@ -12,7 +16,6 @@ from courrier import deadlines
 from courrier.documents.models import (
     EN_COURS, TRAITE, Document, document_copy_services, document_copy_users, document_reads,
 )
-from courrier.documents.visibility import visible_predicate
 from courrier.extensions import db
 
 
@@ -28,7 +31,8 @@ def not_treated():
 
 
 def to_qualify(viewer, today):
-    return and_(Document.statut != "rejete", or_(Document.statut == "en_attente", Document.service_id.is_(None)))
+    """Pending, or valid with no treating service (a rejected letter needs nothing more)."""
+    return or_(Document.statut == "en_attente", and_(Document.statut == "valide", Document.service_id.is_(None)))
 
 
 def to_validate(viewer, today):
@@ -92,10 +96,7 @@ def count_bannettes(viewer):
     """[{code, libelle, count}] of the queues that apply to `viewer`, in one statement."""
     today = deadlines.paris_today()
     applying = [(code, bannette) for code, bannette in BANNETTES.items() if bannette.applies(viewer)]
-    query = select(*(func.count().filter(bannette.holds(viewer, today)).label(code) for code, bannette in applying))
-    query = query.select_from(Document)
-    predicate = visible_predicate(viewer)
-    if predicate is not None:
-        query = query.where(predicate)
-    counts = db.session.execute(query).one()
+    counts = db.session.execute(select(*(
+        select(func.count()).select_from(Document).where(bannette.holds(viewer, today)).scalar_subquery().label(code)
+        for code, bannette in applying))).one()
     return [{"code": code, "libelle": bannette.libelle, "count": getattr(counts, code)} for code, bannette in applying]

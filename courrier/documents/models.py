@@ -39,7 +39,13 @@ class Document(db.Model):
         # Visibility by service and the register's service filters (issue 12).
         Index("ix_documents_service_id_created_at", "service_id", "created_at"),
         Index("ix_documents_responsable_id_created_at", "responsable_id", "created_at"),
-        Index("ix_documents_echeance", "echeance"),
+        # The work queues' counts (documents/bannettes.py), each answered by one of these alone.
+        Index("ix_documents_echeance_statut_traitement", "echeance", "statut", "traitement_etat"),
+        Index("ix_documents_queue_service", "service_id", "statut", "traitement_etat", "responsable_id", "echeance",
+              "created_by_id"),
+        Index("ix_documents_queue_responsable", "responsable_id", "statut", "traitement_etat", "echeance"),
+        Index("ix_documents_queue_creator", "created_by_id", "traitement_etat"),
+        Index("ix_documents_queue_statut", "statut", "service_id", "created_by_id"),
         Index("ix_documents_typologie_id", "typologie_id"),
         Index("ix_documents_traite_par_id", "traite_par_id"),
         Index("ix_documents_expediteur_id", "expediteur_id"),

@@ -319,13 +319,20 @@ def new_page(browser, live_server):
         assert not watch.dialogs, f"boîtes de dialogue ouvertes : {watch.dialogs}"
 
 
-def login(page, account):
-    """Log in through the login screen and wait for the mail register."""
+def login(page, account, then="/documents"):
+    """Log in through the login screen, wait for the home screen (the caller's queues), then open
+    the screen `then` through the main navigation (the mail register by default; None: stay home)."""
     page.goto("/#/login")
     page.fill("#login-email", account.email)
     page.fill("#login-password", account.password)
     page.click("#login-submit")
-    page.wait_for_selector("[data-testid=documents-page]")
+    page.wait_for_selector("[data-testid=home-page]")
+    if then == "/documents":
+        page.click("[data-testid=nav-documents]")
+        page.wait_for_selector("[data-testid=documents-page]")
+    elif then:
+        page.goto(f"/#{then}")
+        shown(page, then)
     return page
 
 

@@ -31,8 +31,10 @@ def test_login_with_a_wrong_password_shows_the_server_message(new_page, agent_us
     assert e2e.stored_tokens(page) == [None, None]
 
 
-def test_login_opens_the_register_and_stores_both_tokens(new_page, agent_user, e2e):
-    page = e2e.login(new_page(), agent_user)
+def test_login_opens_the_home_screen_and_stores_both_tokens(new_page, agent_user, e2e):
+    page = e2e.login(new_page(), agent_user, then=None)
+    e2e.shown(page, "/accueil")
+    expect(page.get_by_test_id("bannettes")).to_be_visible()
     expect(page.get_by_test_id("current-user")).to_contain_text(agent_user.full_name)
     expect(page.get_by_test_id("current-user")).to_contain_text("Agent")
     access, refresh = e2e.stored_tokens(page)
@@ -69,7 +71,7 @@ def test_registration_shows_field_errors_next_to_fields_then_creates_an_agent(ne
     page.fill("#register-password", "Quai-Brume-Tournesol-71")
     page.fill("#register-password-confirmation", "Quai-Brume-Tournesol-71")
     page.click("#register-submit")
-    expect(page.get_by_test_id("documents-page")).to_be_visible()
+    expect(page.get_by_test_id("home-page")).to_be_visible()
     expect(page.get_by_test_id("current-user")).to_contain_text("Inès Lefèvre")
     assert all(e2e.stored_tokens(page))
 
@@ -171,5 +173,5 @@ def test_an_agent_has_no_admin_menu_and_cannot_open_admin_screens(new_page, agen
     page = e2e.login(new_page(), agent_user)
     expect(page.get_by_test_id("nav-users")).to_have_count(0)
     page.goto("/#/admin/users")
-    expect(page.get_by_test_id("documents-page")).to_be_visible()
+    expect(page.get_by_test_id("home-page")).to_be_visible()
     expect(page.get_by_test_id("flash")).to_contain_text("réservée aux administrateurs")

@@ -80,7 +80,10 @@ export function onSessionEnded(listener) {
 }
 
 function endSession(code) {
+  // Several requests in flight can all learn that the session is dead: it ends (and is announced) once.
+  const wasOpen = Boolean(accessToken() || refreshToken());
   clearAuth();
+  if (!wasOpen) return;
   for (const listener of endListeners) listener(code);
 }
 

@@ -8,12 +8,15 @@ import { documentListView, documentCreateView, documentDetailView, documentEditV
 import { sessionsView } from "./views/sessions.js";
 import { usersView, connectionsView, eventsView } from "./views/admin.js";
 import { servicesView } from "./views/services.js";
+import { homeView } from "./views/home.js";
+import { typologiesView } from "./views/typologies.js";
 
 const ADMIN = ["administrateur"];
 
 const ROUTES = [
   { pattern: /^\/login$/, view: loginView, public: true },
   { pattern: /^\/register$/, view: registerView, public: true },
+  { pattern: /^\/accueil$/, view: homeView },
   { pattern: /^\/documents$/, view: documentListView },
   { pattern: /^\/documents\/new$/, view: documentCreateView },
   { pattern: /^\/documents\/([\w-]+)\/edit$/, view: documentEditView },
@@ -21,11 +24,12 @@ const ROUTES = [
   { pattern: /^\/sessions$/, view: sessionsView },
   { pattern: /^\/admin\/users$/, view: usersView, roles: ADMIN },
   { pattern: /^\/admin\/services$/, view: servicesView, roles: ADMIN },
+  { pattern: /^\/admin\/typologies$/, view: typologiesView, roles: ADMIN },
   { pattern: /^\/admin\/connections$/, view: connectionsView, roles: ADMIN },
   { pattern: /^\/admin\/events$/, view: eventsView, roles: ADMIN },
 ];
 
-const HOME = "/documents";
+const HOME = "/accueil";
 
 const SESSION_END_MESSAGES = {
   token_expired: "Votre session a expiré. Veuillez vous reconnecter.",
@@ -104,10 +108,12 @@ function renderHeader(path) {
       h(
         "nav",
         { class: "main-nav", "aria-label": "Navigation principale" },
+        navLink("/accueil", "Accueil", path, "nav-home"),
         navLink("/documents", "Registre", path, "nav-documents"),
         navLink("/sessions", "Mes sessions", path, "nav-sessions"),
         isAdmin ? navLink("/admin/users", "Utilisateurs", path, "nav-users") : null,
         isAdmin ? navLink("/admin/services", "Services", path, "nav-services") : null,
+        isAdmin ? navLink("/admin/typologies", "Typologies", path, "nav-typologies") : null,
         isAdmin ? navLink("/admin/connections", "Connexions", path, "nav-connections") : null,
         isAdmin ? navLink("/admin/events", "Journal", path, "nav-events") : null,
       ),

@@ -94,7 +94,12 @@ export const LABELS = {
     rejected: "Rejet",
     attachment_added: "Pièce jointe ajoutée",
     assigned: "Imputation",
+    taken_in_charge: "Prise en charge",
+    treated: "Traitement",
+    reopened: "Réouverture",
   },
+  etat: { a_traiter: "À traiter", en_cours: "En cours", traite: "Traité" },
+  mode: { normal: "Normal", sva: "Silence vaut acceptation", svr: "Silence vaut rejet" },
   active: { oui: "Actif", non: "Désactivé" },
   mime: { "application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG" },
   reason: {
@@ -123,6 +128,11 @@ export const LABELS = {
     service_created: "Service créé",
     service_updated: "Service modifié",
     memberships_changed: "Services d'un utilisateur modifiés",
+    document_taken_in_charge: "Courrier pris en charge",
+    document_treated: "Courrier traité",
+    document_reopened: "Courrier rouvert",
+    typologie_changed: "Typologie créée ou modifiée",
+    notifications_changed: "Notifications par e-mail modifiées",
   },
 };
 

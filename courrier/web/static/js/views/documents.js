@@ -6,9 +6,10 @@ import { h, replace, badge, label, formatDate, formatDateTime, formatSize, perso
 import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
 import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, loadError, serviceOptions } from "../components.js";
 import { canRoute, routingPanel, routingDetails, routingHistoryLines, registrationRoutingFields } from "./routing.js";
+import { deadlineBadge, etatBadge, silenceNotice, treatmentDetails, treatmentPanel, treatmentHistoryLines, typologieName } from "./treatment.js";
 
 const DECIDERS = ["validateur", "administrateur"];
-const FILTERS = ["statut", "type", "priorite", "q", "date_from", "date_to", "service_id", "sous_services", "non_affecte", "responsable_id", "page"];
+const FILTERS = ["bannette", "statut", "type", "priorite", "q", "date_from", "date_to", "service_id", "sous_services", "non_affecte", "responsable_id", "page"];
 
 const optionsOf = (kind, anyText) => [
   ...(anyText ? [["", anyText]] : []),
@@ -27,6 +28,36 @@ async function loadServices() {
   }
 }
 
+/** The typologies (GET /api/typologies), or an empty list if they cannot be read: they are optional. */
+async function loadTypologies(query = {}) {
+  try {
+    return (await api.request("/api/typologies", { query })).data || [];
+  } catch (err) {
+    if (err.sessionEnded) throw err;
+    return [];
+  }
+}
+
+/** The caller's work queues (GET /api/bannettes), or an empty list if they cannot be read. */
+export async function loadBannettes() {
+  try {
+    return (await api.request("/api/bannettes")).data || [];
+  } catch (err) {
+    if (err.sessionEnded) throw err;
+    return [];
+  }
+}
+
+// The names of the queues, should GET /api/bannettes not answer (the server's libelle wins).
+export const BANNETTE_LABELS = {
+  a_qualifier: "À qualifier",
+  a_valider: "À valider",
+  a_traiter: "À traiter",
+  en_copie: "En copie, non lus",
+  en_retard: "En retard",
+  mes_enregistrements: "Mes enregistrements en cours",
+};
+
 /** May this user validate or reject this document (role, four-eyes rule, still pending)? */
 export function canDecide(user, doc) {
   return Boolean(user && DECIDERS.includes(user.role) && doc.statut === "en_attente" && doc.created_by?.id !== user.id);
@@ -41,8 +72,16 @@ export function canEdit(user, doc) {
 
 export async function documentListView({ query, navigate }) {
   const filters = pick(query, FILTERS);
-  const [payload, services] = await Promise.all([api.request("/api/documents", { query: { per_page: 20, ...filters } }), loadServices()]);
+  const [payload, services, bannettes] = await Promise.all([
+    api.request("/api/documents", { query: { per_page: 20, ...filters } }),
+    loadServices(),
+    loadBannettes(),
+  ]);
   const documents = payload.data || [];
+  const bannette = filters.bannette || "";
+  const bannetteLabel = bannettes.find((queue) => queue.code === bannette)?.libelle || BANNETTE_LABELS[bannette] || bannette;
+  const bannetteOptions = [["", "Tout le registre"], ...bannettes.map((queue) => [queue.code, queue.libelle])];
+  if (bannette && !bannettes.some((queue) => queue.code === bannette)) bannetteOptions.push([bannette, bannetteLabel]);
 
   const form = filterForm({
     id: "document-filters",
@@ -50,6 +89,7 @@ export async function documentListView({ query, navigate }) {
     query,
     navigate,
     specs: {
+      bannette: { label: "Bannette", type: "select", options: bannetteOptions },
       q: { label: "Recherche", type: "search", placeholder: "Référence, objet, expéditeur…" },
       statut: { label: "Statut", type: "select", options: optionsOf("statut", "Tous") },
       type: { label: "Type", type: "select", options: optionsOf("type", "Tous") },
@@ -75,7 +115,12 @@ export async function documentListView({ query, navigate }) {
       { label: "Expéditeur", cell: (doc) => doc.expediteur },
       { label: "Destinataire", cell: (doc) => doc.destinataire },
       { label: "Priorité", cell: (doc) => badge("priorite", doc.priorite) },
-      { label: "Statut", cell: (doc) => badge("statut", doc.statut) },
+      {
+        label: "Statut",
+        cell: (doc) =>
+          h("span", { class: "badge-stack" }, badge("statut", doc.statut), etatBadge(doc.traitement?.etat, "document-etat")),
+      },
+      { label: "Échéance", cell: (doc) => deadlineBadge(doc, "document-echeance") },
       { label: "Service", cell: (doc) => h("span", { "data-testid": "document-service" }, serviceCode(doc.service)) },
       { label: "Responsable", cell: (doc) => h("span", { "data-testid": "document-responsable" }, personName(doc.responsable)) },
       { label: "Enregistré le", cell: (doc) => formatDateTime(doc.created_at) },
@@ -88,7 +133,19 @@ export async function documentListView({ query, navigate }) {
   return h(
     "section",
     { class: "page", "data-testid": "documents-page" },
-    pageHeader("Registre du courrier", linkButton("#/documents/new", "+ Enregistrer un courrier", { id: "new-document-button" })),
+    pageHeader(
+      bannette ? `Bannette « ${bannetteLabel} »` : "Registre du courrier",
+      linkButton("#/documents/new", "+ Enregistrer un courrier", { id: "new-document-button" }),
+    ),
+    bannette
+      ? h(
+          "p",
+          { class: "bannette-chip", "data-testid": "bannette-chip", "data-code": bannette },
+          h("span", {}, "Bannette : ", h("strong", {}, bannetteLabel)),
+          h("a", { href: "#/accueil", "data-testid": "back-to-home" }, "← Toutes mes bannettes"),
+          h("a", { href: "#/documents", "data-testid": "whole-register" }, "Voir tout le registre"),
+        )
+      : null,
     form,
     table,
     pagination(payload.meta, "/documents", queryWithoutPage),
@@ -97,7 +154,15 @@ export async function documentListView({ query, navigate }) {
 
 // ---------------------------------------------------------------- create / edit
 
-function documentFields(doc = {}) {
+/** The options of the typologie select: the active ones, plus the letter's own if it was deactivated since. */
+function typologieOptions(typologies, current) {
+  const options = [["", "— Aucune (délai de la priorité) —"]];
+  const list = current && !typologies.some((typologie) => typologie.id === current.id) ? [...typologies, current] : typologies;
+  for (const typologie of list) options.push([typologie.id, typologieName(typologie)]);
+  return options;
+}
+
+function documentFields(doc = {}, typologies = []) {
   return {
     type: field({ id: "doc-type", name: "type", label: "Type", type: "select", required: true, value: doc.type || "entrant", options: optionsOf("type") }),
     priorite: field({ id: "doc-priorite", name: "priorite", label: "Priorité", type: "select", value: doc.priorite || "normale", options: optionsOf("priorite") }),
@@ -111,14 +176,24 @@ function documentFields(doc = {}) {
       label: "Date de réception",
       type: "date",
       value: doc.date_reception,
-      hint: doc.id ? null : "Par défaut, aujourd'hui pour un courrier entrant.",
+      hint: doc.id ? "L'échéance est recalculée à partir de cette date." : "Par défaut, aujourd'hui pour un courrier entrant. L'échéance part de cette date.",
+    }),
+    typologie_id: field({
+      id: "doc-typologie",
+      name: "typologie_id",
+      label: "Typologie (facultative)",
+      type: "select",
+      value: doc.typologie?.id || "",
+      options: typologieOptions(typologies, doc.typologie),
+      hint: "Son délai, en jours ouvrés, remplace celui de la priorité.",
+      testid: "doc-typologie",
     }),
     description: field({ id: "doc-description", name: "description", label: "Description", type: "textarea", maxlength: 5000, rows: 5, value: doc.description }),
   };
 }
 
-function documentForm({ title, doc, submitText, onSubmit, cancelHref, extraFields = {} }) {
-  const fields = { ...documentFields(doc), ...extraFields };
+function documentForm({ title, doc, typologies, submitText, onSubmit, cancelHref, extraFields = {} }) {
+  const fields = { ...documentFields(doc, typologies), ...extraFields };
   const alert = formAlert("document-form-error");
   const errors = new FormErrors(fields, alert);
   const submit = h("button", { type: "submit", class: "btn", id: "document-submit" }, submitText);
@@ -144,14 +219,15 @@ function documentForm({ title, doc, submitText, onSubmit, cancelHref, extraField
 }
 
 export async function documentCreateView({ navigate, flash }) {
-  const services = await loadServices();
+  const [services, typologies] = await Promise.all([loadServices(), loadTypologies({ is_active: "true" })]);
   return documentForm({
     title: "Enregistrer un courrier",
+    typologies,
     submitText: "Enregistrer",
     cancelHref: "#/documents",
     extraFields: services.length ? registrationRoutingFields(services) : {},
     onSubmit: async (values) => {
-      for (const optional of ["date_courrier", "date_reception", "description", "service_id", "responsable_id"]) {
+      for (const optional of ["date_courrier", "date_reception", "description", "service_id", "responsable_id", "typologie_id"]) {
         if (!values[optional]) delete values[optional];
       }
       const payload = await api.request("/api/documents", { method: "POST", json: values });
@@ -162,18 +238,23 @@ export async function documentCreateView({ navigate, flash }) {
 }
 
 export async function documentEditView({ params: [id], navigate, flash, user }) {
-  const { data: doc } = await api.request(`/api/documents/${encodeURIComponent(id)}`);
+  const [{ data: doc }, typologies] = await Promise.all([api.request(`/api/documents/${encodeURIComponent(id)}`), loadTypologies({ is_active: "true" })]);
   if (!canEdit(user, doc)) {
     return h("section", { class: "page" }, pageHeader("Modifier le courrier"), h("p", { class: "alert alert-error" }, "Ce courrier ne peut plus être modifié."));
   }
   return documentForm({
     title: `Modifier ${doc.reference}`,
     doc,
+    typologies,
     submitText: "Enregistrer les modifications",
     cancelHref: docHref(doc),
     onSubmit: async (values) => {
       const changes = {};
       for (const [name, value] of Object.entries(values)) {
+        if (name === "typologie_id") {
+          if (value !== (doc.typologie?.id || "")) changes.typologie_id = value || null;
+          continue;
+        }
         const before = doc[name] ?? "";
         if (value === before) continue;
         // A cleared date is sent as null; a cleared description as an empty text.
@@ -204,6 +285,7 @@ function detailList(doc) {
     item("Destinataire", doc.destinataire, "detail-destinataire"),
     item("Date du courrier", formatDate(doc.date_courrier), "detail-date-courrier"),
     item("Date de réception", formatDate(doc.date_reception), "detail-date-reception"),
+    treatmentDetails(doc, item),
     routingDetails(doc, item),
     item("Enregistré par", `${personName(doc.created_by)}, le ${formatDateTime(doc.created_at)}`, "detail-created-by"),
     doc.updated_at && doc.updated_at !== doc.created_at ? item("Dernière modification", formatDateTime(doc.updated_at), "detail-updated-at") : null,
@@ -223,6 +305,8 @@ const FIELD_LABELS = {
   date_reception: "Date de réception",
   priorite: "Priorité",
   description: "Description",
+  typologie_id: "Typologie",
+  echeance: "Échéance",
 };
 
 function shown(value) {
@@ -230,18 +314,28 @@ function shown(value) {
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
+/** "CODE — Nom" of a typologie id of a history entry, from the typologies read with the letter. */
+function typologieShown(id, typologies) {
+  if (!id) return "aucune";
+  const found = typologies.find((typologie) => typologie.id === id);
+  return found ? `${found.code} — ${found.nom}` : String(id);
+}
+
 /** The lines worth reading in a history entry's `details`, in French. */
-function historyLines(action, details) {
+function historyLines(action, details, typologies = []) {
   if (!details || typeof details !== "object") return details ? [String(details)] : [];
   if (action === "updated" && details.changes && typeof details.changes === "object") {
     return Object.entries(details.changes).map(([name, change]) => {
       const fieldLabel = FIELD_LABELS[name] || name;
       if (name === "priorite") return `${fieldLabel} : ${label("priorite", change?.before)} → ${label("priorite", change?.after)}`;
+      if (name === "typologie_id") return `${fieldLabel} : ${typologieShown(change?.before, typologies)} → ${typologieShown(change?.after, typologies)}`;
+      if (name.startsWith("date_") || name === "echeance") return `${fieldLabel} : ${formatDate(change?.before)} → ${formatDate(change?.after)}`;
       return `${fieldLabel} : « ${shown(change?.before)} » → « ${shown(change?.after)} »`;
     });
   }
   if (action === "rejected" && details.motif) return [`Motif : ${details.motif}`];
   if (action === "assigned") return routingHistoryLines(details);
+  if (["taken_in_charge", "treated", "reopened"].includes(action)) return treatmentHistoryLines(action, details);
   if (action === "attachment_added" && details.filename) {
     return [`${details.filename}${typeof details.size === "number" ? ` (${formatSize(details.size)})` : ""}`];
   }
@@ -249,12 +343,12 @@ function historyLines(action, details) {
   return Object.entries(details).map(([key, value]) => `${key} : ${shown(value)}`);
 }
 
-function historyDetails(action, details) {
-  const lines = historyLines(action, details);
+function historyDetails(action, details, typologies) {
+  const lines = historyLines(action, details, typologies);
   return lines.length ? h("ul", { class: "history-details" }, lines.map((line) => h("li", {}, line))) : null;
 }
 
-function historySection(events) {
+function historySection(events, typologies) {
   return h(
     "section",
     { class: "card", "aria-labelledby": "history-title" },
@@ -270,7 +364,7 @@ function historySection(events) {
               h("time", { datetime: event.at }, formatDateTime(event.at)),
               h("strong", {}, label("action", event.action)),
               event.actor ? h("span", { class: "muted" }, ` — ${personName(event.actor)}`) : null,
-              historyDetails(event.action, event.details),
+              historyDetails(event.action, event.details, typologies),
             ),
           ),
         )
@@ -441,23 +535,25 @@ export async function documentDetailView(context) {
   const messageBox = h("div", { class: "alert alert-success", role: "status", id: "document-message", tabindex: "-1", hidden: true });
 
   const load = async () => {
-    const [docResult, historyResult, attachmentsResult, services] = await Promise.allSettled([
+    const [docResult, historyResult, attachmentsResult, services, typologies] = await Promise.allSettled([
       api.request(base),
       api.request(`${base}/history`),
       api.request(`${base}/attachments`),
       loadServices(),
+      loadTypologies(),
     ]);
     if (docResult.status === "rejected") throw docResult.reason;
     return {
       doc: docResult.value.data,
       services: services.status === "fulfilled" ? services.value : [],
+      typologies: typologies.status === "fulfilled" ? typologies.value : [],
       history: historyResult.status === "fulfilled" ? historyResult.value.data || [] : null,
       attachments: attachmentsResult.status === "fulfilled" ? attachmentsResult.value.data || [] : null,
       partialError: [historyResult, attachmentsResult].find((result) => result.status === "rejected")?.reason,
     };
   };
 
-  const draw = ({ doc, services, history, attachments, partialError }) => {
+  const draw = ({ doc, services, typologies, history, attachments, partialError }) => {
     const actions = [linkButton("#/documents", "← Retour au registre", { class: "btn btn-secondary" })];
     if (canEdit(user, doc)) actions.push(linkButton(`${docHref(doc)}/edit`, "Modifier", { id: "edit-document-button" }));
     replace(
@@ -465,6 +561,7 @@ export async function documentDetailView(context) {
       pageHeader(`${doc.reference} — ${doc.objet}`, ...actions),
       messageBox,
       partialError ? loadError(partialError) : null,
+      silenceNotice(doc),
       h(
         "div",
         { class: "detail-grid" },
@@ -473,10 +570,11 @@ export async function documentDetailView(context) {
           { class: "detail-main" },
           h("section", { class: "card", "aria-label": "Informations" }, detailList(doc)),
           canDecide(user, doc) ? decisionPanel(doc, reload) : null,
+          treatmentPanel(doc, user, services, reload),
           canRoute(user, doc, services) && services.length ? routingPanel(doc, services, reload) : null,
           attachments ? attachmentsSection(doc, attachments, user, reload) : null,
         ),
-        history ? historySection(history) : null,
+        history ? historySection(history, typologies) : null,
       ),
     );
   };

@@ -62,9 +62,60 @@ function passwordForm() {
   );
 }
 
-export async function sessionsView({ query, navigate, onLogout }) {
+/** The caller's e-mail notification switch: PATCH /api/auth/me {notifications_email}. */
+function notificationsForm(user, me) {
+  const enabled = me?.notifications_email !== false;
+  const alert = h("div", { id: "notifications-message", class: "alert", role: "status", hidden: true, "data-testid": "notifications-message" });
+  const errors = new FormErrors({}, alert);
+  const toggle = field({
+    id: "notifications-email",
+    name: "notifications_email",
+    label: "Recevoir les notifications par e-mail",
+    type: "checkbox",
+    hint: "Courriers imputés à vous ou à vos services, mis en copie, proches de l'échéance ou en retard, décisions sur vos enregistrements.",
+    testid: "notifications-email",
+  });
+  toggle.input.checked = enabled;
+  toggle.row.classList.add("field-switch");
+  toggle.input.addEventListener("change", async () => {
+    const wanted = toggle.input.checked;
+    toggle.input.disabled = true;
+    errors.clear();
+    try {
+      const payload = await api.request("/api/auth/me", { method: "PATCH", json: { notifications_email: wanted } });
+      const saved = payload.data?.notifications_email ?? wanted;
+      toggle.input.checked = saved;
+      if (user) {
+        Object.assign(user, payload.data || { notifications_email: saved });
+        api.saveUser(user);
+      }
+      errors.message(saved ? "Vous recevrez les notifications par e-mail." : "Vous ne recevrez plus de notifications par e-mail.", "success");
+    } catch (err) {
+      toggle.input.checked = !wanted;
+      if (!err.sessionEnded) errors.show(err);
+    } finally {
+      toggle.input.disabled = false;
+    }
+  });
+  return h(
+    "section",
+    { class: "card card-narrow", "aria-labelledby": "notifications-title", "data-testid": "notifications-card" },
+    h("h2", { id: "notifications-title" }, "Notifications"),
+    alert,
+    toggle.row,
+  );
+}
+
+export async function sessionsView({ query, navigate, onLogout, user }) {
   const showAll = query.get("all") === "1";
-  const payload = await api.request("/api/auth/sessions", { query: { active: showAll ? "false" : "true" } });
+  const [payload, mePayload] = await Promise.all([
+    api.request("/api/auth/sessions", { query: { active: showAll ? "false" : "true" } }),
+    // The switch reads the server's current preference; the stored user is only a fallback.
+    api.request("/api/auth/me").catch((err) => {
+      if (err.sessionEnded) throw err;
+      return { data: user };
+    }),
+  ]);
   const sessions = payload.data || [];
   const alert = formAlert("sessions-message");
   const errors = new FormErrors({}, alert);
@@ -138,6 +189,7 @@ export async function sessionsView({ query, navigate, onLogout }) {
     alert,
     h("div", { class: "toolbar" }, toggle.row),
     table,
+    notificationsForm(user, mePayload.data),
     passwordForm(),
   );
 }

@@ -1,0 +1,262 @@
+// The treatment of a letter (issue 13): its deadline badge, its typologie, the treatment rows of
+// the detail list, the "Traitement" panel (take in charge, mark treated, reopen) and the history
+// lines of those steps. The server decides who may take a step; the buttons are only offered to
+// those who probably may, and a refusal is shown with the server's message.
+
+import * as api from "../api.js";
+import { h, label, formatDate, formatDateTime, personName } from "../dom.js";
+import { field, FormErrors, formAlert, busy } from "../forms.js";
+
+/** "Silence vaut acceptation", "Silence vaut rejet", or null for a normal letter. */
+export function silenceModeOf(doc) {
+  const mode = doc.traitement?.mode || doc.typologie?.mode;
+  return mode === "sva" || mode === "svr" ? mode : null;
+}
+
+/**
+ * The deadline of a letter as a badge that says it in words (never by its colour alone):
+ * "En retard — échéance le …", "Échéance proche — le …", "Échéance le …", "Traité — échéance le …".
+ */
+export function deadlineBadge(doc, testid = null) {
+  const traitement = doc.traitement || {};
+  if (!traitement.echeance) return h("span", { class: "muted", "data-testid": testid }, "—");
+  const date = formatDate(traitement.echeance);
+  const time = (text) => h("time", { datetime: traitement.echeance }, text);
+  if (traitement.en_retard) {
+    return h(
+      "span",
+      { class: "badge badge-deadline badge-deadline-late", "data-testid": testid, "data-state": "late" },
+      h("span", { "aria-hidden": "true" }, "⚠ "),
+      "En retard — échéance le ",
+      time(date),
+    );
+  }
+  if (traitement.bientot_en_retard) {
+    return h(
+      "span",
+      { class: "badge badge-deadline badge-deadline-soon", "data-testid": testid, "data-state": "soon" },
+      h("span", { "aria-hidden": "true" }, "⏱ "),
+      "Échéance proche — le ",
+      time(date),
+    );
+  }
+  if (traitement.etat === "traite") {
+    return h("span", { class: "badge badge-deadline badge-deadline-done", "data-testid": testid, "data-state": "done" }, "Traité — échéance le ", time(date));
+  }
+  return h("span", { class: "badge badge-deadline", "data-testid": testid, "data-state": "ok" }, "Échéance le ", time(date));
+}
+
+/** The treatment state as a badge ("À traiter", "En cours", "Traité"), or null when there is none. */
+export function etatBadge(etat, testid = null) {
+  if (!etat) return null;
+  return h("span", { class: `badge badge-etat-${etat}`, "data-testid": testid }, label("etat", etat));
+}
+
+/** "CODE — Nom (30 jours ouvrés)" for a typologie summary. */
+export function typologieName(typologie, none = "—") {
+  if (!typologie) return none;
+  const days = `${typologie.delai_jours} jour${typologie.delai_jours > 1 ? "s" : ""} ouvré${typologie.delai_jours > 1 ? "s" : ""}`;
+  const mode = typologie.mode && typologie.mode !== "normal" ? `, ${label("mode", typologie.mode).toLowerCase()}` : "";
+  return `${typologie.code} — ${typologie.nom} (${days}${mode})`;
+}
+
+/** The prominent sentence of a sva/svr letter: what the silence of the administration will mean. */
+export function silenceNotice(doc) {
+  const mode = silenceModeOf(doc);
+  const sentence = doc.traitement?.silence;
+  if (!mode || !sentence) return null;
+  return h(
+    "p",
+    { class: `alert alert-silence alert-silence-${mode}`, "data-testid": "detail-silence" },
+    h("strong", {}, sentence),
+    doc.traitement?.echeance ? ` Échéance : le ${formatDate(doc.traitement.echeance)}.` : null,
+  );
+}
+
+/** The treatment rows of the detail list: typologie, deadline, state, treated by/at, comment. */
+export function treatmentDetails(doc, item) {
+  const traitement = doc.traitement || {};
+  return [
+    item("Typologie", typologieName(doc.typologie, "Aucune (délai de la priorité)"), "detail-typologie"),
+    item("Échéance", deadlineBadge(doc), "detail-echeance"),
+    item("Traitement", traitement.etat ? etatBadge(traitement.etat) : h("span", { class: "muted" }, "Pas encore à traiter"), "detail-traitement"),
+    traitement.traite_at || traitement.traite_par
+      ? item("Traité par", `${personName(traitement.traite_par)}, le ${formatDateTime(traitement.traite_at)}`, "detail-traite-par")
+      : null,
+    traitement.commentaire ? item("Commentaire de traitement", h("span", { class: "pre-wrap" }, traitement.commentaire), "detail-commentaire") : null,
+  ];
+}
+
+// ---------------------------------------------------------------- who may
+
+/** The id of the letter's treating service and of every service above it (from GET /api/services). */
+function serviceAndAncestors(serviceId, services) {
+  const byId = new Map(services.map((service) => [service.id, service]));
+  const ids = new Set();
+  let current = serviceId;
+  while (current && !ids.has(current)) {
+    ids.add(current);
+    current = byId.get(current)?.parent_id || null;
+  }
+  return ids;
+}
+
+/** May this user take the letter in charge or mark it treated (responsable, member of its service, administrateur)? */
+export function canTreat(user, doc) {
+  if (!user || !doc.traitement?.etat || !doc.service) return false;
+  if (user.role === "administrateur" || doc.responsable?.id === user.id) return true;
+  return (user.services || []).some((service) => service.id === doc.service.id);
+}
+
+/** May this user reopen the letter (validateur of its service or of one above it, administrateur)? */
+export function canReopen(user, doc, services) {
+  if (!user || !doc.service || !["en_cours", "traite"].includes(doc.traitement?.etat)) return false;
+  if (user.role === "administrateur") return true;
+  if (user.role !== "validateur") return false;
+  if (!services.length) return true; // the tree could not be read: let the server say
+  const above = serviceAndAncestors(doc.service.id, services);
+  return (user.services || []).some((service) => above.has(service.id));
+}
+
+// ---------------------------------------------------------------- the panel
+
+/** The "Traitement" card of the letter detail, or null when this user has no step to take. */
+export function treatmentPanel(doc, user, services, reload) {
+  const etat = doc.traitement?.etat;
+  const treater = canTreat(user, doc);
+  const canTake = treater && etat === "a_traiter";
+  const canFinish = treater && (etat === "a_traiter" || etat === "en_cours");
+  const canOpen = canReopen(user, doc, services);
+  if (!canTake && !canFinish && !canOpen) return null;
+
+  const base = `/api/documents/${encodeURIComponent(doc.id)}`;
+  const alert = formAlert("treatment-error");
+  const errors = new FormErrors({}, alert);
+
+  const takeButton = canTake ? h("button", { type: "button", class: "btn", id: "take-button" }, "Prendre en charge") : null;
+  const treatButton = canFinish ? h("button", { type: "button", class: "btn btn-success", id: "treat-button" }, "Marquer traité") : null;
+  const reopenButton = canOpen ? h("button", { type: "button", class: "btn btn-secondary", id: "reopen-button" }, "Rouvrir") : null;
+
+  const commentaire = field({
+    id: "treat-commentaire",
+    name: "commentaire",
+    label: "Commentaire (facultatif)",
+    type: "textarea",
+    rows: 3,
+    maxlength: 5000,
+    hint: "Par exemple la réponse apportée ou la référence du courrier de réponse.",
+  });
+  const treatErrors = new FormErrors({ commentaire }, alert);
+  const confirmTreat = h("button", { type: "submit", class: "btn btn-success", id: "treat-confirm" }, "Confirmer le traitement");
+  const cancelTreat = h("button", { type: "button", class: "btn btn-secondary" }, "Annuler");
+  const treatForm = h(
+    "form",
+    { class: "confirm-panel", id: "treat-form", hidden: true, noValidate: true },
+    commentaire.row,
+    h("div", { class: "form-actions" }, confirmTreat, cancelTreat),
+  );
+
+  const motif = field({ id: "reopen-motif", name: "motif", label: "Motif de la réouverture", type: "textarea", required: true, rows: 3, maxlength: 2000 });
+  const reopenErrors = new FormErrors({ motif }, alert);
+  const confirmReopen = h("button", { type: "submit", class: "btn", id: "reopen-confirm" }, "Confirmer la réouverture");
+  const cancelReopen = h("button", { type: "button", class: "btn btn-secondary" }, "Annuler");
+  const reopenForm = h(
+    "form",
+    { class: "confirm-panel", id: "reopen-form", hidden: true, noValidate: true },
+    motif.row,
+    h("div", { class: "form-actions" }, confirmReopen, cancelReopen),
+  );
+
+  const show = (panel) => {
+    treatForm.hidden = panel !== treatForm;
+    reopenForm.hidden = panel !== reopenForm;
+    errors.clear();
+    treatErrors.clear();
+    reopenErrors.clear();
+  };
+  treatButton?.addEventListener("click", () => {
+    show(treatForm);
+    commentaire.input.focus();
+  });
+  reopenButton?.addEventListener("click", () => {
+    show(reopenForm);
+    motif.input.focus();
+  });
+  cancelTreat.addEventListener("click", () => {
+    show(null);
+    treatButton?.focus();
+  });
+  cancelReopen.addEventListener("click", () => {
+    show(null);
+    reopenButton?.focus();
+  });
+
+  takeButton?.addEventListener("click", () =>
+    busy(takeButton, async () => {
+      show(null);
+      try {
+        await api.request(`${base}/prendre-en-charge`, { method: "POST" });
+        await reload("Courrier pris en charge.");
+      } catch (err) {
+        if (!err.sessionEnded) errors.show(err);
+      }
+    }),
+  );
+  treatForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(confirmTreat, async () => {
+      const text = commentaire.input.value.trim();
+      try {
+        await api.request(`${base}/traiter`, { method: "POST", json: text ? { commentaire: text } : {} });
+        await reload("Courrier traité.");
+      } catch (err) {
+        if (!err.sessionEnded) treatErrors.show(err);
+      }
+    });
+  });
+  reopenForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(confirmReopen, async () => {
+      const text = motif.input.value.trim();
+      if (!text) {
+        reopenErrors.show({ code: "validation_error", errors: { motif: ["Indiquez le motif de la réouverture."] } });
+        return;
+      }
+      try {
+        await api.request(`${base}/rouvrir`, { method: "POST", json: { motif: text } });
+        await reload("Courrier rouvert : il est de nouveau à traiter.");
+      } catch (err) {
+        if (!err.sessionEnded) reopenErrors.show(err);
+      }
+    });
+  });
+
+  return h(
+    "section",
+    { class: "card treatment", "aria-labelledby": "treatment-title", "data-testid": "treatment-panel" },
+    h("h2", { id: "treatment-title" }, "Traitement"),
+    h(
+      "p",
+      { class: "treatment-state" },
+      etatBadge(etat, "treatment-etat"),
+      " ",
+      deadlineBadge(doc, "treatment-echeance"),
+    ),
+    alert,
+    h("div", { class: "form-actions" }, takeButton, treatButton, reopenButton),
+    treatForm,
+    reopenForm,
+  );
+}
+
+// ---------------------------------------------------------------- history
+
+/** The lines of a treatment step's history entry: "État : À traiter → En cours", "Commentaire : …". */
+export function treatmentHistoryLines(action, details) {
+  const lines = [];
+  if (details.from || details.to) lines.push(`État : ${label("etat", details.from)} → ${label("etat", details.to)}`);
+  if (action === "taken_in_charge" && details.responsable_id) lines.push("Devient responsable du courrier");
+  if (details.commentaire) lines.push(`Commentaire : ${details.commentaire}`);
+  if (details.motif) lines.push(`Motif : ${details.motif}`);
+  return lines;
+}

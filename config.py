@@ -94,6 +94,10 @@ class Config:
     APP_URL: str
     SMTP_URL: str | None
     MAIL_FROM: str
+    NOTIFY_MAX_ATTEMPTS: int
+    NOTIFY_RETRY_SECONDS: int
+    NOTIFY_CLAIM_SECONDS: int
+    NOTIFY_BATCH_SIZE: int
     TESTING: bool = False
 
     @classmethod
@@ -143,6 +147,12 @@ class Config:
             APP_URL=env_str("APP_URL", "http://127.0.0.1:5000").rstrip("/"),
             SMTP_URL=env_str("SMTP_URL") or None,
             MAIL_FROM=env_str("MAIL_FROM", "courrier@localhost"),
+            # The outbox sender (courrier.notifications): tries per message, the first retry's delay (doubled
+            # at each try), how long a claimed message is reserved for one sender, messages claimed at once.
+            NOTIFY_MAX_ATTEMPTS=env_int("NOTIFY_MAX_ATTEMPTS", 5),
+            NOTIFY_RETRY_SECONDS=env_int("NOTIFY_RETRY_SECONDS", 60),
+            NOTIFY_CLAIM_SECONDS=env_int("NOTIFY_CLAIM_SECONDS", 300),
+            NOTIFY_BATCH_SIZE=env_int("NOTIFY_BATCH_SIZE", 50),
             TESTING=app_env == "testing",
         )
 

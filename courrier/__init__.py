@@ -41,6 +41,7 @@ def register_extensions(app):
     from courrier.audit.listeners import connect_audit_listeners
     from courrier.auth.guard import BEARER_SCHEME
     from courrier.auth.tokens import init_token_store
+    from courrier.notifications.listeners import connect_notification_listeners
 
     import courrier.models  # noqa: F401  every model known to the metadata, for Flask-Migrate
 
@@ -56,6 +57,7 @@ def register_extensions(app):
     register_http_hooks(app)
     init_token_store(app)
     connect_audit_listeners()
+    connect_notification_listeners()
 
 
 def register_migrations(app):
@@ -100,9 +102,11 @@ def register_blueprints(app):
 def register_commands(app):
     from courrier.audit.cli import audit_cli
     from courrier.auth.cli import create_admin_command, sessions_cli
+    from courrier.notifications.cli import notifications_cli
     from courrier.services.cli import services_cli
 
     app.cli.add_command(create_admin_command)
     app.cli.add_command(sessions_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(services_cli)
+    app.cli.add_command(notifications_cli)

@@ -2,7 +2,7 @@
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courrier.columns import UTCDateTime, new_uuid, utcnow
@@ -23,6 +23,8 @@ class User(db.Model):
     contact: Mapped[Optional[str]] = mapped_column(String(30))
     role: Mapped[str] = mapped_column(String(20), default="agent", index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # The user's own choice (PATCH /api/auth/me): e-mail notifications (courrier.notifications) or none.
+    notifications_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

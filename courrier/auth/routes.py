@@ -8,8 +8,8 @@ from courrier.auth.guard import (
     auth_required, current_claims, current_principal, refresh_token_required, session_routes,
 )
 from courrier.auth.schemas import (
-    AuthTokensSchema, LoginSchema, PasswordChangeSchema, RegisterSchema, SessionListArgsSchema, SessionSchema,
-    UserSchema,
+    AuthTokensSchema, LoginSchema, PasswordChangeSchema, ProfileSchema, ProfileUpdateSchema, RegisterSchema,
+    SessionListArgsSchema, SessionSchema,
 )
 from courrier.extensions import limiter
 from courrier.schemas import MessageEnvelopeSchema, envelope
@@ -59,10 +59,19 @@ def refresh():
 
 @blp.route("/me", methods=["GET"])
 @auth_required()
-@blp.response(200, envelope(UserSchema))
+@blp.response(200, envelope(ProfileSchema))
 def me():
-    """The caller, with their services (read here, not by the per-request session check)."""
+    """The caller, with their services and preferences (read here, not by the per-request session check)."""
     return {"data": service.profile(current_principal())}
+
+
+@blp.route("/me", methods=["PATCH"])
+@auth_required()
+@blp.arguments(ProfileUpdateSchema)
+@blp.response(200, envelope(ProfileSchema))
+def update_me(data):
+    """Change one's own preferences: `notifications_email` turns e-mail notifications on or off."""
+    return {"message": "Profil mis à jour.", "data": service.update_profile(current_principal(), data)}
 
 
 @blp.route("/logout", methods=["POST"])

@@ -4,6 +4,7 @@ from marshmallow import ValidationError, fields, validates_schema
 from courrier.auth.models import ROLES
 from courrier.auth.passwords import password_problems
 from courrier.schemas import NoWhitespaceString, Schema, length, one_of
+from courrier.users.schemas import StrictBoolean
 
 
 class EmailField(fields.Email):
@@ -33,6 +34,18 @@ class UserSchema(Schema):
     is_active = fields.Boolean()
     created_at = fields.DateTime(format="iso")
     services = fields.List(fields.Nested(UserServiceSchema), attribute="memberships", dump_only=True)
+
+
+class ProfileSchema(UserSchema):
+    """The caller's own `user` object (/api/auth/me): their preferences too."""
+
+    notifications_email = fields.Boolean()
+
+
+class ProfileUpdateSchema(Schema):
+    """What a user changes on their own profile."""
+
+    notifications_email = StrictBoolean(required=True)
 
 
 class UserSummarySchema(Schema):

@@ -6,7 +6,7 @@ included (the audit listener adds to the same session).
 import dataclasses
 
 from flask import current_app, request
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from courrier import signals
@@ -27,11 +27,30 @@ def client_ip():
 
 
 def profile(principal):
-    """The caller as the `user` object shows them: the principal and their services (one query)."""
+    """The caller as /me shows them: the principal, their services and their preferences (two small queries).
+
+    The preferences are read here rather than by the per-request session check, which only needs who
+    the caller is.
+    """
     memberships = db.session.scalars(
         select(ServiceMember).where(ServiceMember.user_id == principal.id)
         .order_by(ServiceMember.is_primary.desc())).all()
-    return {**dataclasses.asdict(principal), "memberships": memberships}
+    notifications_email = db.session.scalar(select(User.notifications_email).where(User.id == principal.id))
+    return {**dataclasses.asdict(principal), "memberships": memberships, "notifications_email": notifications_email}
+
+
+def update_profile(principal, data):
+    """Change the caller's own preferences; a change is audited (`notifications_changed`)."""
+    wanted = data["notifications_email"]
+    changed = db.session.execute(
+        update(User).where(User.id == principal.id, User.notifications_email != wanted)
+        .values(notifications_email=wanted, updated_at=utcnow())).rowcount
+    if changed:
+        signals.notifications_changed.send(current_app._get_current_object(), actor_id=principal.id,
+                                           subject_user_id=principal.id, email=principal.email,
+                                           details={"notifications_email": wanted})
+    db.session.commit()
+    return profile(principal)
 
 
 def find_user_by_email(email):

@@ -3,8 +3,9 @@ from courrier.audit.models import AuditEvent
 from courrier.auth.models import AuthSession, User
 from courrier.contacts.models import Contact
 from courrier.documents.models import Attachment, Document, DocumentEvent, ReferenceCounter
+from courrier.notifications.models import Notification
 from courrier.services.models import Service, ServiceMember
 from courrier.typologies.models import Typologie
 
-__all__ = ["AuditEvent", "AuthSession", "User", "Contact", "Attachment", "Document", "DocumentEvent", "ReferenceCounter",
-           "Service", "ServiceMember", "Typologie"]
+__all__ = ["AuditEvent", "AuthSession", "User", "Contact", "Attachment", "Document", "DocumentEvent",
+           "ReferenceCounter", "Notification", "Service", "ServiceMember", "Typologie"]

@@ -188,3 +188,11 @@ def test_links_show_only_letters_the_caller_may_see(client, org):
     copied_view = client.get(f"/api/documents/{letter['id']}", headers=org.copied_agent.headers).json["data"]
     assert copied_view["reponses"] == []  # the reply went to FIN, not to the copied agent
     assert create(client, org.registrar, expected=422, en_reponse_a_id=letter["id"])["errors"]
+
+
+def test_a_reply_with_null_parties_takes_the_defaults(client, org):
+    """Found by the OpenAPI fuzz test: `{"expediteur_id": null}` once stored a NULL sender (a 500)."""
+    letter = create(client, org.registrar)
+    response = reply(client, org.registrar, letter, expediteur_id=None, destinataire_id=None)
+    assert response.status_code == 201, response.json
+    assert response.json["data"]["destinataire"] == "Mairie"

@@ -37,9 +37,9 @@ def reply_fields(letter, data):
     """A reply's fields: what was given, else the answered letter's sender, service and objet."""
     fields = {"type": "sortant", "priorite": letter.priorite, "nature": "courrier_simple", **data}
     fields.setdefault("objet", f"Réponse : {letter.objet}"[:255])
-    if "destinataire" not in data and "destinataire_id" not in data:
+    if not data.get("destinataire") and not data.get("destinataire_id"):
         fields["destinataire"], fields["destinataire_id"] = letter.expediteur, letter.expediteur_id
-    if "expediteur" not in data and "expediteur_id" not in data:
+    if not data.get("expediteur") and not data.get("expediteur_id"):
         fields["expediteur"] = letter.service.nom[:255] if letter.service else letter.destinataire
     if letter.service_id is not None:
         fields["service_id"] = letter.service_id

@@ -283,12 +283,13 @@ def assign_document(user, document_id, data):
     viewer = visibility.viewer_of(user)
     routing.require_may_assign(viewer, document)
     routing.require_routable(document)
-    now = utcnow()
     locked = db.session.execute(
-        update(Document).where(Document.id == document.id, Document.statut != "rejete").values(updated_at=now)
+        update(Document).where(Document.id == document.id, Document.statut != "rejete").values(updated_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
     if not locked:
         raise ApiError("conflict", routing.NOT_ROUTABLE)
+    # The time is read once the lock is held, so that the history's order is the order of the routings.
+    now = utcnow()
     db.session.refresh(document)
     routing.require_may_assign(viewer, document)
     routed = routing.resolve_routing(data, document)

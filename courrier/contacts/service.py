@@ -1,0 +1,213 @@
+"""The correspondents directory: each rule in one function, each action one transaction.
+
+Search and the duplicate guard read columns that `Contact.refresh_derived()` writes in Python on every
+change (accents folded the same way on SQLite and PostgreSQL), so every write here goes through
+`apply_fields()`. A contact is deleted only when no letter names it; otherwise it is merged into another one.
+"""
+from contextlib import contextmanager
+
+from flask import current_app
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from courrier import signals
+from courrier.columns import new_uuid, utcnow
+from courrier.contacts.models import ADDRESS_FIELDS, Contact, normalized
+from courrier.database import transactional
+from courrier.documents.models import Document, DocumentEvent, document_reads
+from courrier.documents.service import REGISTER_ORDER, escape_like, visible_documents
+from courrier.errors import ApiError, validation_error
+from courrier.extensions import db
+from courrier.schemas import paginate
+
+CONTACT_NOT_FOUND = "Correspondant introuvable."
+TARGET_NOT_FOUND = "Correspondant de destination introuvable."
+MERGE_INTO_ITSELF = "Un correspondant ne peut pas être fusionné avec lui-même."
+DUPLICATE = "Un correspondant semblable existe déjà : « {name} » (id {id}). Pour le créer quand même : {force}."
+IN_USE = ("Ce correspondant est utilisé par {count} courrier(s) : il ne peut pas être supprimé. "
+          "Fusionnez-le plutôt avec un autre correspondant.")
+CHANGED_MEANWHILE = "Un courrier vient d'être lié à ce correspondant : réessayez."
+# The field each type of contact cannot do without, and what a 422 says when it is missing.
+REQUIRED_NAME = {
+    "personne": ("nom", "Obligatoire pour une personne."),
+    "organisation": ("organisation", "Obligatoire pour une organisation."),
+}
+# The letter columns that name a contact, and the role each gives it in a merge's history.
+CONTACT_COLUMNS = {"expediteur": Document.expediteur_id, "destinataire": Document.destinataire_id}
+LIST_ORDER = (Contact.search_text, Contact.id)
+
+
+# ------------------------------------------------------------------ reading
+
+def get_contact(contact_id, message=CONTACT_NOT_FOUND):
+    contact = db.session.get(Contact, contact_id) if isinstance(contact_id, str) and len(contact_id) <= 36 else None
+    if contact is None:
+        raise ApiError("not_found", message)
+    return contact
+
+
+def contacts_query(filters):
+    """The contacts matching `q` and `type`, alphabetically (by the folded name that starts `search_text`).
+
+    `q` is folded like the stored text (no case, no accents, no punctuation) and searched as a substring:
+    on PostgreSQL the trigram index of `search_text` finds the rows.
+    """
+    query = select(Contact)
+    if filters.get("q"):
+        query = query.where(Contact.search_text.like(f"%{escape_like(normalized(filters['q']))}%", escape="\\"))
+    if filters.get("type"):
+        query = query.where(Contact.type == filters["type"])
+    return query.order_by(*LIST_ORDER)
+
+
+def list_contacts(filters):
+    """One page of the directory: `{data, meta}`."""
+    return paginate(contacts_query(filters), filters["page"], filters["per_page"])
+
+
+def iter_contacts(filters):
+    """Every matching contact, streamed from the database in batches (the CSV export).
+
+    A generator, so the query runs when the export is read: a streamed response reads it after the view
+    has returned and its session has been closed.
+    """
+    yield from db.session.scalars(contacts_query(filters).execution_options(yield_per=1000))
+
+
+def contact_documents(user, contact_id, page, per_page):
+    """The letters from or to a contact that `user` may see, newest first, with the caller's read marks."""
+    contact = get_contact(contact_id)
+    query = visible_documents(user).where(or_(*(column == contact.id for column in CONTACT_COLUMNS.values())))
+    result = paginate(query.order_by(*REGISTER_ORDER), page, per_page, keyed_by=(Document.id, REGISTER_ORDER))
+    if result["data"]:
+        reads = document_reads.c
+        read = set(db.session.scalars(select(reads.document_id).where(
+            reads.user_id == user.id, reads.document_id.in_([d.id for d in result["data"]]))))
+        for document in result["data"]:
+            document.lu = document.id in read
+    return result
+
+
+def letters_using(contact_id):
+    """How many letters name the contact as sender or recipient."""
+    return db.session.scalar(select(func.count()).select_from(Document).where(
+        or_(*(column == contact_id for column in CONTACT_COLUMNS.values()))))
+
+
+# ------------------------------------------------------------------ rules
+
+def missing_name(contact):
+    """(field, message) when the contact lacks the name its type needs, else None."""
+    field, message = REQUIRED_NAME[contact.type]
+    return None if getattr(contact, field) else (field, message)
+
+
+def duplicate_of(contact):
+    """An existing contact with the same duplicate key (same type, folded name and postcode), or None."""
+    return db.session.scalars(select(Contact).where(
+        Contact.duplicate_key == contact.duplicate_key, Contact.id != (contact.id or "")).limit(1)).first()
+
+
+def duplicate_message(existing, force="ajoutez ?force=true"):
+    return DUPLICATE.format(name=existing.display_name, id=existing.id, force=force)
+
+
+def full_address(adresse):
+    """Every address field (null when not given), or None for no address at all."""
+    if not adresse or not any(adresse.get(name) for name in ADDRESS_FIELDS):
+        return None
+    return {name: adresse.get(name) for name in ADDRESS_FIELDS}
+
+
+def apply_fields(contact, data):
+    """Set the fields and recompute the derived columns; returns `missing_name()` of the result."""
+    for name, value in data.items():
+        setattr(contact, name, full_address(value) if name == "adresse" else value)
+    contact.refresh_derived()
+    return missing_name(contact)
+
+
+def _write(contact, data):
+    """`apply_fields`, the missing name a 422 on its field."""
+    problem = apply_fields(contact, data)
+    if problem:
+        raise validation_error(*problem)
+
+
+# ------------------------------------------------------------------ writing
+
+@transactional
+def create_contact(actor, data, force=False):
+    """Anyone authenticated adds a contact; a likely duplicate is a 409 naming it unless `force`."""
+    contact = Contact()
+    _write(contact, data)
+    if not force:
+        existing = duplicate_of(contact)
+        if existing is not None:
+            raise ApiError("conflict", duplicate_message(existing))
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+@transactional
+def update_contact(actor, contact_id, changes):
+    """Anyone authenticated corrects a contact; letters keep the text they were registered with."""
+    contact = get_contact(contact_id)
+    _write(contact, changes)
+    return contact
+
+
+@transactional
+def delete_contact(actor, contact_id):
+    """An administrateur deletes a contact no letter names (409 saying how many do)."""
+    contact = get_contact(contact_id)
+    count = letters_using(contact.id)
+    if count:
+        raise ApiError("conflict", IN_USE.format(count=count))
+    details = {"contact_id": contact.id, "type": contact.type, "nom": contact.display_name}
+    with refused_if_linked_meanwhile():
+        db.session.delete(contact)
+        db.session.flush()
+    signals.contact_deleted.send(current_app._get_current_object(), actor_id=actor.id, details=details)
+
+
+@transactional
+def merge_contact(actor, contact_id, into_id):
+    """Move every letter of a contact to another one, with a history line on each, then delete it.
+
+    Two UPDATEs and one bulk INSERT whatever the number of letters; the letters' text fields are kept.
+    """
+    source = get_contact(contact_id)
+    if into_id == source.id:
+        raise validation_error("into", MERGE_INTO_ITSELF)
+    target = get_contact(into_id, TARGET_NOT_FOUND)
+    roles = {}
+    for role, column in CONTACT_COLUMNS.items():
+        for document_id in db.session.scalars(select(Document.id).where(column == source.id)):
+            roles.setdefault(document_id, []).append(role)
+        db.session.execute(update(Document).where(column == source.id).values({column.key: target.id})
+                           .execution_options(synchronize_session=False))
+    now = utcnow()
+    details = {"from_id": source.id, "from": source.display_name, "into_id": target.id, "into": target.display_name}
+    if roles:
+        db.session.execute(insert(DocumentEvent), [
+            {"id": new_uuid(), "document_id": document_id, "action": "contact_merged", "actor_id": actor.id,
+             "at": now, "details": {**details, "roles": document_roles}}
+            for document_id, document_roles in roles.items()])
+    with refused_if_linked_meanwhile():
+        db.session.execute(delete(Contact).where(Contact.id == source.id))
+    db.session.expunge(source)
+    signals.contacts_merged.send(current_app._get_current_object(), actor_id=actor.id,
+                                 details={**details, "documents": len(roles)})
+    return {"contact": target, "documents": len(roles)}
+
+
+@contextmanager
+def refused_if_linked_meanwhile():
+    """A letter linked to the contact by a concurrent request breaks the foreign key: 409, not 500."""
+    try:
+        yield
+    except IntegrityError:
+        db.session.rollback()
+        raise ApiError("conflict", CHANGED_MEANWHILE) from None

@@ -13,7 +13,7 @@ from bench.load import have_wrk
 from bench.scenarios import ADMIN, SCENARIOS, Context, log, scenario_me
 from bench.servers import LOAD_CORE, PROJECT_ROOT, AppEnvironment, pin_self
 
-DEFAULT_ORDER = ["me", "login", "sessions-scale", "documents", "services", "bannettes", "prune", "rss"]
+DEFAULT_ORDER = ["me", "login", "sessions-scale", "documents", "services", "bannettes", "registre", "prune", "rss"]
 
 
 def parse_args(argv=None):
@@ -48,6 +48,9 @@ def parse_args(argv=None):
     parser.add_argument("--bannettes-small", type=int, default=1_000,
                         help="letters of the small bannettes data set (services and users: --services-count/-users)")
     parser.add_argument("--bannettes-large", type=int, default=100_000, help="letters of the large bannettes data set")
+    parser.add_argument("--registre-letters", type=int, default=100_000,
+                        help="letters of the registre scenario (one type, this year)")
+    parser.add_argument("--registre-type", choices=("entrant", "sortant", "interne"), default="entrant")
     parser.add_argument("--prune-rows", type=int, default=1_000_000)
     parser.add_argument("--prune-timeout", type=float, default=240,
                         help="interrupt the prune after that many seconds and report it (default 240)")

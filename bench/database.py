@@ -783,3 +783,68 @@ def expected_bannettes(rows, copy_services, copy_users, reads, viewer, today):
         if row["created_by_id"] == viewer.id and etat != "traite":
             counts["mes_enregistrements"] += 1
     return counts
+
+
+# -- the register export (issue 14) ----------------------------------------------------------------------
+REGISTER_NATURES = {"courrier_simple": 60, "recommande": 10, "recommande_ar": 10, "courriel": 12, "fax": 1,
+                    "depot_main_propre": 4, "colis": 2, "autre": 1}
+# Long enough to wrap on two or three lines of the PDF's objet column.
+LONG_OBJET_SUFFIX = (" — suite à votre courrier du {d} concernant le dossier {n}, pièces complémentaires "
+                     "et demande de précisions sur le calendrier de traitement")
+
+
+def seed_register(url, count, kind="entrant", services=20, users=25, long_objet_share=0.2, seed=23):
+    """`count` letters of one `kind`, all registered this year (UTC) in reference order, for the register
+    export: natures, registered-mail numbers, a treating service for 80 %, statut and treatment state, a fifth
+    of the objets long enough to wrap. Returns {"seconds", "year"}."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    start = datetime(now.year, 1, 1, tzinfo=timezone.utc)
+    seeder = Seeder(url)
+    try:
+        user_ids = seed_users(seeder, users, rng, prefix="bench-reg-user",
+                              role_of=lambda i: "validateur" if i >= users - 5 else "agent")
+        service_list = service_rows(services, rng, now)
+        seeder.insert("services", service_list)
+        service_ids = [row["id"] for row in service_list]
+        span = max(60.0, (now - start).total_seconds() - 60)
+        stamps = sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(count))
+        natures, nature_weights = zip(*REGISTER_NATURES.items())
+        prefix = PREFIXES[kind]
+
+        def rows():
+            for number, created in enumerate(stamps, 1):
+                nature = rng.choices(natures, nature_weights)[0]
+                statut = rng.choices(("en_attente", "valide", "rejete"), (2, 7, 1))[0]
+                service_id = rng.choice(service_ids) if rng.random() < 0.8 else None
+                etat = rng.choice((None, "en_cours", "traite")) if statut == "valide" and service_id else None
+                organisme = rng.choice(ORGANISMES).format(v=rng.choice(VILLES))
+                objet = rng.choice(OBJETS).format(n=rng.randrange(1000, 99999))
+                if rng.random() < long_objet_share:
+                    objet += LONG_OBJET_SUFFIX.format(d=created.date().strftime("%d/%m/%Y"),
+                                                      n=rng.randrange(1000, 99999))
+                yield {
+                    "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "reference": f"{prefix}-{created.year}-{number:06d}", "type": kind, "objet": objet[:255],
+                    "expediteur": organisme if kind == "entrant" else "Service courrier",
+                    "destinataire": "Service courrier" if kind == "entrant" else organisme,
+                    "date_courrier": (created - timedelta(days=rng.randrange(0, 10))).date(),
+                    "date_reception": created.date() if kind == "entrant" else None,
+                    "priorite": "urgente" if rng.random() < 0.15 else "normale", "description": None,
+                    "statut": statut, "motif_rejet": "Pièce manquante." if statut == "rejete" else None,
+                    "created_by_id": rng.choice(user_ids),
+                    "validated_by_id": rng.choice(user_ids[-5:]) if statut != "en_attente" else None,
+                    "service_id": service_id, "traitement_etat": etat, "nature": nature,
+                    "numero_recommande": (f"1A{rng.randrange(10 ** 10, 10 ** 11)}"
+                                          if nature in ("recommande", "recommande_ar") else None),
+                    "created_at": created, "updated_at": created,
+                    "validated_at": created + timedelta(hours=1) if statut != "en_attente" else None,
+                }
+
+        seeder.insert("documents", rows())
+        if "reference_counters" in seeder.metadata.tables:
+            seeder.insert("reference_counters", [{"type": kind, "year": now.year, "last_value": count}])
+    finally:
+        seeder.close()
+    return {"seconds": time.perf_counter() - started, "year": now.year}

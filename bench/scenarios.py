@@ -1,4 +1,5 @@
 """The scenarios of issue 7; each returns a `Section` (runs per variant, goals with per-round values)."""
+import http.client
 import json
 import os
 import re
@@ -12,11 +13,13 @@ from dataclasses import dataclass, field
 import bcrypt
 
 from bench import baseline_app
-from bench.database import Seeder, count_rows, pin_database_backends, seed_documents, seed_services, seed_sessions
+from bench.database import (
+    Seeder, count_rows, pin_database_backends, seed_documents, seed_register, seed_services, seed_sessions,
+)
 from bench.load import Request, percentile, run_load
 from bench.servers import (
     APP_VARIABLES, LOAD_CORE, PROJECT_ROOT, SERVER_CORE, RssSampler, Server, http_request, pin_self, pinned,
-    read_cpu_seconds, tool,
+    read_cpu_seconds, read_status_kb, tool,
 )
 
 ADMIN = {"email": "bench-admin@example.com", "nom": "Banc", "prenom": "Essai",
@@ -487,6 +490,80 @@ def scenario_bannettes(ctx):
     return section
 
 
+# -- GET /api/registre?format=pdf of 100,000 letters: elapsed time and the worker's memory growth -----------
+def download(server, path, headers, timeout=600):
+    """One GET read to the end; returns (status, headers, body bytes, seconds)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    started = time.perf_counter()
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        return response.status, dict(response.getheaders()), body, time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def scenario_registre(ctx):
+    """Issue 14: the register of one type and year as a PDF, from a real gunicorn worker, as an
+    administrateur. One request: its elapsed time, and the worker's peak VmRSS (sampled every 100 ms)
+    minus its VmRSS just before, after a login and a warm-up request."""
+    count, kind = ctx.options.registre_letters, ctx.options.registre_type
+    section = Section(f"GET /api/registre?type={kind}&format=pdf with {count:,} letters [{ctx.dialect}]")
+    seeder = Seeder(ctx.databases.template_url)
+    try:
+        columns = set(seeder.metadata.tables["documents"].columns.keys())
+        has_columns = {"nature", "service_id", "traitement_etat"} <= columns
+    finally:
+        seeder.close()
+    if not has_columns:
+        section.skipped = "no documents.nature yet (issue 14 schema)"
+        return section
+    name = f"registre{count}"
+    url = ctx.databases.clone(name)
+    log(f"  seeding {count:,} {kind} letters of this year…")
+    seeded = seed_register(url, count, kind)
+    section.facts.append((f"seeding {count:,} letters", f"{seeded['seconds']:.1f} s"))
+    path = f"/api/registre?type={kind}&format=pdf"
+    try:
+        with ctx.app_server(f"app-{name}", url) as server:
+            headers = bearer(login(server))
+            warm = expect_ok(server, Request("GET", "/api/auth/me", headers))
+            if not warm.get("success"):
+                raise RuntimeError(f"warm-up request failed: {warm}")
+            database_url = server.env.get("DATABASE_URL", "")
+            if database_url.startswith("postgresql"):
+                pin_database_backends(database_url, SERVER_CORE)
+            pid = server.worker_pid()
+            before_kb = read_status_kb(pid, "VmRSS")
+            cpu_before = read_cpu_seconds(pid)
+            log(f"  GET {path} (worker VmRSS {before_kb / 1024:.1f} MB)…")
+            with RssSampler(pid) as sampler:
+                status, response_headers, body, seconds = download(server, path, headers)
+            cpu_after = read_cpu_seconds(pid)
+            after_kb = read_status_kb(pid, "VmRSS")
+    finally:
+        ctx.databases.drop(name)
+    if status != 200 or not body.startswith(b"%PDF-"):
+        raise RuntimeError(f"GET {path} answered {status}: {body[:300]!r}")
+    peak_kb = max(sampler.peak_kb or 0, after_kb or 0)
+    growth_mb = (peak_kb - before_kb) / 1024
+    pages = len(re.findall(rb"/Type /Page\b", body))
+    log(f"  {seconds:.1f} s, {len(body) / 1e6:.1f} MB, {pages:,} pages, worker RSS +{growth_mb:.1f} MB")
+    cpu = (cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else float("nan")
+    section.facts += [
+        ("response", f"{len(body) / 1e6:.1f} MB, {pages:,} pages, {response_headers.get('Content-Disposition')}"),
+        ("elapsed (client) / worker CPU", f"{seconds:.1f} s / {cpu:.1f} s"),
+        ("worker VmRSS before / peak / after", f"{before_kb / 1024:.1f} / {peak_kb / 1024:.1f} / "
+                                               f"{(after_kb or 0) / 1024:.1f} MB"),
+    ]
+    section.goals.append(Goal(f"registre PDF {count:,} letters seconds [{ctx.dialect}]", [seconds], 60.0,
+                              higher_is_better=False, unit=" s"))
+    section.goals.append(Goal(f"registre PDF worker RSS growth MB [{ctx.dialect}]", [growth_mb], 100.0,
+                              higher_is_better=False, unit=" MB"))
+    return section
+
+
 # -- flask sessions prune of 1,000,000 dead rows while requests keep coming ----------------------------------
 class Poller:
     """Sends one request after another (with a pause) in a thread, recording (start, latency, status)."""
@@ -626,6 +703,7 @@ SCENARIOS = {
     "documents": scenario_documents,
     "services": scenario_services,
     "bannettes": scenario_bannettes,
+    "registre": scenario_registre,
     "prune": scenario_prune,
     "rss": scenario_rss,
 }

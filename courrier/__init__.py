@@ -85,7 +85,8 @@ def register_blueprints(app):
     from courrier import health
     from courrier.audit import routes as audit_routes
     from courrier.auth import routes as auth_routes
-    from courrier.documents import routes as documents_routes
+    from courrier.contacts import routes as contacts_routes
+    from courrier.documents import register_routes, routes as documents_routes
     from courrier.services import routes as services_routes
     from courrier.typologies import routes as typologies_routes
     from courrier.users import routes as users_routes
@@ -93,15 +94,18 @@ def register_blueprints(app):
     from courrier.web.routes import blp as web_blp
 
     for module in (health, auth_routes, documents_routes, services_routes, typologies_routes, users_routes,
-                   audit_routes):
+                   audit_routes, contacts_routes):
         api.register_blueprint(module.blp)
     api.register_blueprint(documents_routes.queues_blp)
+    api.register_blueprint(register_routes.blp)
     app.register_blueprint(web_blp)
 
 
 def register_commands(app):
     from courrier.audit.cli import audit_cli
     from courrier.auth.cli import create_admin_command, sessions_cli
+    from courrier.documents.cli import registre_cli
+    from courrier.contacts.cli import contacts_cli
     from courrier.notifications.cli import notifications_cli
     from courrier.services.cli import services_cli
 
@@ -109,4 +113,6 @@ def register_commands(app):
     app.cli.add_command(sessions_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(services_cli)
+    app.cli.add_command(registre_cli)
+    app.cli.add_command(contacts_cli)
     app.cli.add_command(notifications_cli)

@@ -27,12 +27,16 @@ document_taken_in_charge = _signals.signal("document_taken_in_charge")
 document_treated = _signals.signal("document_treated")
 document_reopened = _signals.signal("document_reopened")
 typologie_changed = _signals.signal("typologie_changed")
+contacts_merged = _signals.signal("contacts_merged")
+contact_deleted = _signals.signal("contact_deleted")
 notifications_changed = _signals.signal("notifications_changed")
+register_exported = _signals.signal("register_exported")
 
 AUDITED_SIGNALS = (
     login_succeeded, login_failed, logout, logout_all, token_refreshed, refresh_reuse_detected,
     password_changed, user_created, user_updated, sessions_revoked, document_validated, document_rejected,
     document_assigned, service_created, service_updated, memberships_changed,
     document_taken_in_charge, document_treated, document_reopened, typologie_changed, notifications_changed,
+    contacts_merged, contact_deleted, register_exported,
 )
 AUDIT_EVENT_TYPES = tuple(signal.name for signal in AUDITED_SIGNALS)

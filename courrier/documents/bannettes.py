@@ -13,9 +13,8 @@ from typing import Callable
 from sqlalchemy import and_, exists, func, or_, select
 
 from courrier import deadlines
-from courrier.documents.models import (
-    EN_COURS, TRAITE, Document, document_copy_services, document_copy_users, document_reads,
-)
+from courrier.documents.models import EN_COURS, TRAITE, Document, document_reads
+from courrier.documents.visibility import copied_to_services, copied_to_user
 from courrier.extensions import db
 
 
@@ -51,11 +50,7 @@ def to_treat(viewer, today):
 
 
 def in_copy_unread(viewer, today):
-    copied = [Document.id.in_(select(document_copy_users.c.document_id)
-                              .where(document_copy_users.c.user_id == viewer.id))]
-    if viewer.service_ids:
-        copied.append(Document.id.in_(select(document_copy_services.c.document_id)
-                                      .where(document_copy_services.c.service_id.in_(viewer.service_ids))))
+    copied = [copied_to_user(viewer)] + ([copied_to_services(viewer)] if viewer.service_ids else [])
     read = exists().where(document_reads.c.document_id == Document.id, document_reads.c.user_id == viewer.id)
     return and_(or_(*copied), ~read)
 

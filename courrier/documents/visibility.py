@@ -58,12 +58,12 @@ def _document_in(document_ids):
     return Document.id.in_(document_ids)
 
 
-def _copied_to_user(viewer):
+def copied_to_user(viewer):
     copies = document_copy_users.c
     return _document_in(select(copies.document_id).where(copies.user_id == viewer.id))
 
 
-def _copied_to_services(viewer):
+def copied_to_services(viewer):
     copies = document_copy_services.c
     return _document_in(select(copies.document_id).where(copies.service_id.in_(viewer.service_ids)))
 
@@ -76,8 +76,8 @@ WAYS_TO_SEE = {
     "treating_service_member": lambda v: Document.service_id.in_(v.service_ids) if v.service_ids else None,
     "validateur_above": lambda v: Document.service_id.in_(v.supervised_ids) if v.supervised_ids else None,
     "validateur_unrouted": lambda v: Document.service_id.is_(None) if v.role in SUPERVISORS else None,
-    "copied_user": _copied_to_user,
-    "copied_service": lambda v: _copied_to_services(v) if v.service_ids else None,
+    "copied_user": copied_to_user,
+    "copied_service": lambda v: copied_to_services(v) if v.service_ids else None,
 }
 
 

@@ -237,14 +237,32 @@ export async function logout() {
   }
 }
 
-/** Download an attachment with the bearer token and hand it to the browser as a file. */
-export async function download(path, filename) {
-  const response = await request(path, { raw: true });
+/** The file name a Content-Disposition header proposes (filename*=UTF-8'' first), or null. */
+function dispositionFilename(response) {
+  const header = response.headers.get("Content-Disposition") || "";
+  const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header);
+  if (extended) {
+    try {
+      return decodeURIComponent(extended[1].trim());
+    } catch {
+      // a malformed name: fall back to the plain one
+    }
+  }
+  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(header);
+  return plain ? plain[1].trim() : null;
+}
+
+/**
+ * Download a file (an attachment, an export) with the bearer token and hand it to the browser.
+ * Without `filename`, the name the server proposes (Content-Disposition) is kept.
+ */
+export async function download(path, filename, { query } = {}) {
+  const response = await request(path, { raw: true, query });
   const blob = await response.blob();
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = url;
-  link.download = filename || "piece-jointe";
+  link.download = filename || dispositionFilename(response) || "piece-jointe";
   document.body.append(link);
   link.click();
   link.remove();

@@ -10,6 +10,7 @@ import { usersView, connectionsView, eventsView } from "./views/admin.js";
 import { servicesView } from "./views/services.js";
 import { homeView } from "./views/home.js";
 import { typologiesView } from "./views/typologies.js";
+import { contactsView, contactCreateView, contactDetailView } from "./views/contacts.js";
 
 const ADMIN = ["administrateur"];
 
@@ -21,6 +22,9 @@ const ROUTES = [
   { pattern: /^\/documents\/new$/, view: documentCreateView },
   { pattern: /^\/documents\/([\w-]+)\/edit$/, view: documentEditView },
   { pattern: /^\/documents\/([\w-]+)$/, view: documentDetailView },
+  { pattern: /^\/contacts$/, view: contactsView },
+  { pattern: /^\/contacts\/new$/, view: contactCreateView },
+  { pattern: /^\/contacts\/([\w-]+)$/, view: contactDetailView },
   { pattern: /^\/sessions$/, view: sessionsView },
   { pattern: /^\/admin\/users$/, view: usersView, roles: ADMIN },
   { pattern: /^\/admin\/services$/, view: servicesView, roles: ADMIN },
@@ -110,6 +114,7 @@ function renderHeader(path) {
         { class: "main-nav", "aria-label": "Navigation principale" },
         navLink("/accueil", "Accueil", path, "nav-home"),
         navLink("/documents", "Registre", path, "nav-documents"),
+        navLink("/contacts", "Correspondants", path, "nav-contacts"),
         navLink("/sessions", "Mes sessions", path, "nav-sessions"),
         isAdmin ? navLink("/admin/users", "Utilisateurs", path, "nav-users") : null,
         isAdmin ? navLink("/admin/services", "Services", path, "nav-services") : null,

@@ -97,6 +97,9 @@ export const LABELS = {
     taken_in_charge: "Prise en charge",
     treated: "Traitement",
     reopened: "Réouverture",
+    acknowledged: "Accusé de réception",
+    answered: "Réponse validée",
+    contact_merged: "Correspondant fusionné",
   },
   etat: { a_traiter: "À traiter", en_cours: "En cours", traite: "Traité" },
   mode: { normal: "Normal", sva: "Silence vaut acceptation", svr: "Silence vaut rejet" },
@@ -133,8 +136,33 @@ export const LABELS = {
     document_reopened: "Courrier rouvert",
     typologie_changed: "Typologie créée ou modifiée",
     notifications_changed: "Notifications par e-mail modifiées",
+    contacts_merged: "Correspondants fusionnés",
+    contact_deleted: "Correspondant supprimé",
+    register_exported: "Registre exporté",
   },
+  nature: {
+    courrier_simple: "Courrier simple",
+    recommande: "Recommandé",
+    recommande_ar: "Recommandé avec accusé de réception",
+    courriel: "Courriel",
+    fax: "Fax",
+    depot_main_propre: "Dépôt en main propre",
+    colis: "Colis",
+    autre: "Autre",
+  },
+  contact_type: { personne: "Personne", organisation: "Organisation" },
+  civilite: { "M.": "M.", Mme: "Mme" },
 };
+
+/** The natures of a registered letter, which carry a number (and, for one, an acknowledgement of receipt). */
+export const REGISTERED_NATURES = ["recommande", "recommande_ar"];
+
+/** A correspondent's name as the server writes it into a letter: "Mme Claire Durand", or the organisation. */
+export function contactName(contact, none = "—") {
+  if (!contact) return none;
+  if (contact.type === "organisation") return contact.organisation || none;
+  return [contact.civilite, contact.prenom, contact.nom].filter(Boolean).join(" ") || none;
+}
 
 /** "FIN — Service des finances" for a service summary, or `none` ("—"). */
 export function serviceName(service, none = "—") {

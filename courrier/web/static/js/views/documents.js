@@ -2,10 +2,13 @@
 // attachments.
 
 import * as api from "../api.js";
-import { h, replace, badge, label, formatDate, formatDateTime, formatSize, personName, serviceCode, LABELS } from "../dom.js";
+import { h, replace, badge, label, formatDate, formatDateTime, formatSize, personName, serviceCode, LABELS, REGISTERED_NATURES } from "../dom.js";
 import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
 import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, loadError, serviceOptions } from "../components.js";
 import { canRoute, routingPanel, routingDetails, routingHistoryLines, registrationRoutingFields } from "./routing.js";
+import { contactPicker } from "../contact-picker.js";
+import { canExportRegister, registerExportPanel } from "./register.js";
+import { correspondenceSection, acknowledgementSection, linkDetails, correspondenceHistoryLines } from "./correspondence.js";
 import { deadlineBadge, etatBadge, silenceNotice, treatmentDetails, treatmentPanel, treatmentHistoryLines, typologieName } from "./treatment.js";
 
 const DECIDERS = ["validateur", "administrateur"];
@@ -70,7 +73,7 @@ export function canEdit(user, doc) {
 
 // ---------------------------------------------------------------- list
 
-export async function documentListView({ query, navigate }) {
+export async function documentListView({ query, navigate, user }) {
   const filters = pick(query, FILTERS);
   const [payload, services, bannettes] = await Promise.all([
     api.request("/api/documents", { query: { per_page: 20, ...filters } }),
@@ -146,6 +149,7 @@ export async function documentListView({ query, navigate }) {
           h("a", { href: "#/documents", "data-testid": "whole-register" }, "Voir tout le registre"),
         )
       : null,
+    canExportRegister(user, services) ? registerExportPanel() : null,
     form,
     table,
     pagination(payload.meta, "/documents", queryWithoutPage),
@@ -167,8 +171,38 @@ function documentFields(doc = {}, typologies = []) {
     type: field({ id: "doc-type", name: "type", label: "Type", type: "select", required: true, value: doc.type || "entrant", options: optionsOf("type") }),
     priorite: field({ id: "doc-priorite", name: "priorite", label: "Priorité", type: "select", value: doc.priorite || "normale", options: optionsOf("priorite") }),
     objet: field({ id: "doc-objet", name: "objet", label: "Objet", required: true, maxlength: 255, value: doc.objet }),
-    expediteur: field({ id: "doc-expediteur", name: "expediteur", label: "Expéditeur", required: true, maxlength: 255, value: doc.expediteur }),
-    destinataire: field({ id: "doc-destinataire", name: "destinataire", label: "Destinataire", required: true, maxlength: 255, value: doc.destinataire }),
+    expediteur: field({
+      id: "doc-expediteur",
+      name: "expediteur",
+      label: "Expéditeur",
+      required: true,
+      maxlength: 255,
+      value: doc.expediteur,
+      hint: PARTY_HINT,
+      testid: "doc-expediteur",
+    }),
+    destinataire: field({
+      id: "doc-destinataire",
+      name: "destinataire",
+      label: "Destinataire",
+      required: true,
+      maxlength: 255,
+      value: doc.destinataire,
+      hint: PARTY_HINT,
+      testid: "doc-destinataire",
+    }),
+    nature: field({ id: "doc-nature", name: "nature", label: "Nature du pli", type: "select", value: doc.nature || "courrier_simple", options: optionsOf("nature"), testid: "doc-nature" }),
+    numero_recommande: field({
+      id: "doc-numero-recommande",
+      name: "numero_recommande",
+      label: "Numéro du recommandé",
+      required: true,
+      maxlength: 20,
+      autocomplete: "off",
+      value: doc.numero_recommande,
+      hint: "13 caractères : 2 lettres ou chiffres puis 11 chiffres, par exemple 1A 123 456 789 01 (espaces permis).",
+      testid: "doc-numero-recommande",
+    }),
     date_courrier: field({ id: "doc-date-courrier", name: "date_courrier", label: "Date du courrier", type: "date", value: doc.date_courrier }),
     date_reception: field({
       id: "doc-date-reception",
@@ -192,10 +226,37 @@ function documentFields(doc = {}, typologies = []) {
   };
 }
 
-function documentForm({ title, doc, typologies, submitText, onSubmit, cancelHref, extraFields = {} }) {
+const PARTY_HINT = "Tapez quelques lettres pour choisir un correspondant de l'annuaire, ou écrivez librement.";
+
+/** Show the registered-mail number (and require it) only for the registered natures. */
+function followNature(fields) {
+  const apply = () => {
+    const registered = REGISTERED_NATURES.includes(fields.nature.input.value);
+    fields.numero_recommande.row.hidden = !registered;
+    fields.numero_recommande.input.required = registered;
+  };
+  fields.nature.input.addEventListener("change", apply);
+  apply();
+}
+
+/** The contact pickers of the sender and the recipient, under their text inputs. */
+function partyPickers(fields, doc) {
+  const pickers = {};
+  for (const party of ["expediteur", "destinataire"]) {
+    const picker = contactPicker(fields[party].input, { chosen: doc[`${party}_contact`] || null, testid: `${party}-picker` });
+    fields[party].row.insertBefore(picker.chip, fields[party].error);
+    pickers[party] = picker;
+  }
+  return pickers;
+}
+
+function documentForm({ title, doc = {}, typologies, submitText, onSubmit, cancelHref, extraFields = {} }) {
   const fields = { ...documentFields(doc, typologies), ...extraFields };
+  followNature(fields);
+  const pickers = partyPickers(fields, doc);
   const alert = formAlert("document-form-error");
-  const errors = new FormErrors(fields, alert);
+  // A refused contact id is shown under its text input.
+  const errors = new FormErrors({ ...fields, expediteur_id: fields.expediteur, destinataire_id: fields.destinataire }, alert);
   const submit = h("button", { type: "submit", class: "btn", id: "document-submit" }, submitText);
   const form = h(
     "form",
@@ -208,8 +269,12 @@ function documentForm({ title, doc, typologies, submitText, onSubmit, cancelHref
     event.preventDefault();
     busy(submit, async () => {
       errors.clear();
+      const values = valuesOf(fields);
+      if (fields.numero_recommande.row.hidden) values.numero_recommande = "";
+      values.expediteur_id = pickers.expediteur.current()?.id || null;
+      values.destinataire_id = pickers.destinataire.current()?.id || null;
       try {
-        await onSubmit(valuesOf(fields));
+        await onSubmit(values);
       } catch (err) {
         if (!err.sessionEnded) errors.show(err);
       }
@@ -227,7 +292,7 @@ export async function documentCreateView({ navigate, flash }) {
     cancelHref: "#/documents",
     extraFields: services.length ? registrationRoutingFields(services) : {},
     onSubmit: async (values) => {
-      for (const optional of ["date_courrier", "date_reception", "description", "service_id", "responsable_id", "typologie_id"]) {
+      for (const optional of ["date_courrier", "date_reception", "description", "service_id", "responsable_id", "typologie_id", "numero_recommande", "expediteur_id", "destinataire_id"]) {
         if (!values[optional]) delete values[optional];
       }
       const payload = await api.request("/api/documents", { method: "POST", json: values });
@@ -253,6 +318,15 @@ export async function documentEditView({ params: [id], navigate, flash, user }) 
       for (const [name, value] of Object.entries(values)) {
         if (name === "typologie_id") {
           if (value !== (doc.typologie?.id || "")) changes.typologie_id = value || null;
+          continue;
+        }
+        if (name === "expediteur_id" || name === "destinataire_id") {
+          const party = name.replace("_id", "_contact");
+          if ((value || null) !== (doc[party]?.id || null)) changes[name] = value || null;
+          continue;
+        }
+        if (name === "numero_recommande") {
+          if ((value || null) !== (doc.numero_recommande || null)) changes.numero_recommande = value || null;
           continue;
         }
         const before = doc[name] ?? "";
@@ -281,8 +355,7 @@ function detailList(doc) {
     item("Type", label("type", doc.type), "detail-type"),
     item("Priorité", badge("priorite", doc.priorite), "detail-priorite"),
     item("Statut", badge("statut", doc.statut), "detail-statut"),
-    item("Expéditeur", doc.expediteur, "detail-expediteur"),
-    item("Destinataire", doc.destinataire, "detail-destinataire"),
+    linkDetails(doc, item),
     item("Date du courrier", formatDate(doc.date_courrier), "detail-date-courrier"),
     item("Date de réception", formatDate(doc.date_reception), "detail-date-reception"),
     treatmentDetails(doc, item),
@@ -307,6 +380,10 @@ const FIELD_LABELS = {
   description: "Description",
   typologie_id: "Typologie",
   echeance: "Échéance",
+  expediteur_id: "Correspondant expéditeur",
+  destinataire_id: "Correspondant destinataire",
+  nature: "Nature",
+  numero_recommande: "N° de recommandé",
 };
 
 function shown(value) {
@@ -328,6 +405,8 @@ function historyLines(action, details, typologies = []) {
     return Object.entries(details.changes).map(([name, change]) => {
       const fieldLabel = FIELD_LABELS[name] || name;
       if (name === "priorite") return `${fieldLabel} : ${label("priorite", change?.before)} → ${label("priorite", change?.after)}`;
+      if (name === "nature") return `${fieldLabel} : ${label("nature", change?.before)} → ${label("nature", change?.after)}`;
+      if (name === "expediteur_id" || name === "destinataire_id") return `${fieldLabel} : ${change?.after ? "lié à une fiche de l'annuaire" : "détaché de l'annuaire"}`;
       if (name === "typologie_id") return `${fieldLabel} : ${typologieShown(change?.before, typologies)} → ${typologieShown(change?.after, typologies)}`;
       if (name.startsWith("date_") || name === "echeance") return `${fieldLabel} : ${formatDate(change?.before)} → ${formatDate(change?.after)}`;
       return `${fieldLabel} : « ${shown(change?.before)} » → « ${shown(change?.after)} »`;
@@ -336,6 +415,7 @@ function historyLines(action, details, typologies = []) {
   if (action === "rejected" && details.motif) return [`Motif : ${details.motif}`];
   if (action === "assigned") return routingHistoryLines(details);
   if (["taken_in_charge", "treated", "reopened"].includes(action)) return treatmentHistoryLines(action, details);
+  if (["acknowledged", "answered", "contact_merged"].includes(action)) return correspondenceHistoryLines(action, details);
   if (action === "attachment_added" && details.filename) {
     return [`${details.filename}${typeof details.size === "number" ? ` (${formatSize(details.size)})` : ""}`];
   }
@@ -529,7 +609,7 @@ function decisionPanel(doc, reload) {
 }
 
 export async function documentDetailView(context) {
-  const { params: [id], user, isCurrent } = context;
+  const { params: [id], user, isCurrent, navigate, flash } = context;
   const base = `/api/documents/${encodeURIComponent(id)}`;
   const container = h("section", { class: "page", "data-testid": "document-page" });
   const messageBox = h("div", { class: "alert alert-success", role: "status", id: "document-message", tabindex: "-1", hidden: true });
@@ -570,6 +650,8 @@ export async function documentDetailView(context) {
           { class: "detail-main" },
           h("section", { class: "card", "aria-label": "Informations" }, detailList(doc)),
           canDecide(user, doc) ? decisionPanel(doc, reload) : null,
+          correspondenceSection(doc, user, services, { navigate, flash }),
+          acknowledgementSection(doc, user, services, reload),
           treatmentPanel(doc, user, services, reload),
           canRoute(user, doc, services) && services.length ? routingPanel(doc, services, reload) : null,
           attachments ? attachmentsSection(doc, attachments, user, reload) : null,

@@ -256,6 +256,7 @@ export function treatmentHistoryLines(action, details) {
   const lines = [];
   if (details.from || details.to) lines.push(`État : ${label("etat", details.from)} → ${label("etat", details.to)}`);
   if (action === "taken_in_charge" && details.responsable_id) lines.push("Devient responsable du courrier");
+  if (action === "treated" && details.reponse) lines.push(`Par la validation de la réponse ${details.reponse}`);
   if (details.commentaire) lines.push(`Commentaire : ${details.commentaire}`);
   if (details.motif) lines.push(`Motif : ${details.motif}`);
   return lines;

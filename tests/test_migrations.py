@@ -1,7 +1,7 @@
 """Migrations upgrade a live database in place, on SQLite and (with TEST_DATABASE_URL) on PostgreSQL."""
 from sqlalchemy import text
 
-from conftest import TEST_DATABASE_URL, AuthActions, base_config
+from tests.conftest import TEST_DATABASE_URL, AuthActions, base_config
 from courrier import create_app, register_migrations
 from courrier.extensions import db
 

@@ -14,7 +14,7 @@ from courrier.documents import register
 from courrier.documents.models import Document
 from courrier.documents.register_pdf import DEJAVU_DIR, DEJAVU_FILES, RegisterPDF, write_pdf
 from courrier.extensions import db
-from conftest import create, join, service
+from tests.conftest import create, join, service
 
 THIS_YEAR = datetime.now(timezone.utc).year
 REFERENCE = re.compile(r"(?:ENT|SOR|INT)-\d{4}-\d{6}")

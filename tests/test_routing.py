@@ -7,7 +7,7 @@ from sqlalchemy import select
 from courrier.audit.models import AuditEvent
 from courrier.documents.models import DocumentEvent
 from courrier.extensions import db
-from conftest import assign, create, join
+from tests.conftest import assign, create, join
 
 
 def sees(client, account, document):

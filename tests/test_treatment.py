@@ -8,7 +8,7 @@ from sqlalchemy import select
 from courrier import deadlines
 from courrier.audit.models import AuditEvent
 from courrier.extensions import db
-from conftest import create
+from tests.conftest import create
 
 CONFIG = {"DELAI_NORMALE": 30, "DELAI_URGENTE": 8, "ALERTE_JOURS": 3, "HOLIDAYS_SUBDIVISION": None}
 
@@ -313,7 +313,7 @@ def test_an_unknown_queue_is_422(client, agent):
 
 
 def test_queue_counts_are_one_statement(app, client, org):
-    from test_sessions import StatementCounter
+    from tests.test_sessions import StatementCounter
 
     queues(client, org.fin_agent)
     with app.app_context(), StatementCounter(db.engine) as statements:

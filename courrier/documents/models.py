@@ -41,7 +41,8 @@ class Document(db.Model):
         Index("ix_documents_responsable_id_created_at", "responsable_id", "created_at"),
         # The work queues' counts (documents/bannettes.py), each answered by one of these alone.
         Index("ix_documents_echeance_statut_traitement", "echeance", "statut", "traitement_etat"),
-        Index("ix_documents_queue_service", "service_id", "statut", "traitement_etat", "responsable_id", "echeance",
+        # Service first, then the deadline: late letters of a few services are one range each.
+        Index("ix_documents_queue_service", "service_id", "echeance", "statut", "traitement_etat", "responsable_id",
               "created_by_id"),
         Index("ix_documents_queue_responsable", "responsable_id", "statut", "traitement_etat", "echeance"),
         Index("ix_documents_queue_creator", "created_by_id", "traitement_etat"),

@@ -19,7 +19,7 @@ depends_on = None
 # The work queues' counts, each answered by one index (courrier/documents/bannettes.py).
 QUEUE_INDEXES = (
     ("ix_documents_echeance_statut_traitement", ["echeance", "statut", "traitement_etat"]),
-    ("ix_documents_queue_service", ["service_id", "statut", "traitement_etat", "responsable_id", "echeance",
+    ("ix_documents_queue_service", ["service_id", "echeance", "statut", "traitement_etat", "responsable_id",
                                     "created_by_id"]),
     ("ix_documents_queue_responsable", ["responsable_id", "statut", "traitement_etat", "echeance"]),
     ("ix_documents_queue_creator", ["created_by_id", "traitement_etat"]),

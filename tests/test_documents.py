@@ -463,7 +463,10 @@ def test_openapi_describes_the_document_routes_and_their_fields(client):
     }.items():
         assert methods <= set(paths[path]), path
     schemas = spec["components"]["schemas"]
-    assert {"type", "objet", "expediteur", "destinataire"} <= set(schemas["DocumentCreate"]["required"])
+    assert {"type", "objet"} <= set(schemas["DocumentCreate"]["required"])
+    # Required unless their contact is given (issue 14): said in their description.
+    assert all("Obligatoire" in schemas["DocumentCreate"]["properties"][name]["description"]
+               for name in ("expediteur", "destinataire"))
     assert "motif" in schemas["Reject"]["required"]
     upload_body = paths["/api/documents/{document_id}/attachments"]["post"]["requestBody"]["content"]
     assert schemas["AttachmentUpload"]["properties"]["file"] == {

@@ -45,8 +45,7 @@ def create_reply(user, document_id, data):
     if not may_handle(visibility.viewer_of(user), letter):
         raise ApiError("forbidden", MAY_NOT_REPLY)
     fields = correspondence.reply_fields(letter, data)
-    reply = service.create_document(user, {**fields, "en_reponse_a_id": letter.id})
-    return with_links(user, service.get_document(user, reply.id))
+    return service.create_document(user, {**fields, "en_reponse_a_id": letter.id})
 
 
 @transactional

@@ -17,6 +17,15 @@ queues_blp = Blueprint("bannettes", __name__, url_prefix="/api/bannettes", descr
 
 accepts_upload("documents.upload_attachment")
 
+
+def as_seen(document):
+    """One letter as the caller sees it: they are looking at it, so it is read by them (`lu`, and the
+    `en_copie` queue forgets it), with the letters it links to that they may see. Every route returning
+    one letter returns this same shape."""
+    user = current_principal()
+    return replies.with_links(user, service.mark_read(user, document))
+
+
 DOWNLOAD_RESPONSE = {"200": {
     "description": "Le fichier, en pièce jointe (Content-Disposition: attachment).",
     "content": {ctype: {"schema": {"type": "string", "format": "binary"}}
@@ -27,11 +36,11 @@ DOWNLOAD_RESPONSE = {"200": {
 @blp.route("", methods=["POST"])
 @auth_required()
 @blp.arguments(DocumentCreateSchema)
-@blp.response(201, envelope(DocumentSchema))
+@blp.response(201, envelope(DocumentDetailSchema))
 def create_document(data):
     """Register a document; the server gives its reference and statut `en_attente`."""
     document = service.create_document(current_principal(), data)
-    return {"message": f"Courrier enregistré sous la référence {document.reference}.", "data": document}
+    return {"message": f"Courrier enregistré sous la référence {document.reference}.", "data": as_seen(document)}
 
 
 @blp.route("", methods=["GET"])
@@ -48,8 +57,7 @@ def list_documents(filters):
 @blp.response(200, envelope(DocumentDetailSchema))
 def get_document(document_id):
     """One letter with its replies; opening it marks it read for the caller (`lu`)."""
-    user = current_principal()
-    return {"data": replies.with_links(user, service.open_document(user, document_id))}
+    return {"data": as_seen(service.get_document(current_principal(), document_id))}
 
 
 @blp.route("/<document_id>/reponses", methods=["POST"])
@@ -60,65 +68,66 @@ def create_reply(data, document_id):
     """Register the reply to an incoming letter: a `sortant` letter pre-filled from it (objet, destinataire,
     treating service); validating the reply treats the letter."""
     reply = replies.create_reply(current_principal(), document_id, data)
-    return {"message": f"Réponse enregistrée sous la référence {reply.reference}.", "data": reply}
+    return {"message": f"Réponse enregistrée sous la référence {reply.reference}.", "data": as_seen(reply)}
 
 
 @blp.route("/<document_id>/accuse-reception", methods=["POST"])
 @auth_required()
 @blp.arguments(AcknowledgementSchema)
-@blp.response(200, envelope(DocumentSchema))
+@blp.response(200, envelope(DocumentDetailSchema))
 def acknowledge(data, document_id):
     """Record the date the acknowledgement of receipt came back, at any state."""
     document = replies.acknowledge(current_principal(), document_id, data["date"])
-    return {"message": "Accusé de réception enregistré.", "data": document}
+    return {"message": "Accusé de réception enregistré.", "data": as_seen(document)}
 
 
 @blp.route("/<document_id>", methods=["PATCH"])
 @auth_required()
 @blp.arguments(DocumentUpdateSchema)
-@blp.response(200, envelope(DocumentSchema))
+@blp.response(200, envelope(DocumentDetailSchema))
 def update_document(changes, document_id):
     """Correct a pending document: its creator, or an administrateur."""
     document = service.update_document(current_principal(), document_id, changes)
-    return {"message": "Courrier modifié.", "data": document}
+    return {"message": "Courrier modifié.", "data": as_seen(document)}
 
 
 @blp.route("/<document_id>/validate", methods=["POST"])
 @auth_required()
-@blp.response(200, envelope(DocumentSchema))
+@blp.response(200, envelope(DocumentDetailSchema))
 def validate_document(document_id):
     """Validate a pending document: validateur or administrateur, never its creator."""
-    return {"message": "Courrier validé.", "data": service.decide(current_principal(), document_id, "validate")}
+    document = service.decide(current_principal(), document_id, "validate")
+    return {"message": "Courrier validé.", "data": as_seen(document)}
 
 
 @blp.route("/<document_id>/reject", methods=["POST"])
 @auth_required()
 @blp.arguments(RejectSchema)
-@blp.response(200, envelope(DocumentSchema))
+@blp.response(200, envelope(DocumentDetailSchema))
 def reject_document(data, document_id):
     """Reject a pending document with a `motif`: validateur or administrateur, never its creator."""
     document = service.decide(current_principal(), document_id, "reject", motif=data["motif"])
-    return {"message": "Courrier rejeté.", "data": document}
+    return {"message": "Courrier rejeté.", "data": as_seen(document)}
 
 
 @blp.route("/<document_id>/assign", methods=["POST"])
 @auth_required()
 @blp.arguments(AssignSchema)
-@blp.response(200, envelope(DocumentSchema))
+@blp.response(200, envelope(DocumentDetailSchema))
 def assign_document(data, document_id):
     """Route or re-route a letter: the mail office, administrateurs, validateurs above it, its responsable."""
     document = service.assign_document(current_principal(), document_id, data)
-    return {"message": f"Courrier imputé au service {document.service.code}.", "data": document}
+    return {"message": f"Courrier imputé au service {document.service.code}.", "data": as_seen(document)}
 
 
 def treatment_step(name, document_id, data=None):
     document = treatment.take_step(current_principal(), document_id, name, data or {})
-    return {"message": treatment.TREATMENT_STEPS[name].message, "data": document}
+    return {"message": treatment.TREATMENT_STEPS[name].message, "data": as_seen(document)}
 
 
 @blp.route("/<document_id>/prendre-en-charge", methods=["POST"])
 @auth_required()
-@blp.response(200, envelope(DocumentSchema))
+@blp.response(200, envelope(DocumentDetailSchema))
 def take_in_charge(document_id):
     """À traiter → en cours: its responsable or a member of its service (who becomes responsable if none)."""
     return treatment_step("prendre-en-charge", document_id)
@@ -127,7 +136,7 @@ def take_in_charge(document_id):
 @blp.route("/<document_id>/traiter", methods=["POST"])
 @auth_required()
 @blp.arguments(CommentSchema)
-@blp.response(200, envelope(DocumentSchema))
+@blp.response(200, envelope(DocumentDetailSchema))
 def treat(data, document_id):
     """À traiter or en cours → traité, with an optional `commentaire`."""
     return treatment_step("traiter", document_id, data)
@@ -136,7 +145,7 @@ def treat(data, document_id):
 @blp.route("/<document_id>/rouvrir", methods=["POST"])
 @auth_required()
 @blp.arguments(ReopenSchema)
-@blp.response(200, envelope(DocumentSchema))
+@blp.response(200, envelope(DocumentDetailSchema))
 def reopen(data, document_id):
     """En cours or traité → à traiter, with a `motif`: validateurs of its service or above, administrateurs."""
     return treatment_step("rouvrir", document_id, data)

@@ -257,6 +257,11 @@ class DocumentListArgsSchema(PaginationArgsSchema):
     bannette = fields.String(validate=one_of(tuple(BANNETTES)), metadata={
         "description": "Le contenu d'une bannette (GET /api/bannettes)."})
 
+    @validates_schema
+    def check_period(self, data, **kwargs):
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("La fin de la période précède son début.", "date_to")
+
 
 class CommentSchema(Schema):
     commentaire = NoWhitespaceString(allow_none=True, validate=length(max=5000))
@@ -270,11 +275,6 @@ class BannetteSchema(Schema):
     code = fields.String()
     libelle = fields.String()
     count = fields.Integer()
-
-    @validates_schema
-    def check_period(self, data, **kwargs):
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise ValidationError("La fin de la période précède son début.", "date_to")
 
 
 class HistoryEntrySchema(Schema):

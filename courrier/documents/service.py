@@ -180,9 +180,8 @@ def list_documents(user, filters):
 
 
 @transactional
-def open_document(user, document_id):
-    """GET of one letter: it is now read by the caller (the `en_copie` queue forgets it)."""
-    document = get_document(user, document_id)
+def mark_read(user, document):
+    """The caller has seen the letter: the `en_copie` queue forgets it, `lu` says so."""
     insert_ignoring_duplicates(document_reads, document_id=document.id, user_id=user.id, read_at=utcnow())
     document.lu = True
     return document

@@ -125,13 +125,13 @@ class StatementCounter:
 
 
 def test_session_check_is_one_statement_when_last_use_is_recent(app, client, agent):
-    """The check is one statement; /me's only other one reads the services it shows (issue 12)."""
+    """The check is one statement; /me's only other one reads the services and preferences it shows."""
     client.get("/api/auth/me", headers=agent.headers)
     with app.app_context(), StatementCounter(db.engine) as statements:
         assert client.get("/api/auth/me", headers=agent.headers).status_code == 200
     assert len(statements) == 2, statements
     assert "JOIN users" in statements[0] and "service_members" not in statements[0]
-    assert "FROM service_members" in statements[1]
+    assert "service_members" in statements[1] and "notifications_email" in statements[1]
 
 
 def test_last_used_at_is_not_written_twice_within_a_minute(app, client, agent):

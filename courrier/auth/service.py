@@ -27,15 +27,17 @@ def client_ip():
 
 
 def profile(principal):
-    """The caller as /me shows them: the principal, their services and their preferences (two small queries).
+    """The caller as /me shows them: the principal, their services and their preferences (one query).
 
-    The preferences are read here rather than by the per-request session check, which only needs who
-    the caller is.
+    The services and preferences are read here rather than by the per-request session check, which only
+    needs who the caller is.
     """
-    memberships = db.session.scalars(
-        select(ServiceMember).where(ServiceMember.user_id == principal.id)
+    rows = db.session.execute(
+        select(User.notifications_email, ServiceMember)
+        .outerjoin(ServiceMember, ServiceMember.user_id == User.id).where(User.id == principal.id)
         .order_by(ServiceMember.is_primary.desc())).all()
-    notifications_email = db.session.scalar(select(User.notifications_email).where(User.id == principal.id))
+    memberships = [row.ServiceMember for row in rows if row.ServiceMember is not None]
+    notifications_email = rows[0].notifications_email if rows else True
     return {**dataclasses.asdict(principal), "memberships": memberships, "notifications_email": notifications_email}
 
 

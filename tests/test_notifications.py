@@ -24,7 +24,7 @@ from courrier.documents.models import Document
 from courrier.extensions import db
 from courrier.notifications import sender
 from courrier.notifications.models import Notification
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import TEST_DATABASE_URL, join, service
 
 APP_URL = "https://courrier.mairie.example"
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -105,19 +105,6 @@ def outbox(app, **filters):
 
 
 # ------------------------------------------------------------------ an organisation
-
-def service(client, admin, code, **fields):
-    response = client.post("/api/services", json={"code": code, "nom": f"Service {code}", **fields},
-                           headers=admin.headers)
-    assert response.status_code == 201, response.json
-    return response.json["data"]
-
-
-def join(client, admin, account, *services):
-    response = client.put(f"/api/users/{account.id}/services", json={"services": [s["id"] for s in services]},
-                          headers=admin.headers)
-    assert response.status_code == 200, response.json
-
 
 @pytest.fixture
 def org(client, auth, admin):

@@ -31,6 +31,12 @@ contacts_merged = _signals.signal("contacts_merged")
 contact_deleted = _signals.signal("contact_deleted")
 notifications_changed = _signals.signal("notifications_changed")
 register_exported = _signals.signal("register_exported")
+mfa_enabled = _signals.signal("mfa_enabled")
+mfa_disabled = _signals.signal("mfa_disabled")
+mfa_failed = _signals.signal("mfa_failed")
+mfa_recovery_used = _signals.signal("mfa_recovery_used")
+mfa_reset = _signals.signal("mfa_reset")
+reauthenticated = _signals.signal("reauthenticated")
 
 AUDITED_SIGNALS = (
     login_succeeded, login_failed, logout, logout_all, token_refreshed, refresh_reuse_detected,
@@ -38,5 +44,6 @@ AUDITED_SIGNALS = (
     document_assigned, service_created, service_updated, memberships_changed,
     document_taken_in_charge, document_treated, document_reopened, typologie_changed, notifications_changed,
     contacts_merged, contact_deleted, register_exported,
+    mfa_enabled, mfa_disabled, mfa_failed, mfa_recovery_used, mfa_reset, reauthenticated,
 )
 AUDIT_EVENT_TYPES = tuple(signal.name for signal in AUDITED_SIGNALS)

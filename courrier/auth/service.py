@@ -81,6 +81,18 @@ def _open_session(user):
     return {"user": user, **vars(tokens)}
 
 
+def complete_login(user, method="password", mfa=False):
+    """The answer to a login whose first factor succeeded (`method`: password, oidc); not committed.
+
+    `mfa`: a second factor was already proven (a provider's acr/amr for ProConnect). The answer is the
+    usual tokens, audited `login_succeeded` with the method.
+    """
+    result = _open_session(user)
+    signals.login_succeeded.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
+                                 email=user.email, details={"method": method})
+    return result
+
+
 def register(data):
     """Public registration: a new active agent, logged in at once."""
     if not current_app.config["REGISTRATION_OPEN"]:
@@ -102,8 +114,7 @@ def login(email, password):
                                            "wrong_password" if not password_ok else "inactive"})
         db.session.commit()
         raise ApiError("invalid_credentials")
-    result = _open_session(user)
-    signals.login_succeeded.send(app, actor_id=user.id, subject_user_id=user.id, email=user.email)
+    result = complete_login(user)
     db.session.commit()
     return result
 

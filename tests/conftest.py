@@ -29,6 +29,8 @@ def base_config(tmp_path):
         "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite'}",
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "AUTH_RATE_LIMIT": "1000 per minute",
+        # Tests of the second factor turn it on for their roles (tests/test_mfa.py); elsewhere it is off.
+        "MFA_REQUIRED_ROLES": (),
         # One key space per test, so that limits never leak from one test to the next on Redis.
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
     }

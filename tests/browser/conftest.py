@@ -34,7 +34,7 @@ APP_VARIABLES = (
     "JWT_REFRESH_TOKEN_EXPIRES", "SESSION_IDLE_TIMEOUT", "SESSION_TRACKING", "AUTH_RATE_LIMIT", "RATELIMIT_ENABLED",
     "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXIES", "CORS_ORIGINS", "REGISTRATION_OPEN",
     "MAX_JSON_BYTES", "ATTACHMENT_MAX_BYTES", "UPLOAD_FOLDER", "ADMIN_PASSWORD", "WEB_CONCURRENCY", "PORT", "HOST",
-    "GUNICORN_CMD_ARGS",
+    "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES",
 )
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -161,6 +161,7 @@ def live_server(tmp_path_factory):
         "JWT_SECRET_KEY": jwt_secret,
         "DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite'}",
         "BCRYPT_ROUNDS": "4",
+        "MFA_REQUIRED_ROLES": "none",
         "AUTH_RATE_LIMIT": "10000 per minute",
         "UPLOAD_FOLDER": str(tmp / "uploads"),
         "RATELIMIT_STORAGE_URI": "memory://",

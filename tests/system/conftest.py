@@ -41,7 +41,7 @@ APP_VARIABLES = (
     "JWT_REFRESH_TOKEN_EXPIRES", "SESSION_IDLE_TIMEOUT", "SESSION_TRACKING", "AUTH_RATE_LIMIT", "RATELIMIT_ENABLED",
     "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXIES", "CORS_ORIGINS", "REGISTRATION_OPEN",
     "MAX_JSON_BYTES", "ATTACHMENT_MAX_BYTES", "UPLOAD_FOLDER", "ADMIN_PASSWORD", "WEB_CONCURRENCY", "PORT", "HOST",
-    "GUNICORN_CMD_ARGS",
+    "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES",
 )
 
 needs_postgres = pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL")
@@ -184,6 +184,7 @@ def server_env(database_url, tmp_path, **overrides):
         JWT_SECRET_KEY=secrets.token_hex(32),
         DATABASE_URL=database_url,
         BCRYPT_ROUNDS="4",
+        MFA_REQUIRED_ROLES="none",
         AUTH_RATE_LIMIT="100000 per minute",
         RATELIMIT_STORAGE_URI="memory://",
         UPLOAD_FOLDER=str(tmp_path / "uploads"),

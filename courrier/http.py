@@ -8,6 +8,7 @@ from courrier.errors import ApiError
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 MULTIPART_ENDPOINTS = set()  # endpoints that take a file upload instead of JSON
+NUL_TOLERANT_FIELDS = {}  # endpoint -> top-level body fields where a NUL is data, never stored
 NUL = "\x00"
 NUL_MESSAGE = "Caractère nul interdit."
 
@@ -15,6 +16,15 @@ NUL_MESSAGE = "Caractère nul interdit."
 def accepts_upload(endpoint):
     """Mark an endpoint as a multipart upload: it gets ATTACHMENT_MAX_BYTES instead of the JSON rules."""
     MULTIPART_ENDPOINTS.add(endpoint)
+
+
+def accepts_nul_in(endpoint, *fields):
+    """Let a NUL through in these body fields of an endpoint, which compares them and stores nothing.
+
+    Login's password: a NUL there is a wrong password like any other (401 after the same bcrypt work);
+    a 422 would tell the caller something about passwords that login never tells.
+    """
+    NUL_TOLERANT_FIELDS.setdefault(endpoint, set()).update(fields)
 
 
 def check_request():
@@ -63,7 +73,9 @@ def check_json_text(body):
         raise ApiError("bad_request", "Le corps de la requête contient des caractères Unicode invalides.") from None
     if any(NUL in key for key in body):
         raise ApiError("bad_request", NUL_MESSAGE)
-    errors = {key: [NUL_MESSAGE] for key, value in body.items() if contains_nul(value)}
+    tolerated = NUL_TOLERANT_FIELDS.get(request.endpoint, ())
+    errors = {key: [NUL_MESSAGE] for key, value in body.items()
+              if contains_nul(value) and not (key in tolerated and isinstance(value, str))}
     if errors:
         raise ApiError("validation_error", errors=errors)
 

@@ -139,8 +139,9 @@ def test_ten_megabyte_body_is_413(client, target):
 
 
 def test_nul_in_any_field_is_refused(client, target):
+    """Login's password aside: it is compared, never stored (a wrong password, tested below)."""
     for field, kind in target.kinds.items():
-        if kind != "string":
+        if kind != "string" or (target.path == "/api/auth/login" and field == "password"):
             continue
         for value in ("\x00", "a\x00b", target.body[field] + "\x00"):
             response = target.send_json(client, {**target.body, field: value})
@@ -306,6 +307,17 @@ def test_100_byte_password_is_invalid_credentials(client, auth, known):
     assert (response.status_code, response.json["code"]) == (401, "invalid_credentials")
 
 
+@pytest.mark.parametrize("known", [True, False])
+@pytest.mark.parametrize("password", ["\x00", STRONG_PASSWORD + "\x00", "\x00" + STRONG_PASSWORD,
+                                      STRONG_PASSWORD[:8] + "\x00" + STRONG_PASSWORD[8:]])
+def test_login_password_with_a_nul_is_a_wrong_password(client, auth, known, password):
+    """Not the 422 of other fields: login tells nothing about a password but that it does not match."""
+    email = auth.account("agent").email if known else f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+    response = auth.login(email, password)
+    assert (response.status_code, response.json["code"]) == (401, "invalid_credentials"), response.json
+    assert "errors" not in response.json
+
+
 def test_password_whose_first_72_bytes_match_is_still_wrong(app, client, auth):
     """bcrypt ignores bytes after the 72nd: the app must not let a longer password through."""
     password = "Tournesol-Quai-Brume-" + "x" * 51  # 72 bytes, registered
@@ -337,7 +349,8 @@ def bcrypt_rounds_10(app):
 
 
 def test_login_time_does_not_reveal_whether_the_account_exists(app, client, auth, bcrypt_rounds_10, capsys):
-    """Unknown email, wrong password and deactivated account: medians within 15 % of each other."""
+    """Unknown email, wrong, over-long or NUL-bearing password and deactivated account: medians within
+    15 % of each other."""
     known = auth.account("agent")
     inactive = auth.account("agent")
     with app.app_context():
@@ -346,6 +359,8 @@ def test_login_time_does_not_reveal_whether_the_account_exists(app, client, auth
     cases = {
         "unknown_email": lambda i: (f"ghost-{i}-{uuid.uuid4().hex[:6]}@example.com", STRONG_PASSWORD),
         "wrong_password": lambda i: (known.email, f"Mauvais-{i}-Mot-De-Passe"),
+        "over_long_password": lambda i: (known.email, f"Mauvais-{i}-" + "x" * 100),
+        "nul_in_password": lambda i: (known.email, f"{STRONG_PASSWORD}\x00{i}"),
         "deactivated": lambda i: (inactive.email, STRONG_PASSWORD),
     }
     for make in cases.values():  # warm-up: the dummy hash is computed once, connections opened

@@ -12,9 +12,11 @@ from courrier.auth.schemas import (
     SessionListArgsSchema, SessionSchema,
 )
 from courrier.extensions import limiter
+from courrier.http import accepts_nul_in
 from courrier.schemas import MessageEnvelopeSchema, envelope
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Authentification et sessions")
+accepts_nul_in("auth.login", "password")
 
 
 def auth_rate_limit():

@@ -5,6 +5,7 @@ deployment can never run with a guessable signing key.
 """
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,20 @@ PLACEHOLDER_SECRETS = {
     "changeme", "change-me", "secret", "dev", "development", "test", "testing", "please-change-me",
     "top-secret!", "you-will-never-guess", "your-secret-key", "super-secret", "xxx",
 }
+
+
+# Machine-wide by default: /dev/shm (memory) when there is one, else the temporary folder.
+DEFAULT_HASHING_LOCK_DIR = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),
+                                        "courrier-bcrypt-slots")
+
+
+def default_hashing_slots():
+    """Half the cores this process may run on, at least one: the rest stays for every other request."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, cores // 2)
 
 
 class ConfigError(RuntimeError):
@@ -116,6 +131,18 @@ class Config:
     PASSWORD_MIN_LENGTH: int
     PASSWORD_MIN_LENGTH_PRIVILEGED: int
     REAUTH_MAX_AGE: int
+    AUDIT_RETENTION_DAYS: int
+    PASSWORD_HASHING_SLOTS: int
+    PASSWORD_HASHING_WAIT_MS: int
+    PASSWORD_HASHING_LOCK_DIR: str
+    OIDC_ISSUER: str | None
+    OIDC_CLIENT_ID: str | None
+    OIDC_CLIENT_SECRET: str | None
+    OIDC_SCOPES: str
+    OIDC_ACR_VALUES: str
+    OIDC_ALLOWED_SIRETS: list
+    OIDC_AUTO_CREATE: bool
+    OIDC_LABEL: str
     TESTING: bool = False
 
     @classmethod
@@ -132,6 +159,16 @@ class Config:
                         f"{name} est absent, trop court (moins de {MIN_SECRET_BYTES} octets) ou une valeur "
                         f"d'exemple : l'application refuse de démarrer en production. Générez-en un avec "
                         f"`python -c 'import secrets; print(secrets.token_urlsafe(48))'`.")
+        oidc_issuer = env_str("OIDC_ISSUER")
+        if oidc_issuer:
+            oidc_issuer = oidc_issuer.rstrip("/")
+            missing = [name for name in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET") if not env_str(name)]
+            if missing:
+                raise ConfigError(f"OIDC_ISSUER est défini mais {' et '.join(missing)} manque : ProConnect ne "
+                                  f"peut pas fonctionner sans les identifiants du service.")
+        hashing_slots = env_int("PASSWORD_HASHING_SLOTS", default_hashing_slots())
+        if hashing_slots < 1:
+            raise ConfigError(f"PASSWORD_HASHING_SLOTS doit valoir au moins 1, reçu {hashing_slots}.")
         return cls(
             APP_ENV=app_env,
             # Outside production a missing secret is random per process: tokens die on restart.
@@ -180,6 +217,25 @@ class Config:
             PASSWORD_MIN_LENGTH_PRIVILEGED=env_int("PASSWORD_MIN_LENGTH_PRIVILEGED", 16),
             # How recent a proof of identity a sensitive change needs, in seconds (ASVS 7.5).
             REAUTH_MAX_AGE=env_int("REAUTH_MAX_AGE", 300),
+            # How long audit events are kept before `flask audit prune` removes them (CNIL: 6 months to 1 year).
+            AUDIT_RETENTION_DAYS=env_int("AUDIT_RETENTION_DAYS", 365),
+            # bcrypt hashes run at once on the machine (default: half its cores), how long a login waits for
+            # one before its 503 with Retry-After, and the folder of their lock files, shared by the instances
+            # of the machine that should share the bound (courrier.auth.hashing, issue 16).
+            PASSWORD_HASHING_SLOTS=hashing_slots,
+            PASSWORD_HASHING_WAIT_MS=env_int("PASSWORD_HASHING_WAIT_MS", 500),
+            PASSWORD_HASHING_LOCK_DIR=env_str("PASSWORD_HASHING_LOCK_DIR", DEFAULT_HASHING_LOCK_DIR),
+            # ProConnect sign-in (issue 17, courrier.oidc): off without an issuer.
+            OIDC_ISSUER=oidc_issuer,
+            OIDC_CLIENT_ID=env_str("OIDC_CLIENT_ID"),
+            OIDC_CLIENT_SECRET=env_str("OIDC_CLIENT_SECRET"),
+            OIDC_SCOPES=env_str("OIDC_SCOPES", "openid given_name usual_name email uid siret"),
+            OIDC_ACR_VALUES=env_str("OIDC_ACR_VALUES", "eidas1"),
+            # SIRETs (establishments) whose agents may sign in; empty = any.
+            OIDC_ALLOWED_SIRETS=env_list("OIDC_ALLOWED_SIRETS"),
+            # Unknown agents become `agent` accounts at their first sign-in (otherwise refused).
+            OIDC_AUTO_CREATE=env_bool("OIDC_AUTO_CREATE", False),
+            OIDC_LABEL=env_str("OIDC_LABEL", "Se connecter avec ProConnect"),
             TESTING=app_env == "testing",
         )
 

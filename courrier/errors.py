@@ -2,7 +2,7 @@
 import logging
 
 import marshmallow
-from flask import jsonify
+from flask import g, jsonify
 from flask.logging import default_handler
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -62,12 +62,13 @@ class ErrorEnvelopeSchema(marshmallow.Schema):
 class ApiError(Exception):
     """An expected failure: a machine code, a French message and, for 422, field errors."""
 
-    def __init__(self, code, message=None, errors=None):
+    def __init__(self, code, message=None, errors=None, headers=None):
         super().__init__(code)
         self.code = code
         self.status = CODE_STATUS[code]
         self.message = message or MESSAGES[code]
         self.errors = errors
+        self.headers = headers or {}  # e.g. Retry-After on a 503
 
 
 def validation_error(field, message):
@@ -104,7 +105,20 @@ def as_message_list(messages):
 
 
 def handle_api_error(error):
-    return error_response(error.code, error.message, error.errors)
+    response = error_response(error.code, error.message, error.errors)
+    if error.headers:
+        response.headers.update(error.headers)
+        g.api_error_headers = error.headers
+    return response
+
+
+def restore_api_error_headers(response):
+    """An ApiError's own headers are the last word: Flask-Limiter's hook sets Retry-After to its window's
+    reset (up to a minute) on every response of a limited route, and login's busy 503 says 1 s."""
+    response.headers.update(g.pop("api_error_headers", {}))
+    return response
+
+
 
 
 def handle_http_exception(error):
@@ -155,6 +169,8 @@ def register_error_handlers(app):
     app.register_error_handler(PoolTimeoutError, handle_database_unavailable)
     app.register_error_handler(DBAPIError, handle_db_api_error)
     app.register_error_handler(Exception, handle_unexpected)
+    # First in the list: Flask runs after-request hooks last-registered first, so this one runs after all.
+    app.after_request_funcs.setdefault(None, []).insert(0, restore_api_error_headers)
 
 
 def handle_db_api_error(error):

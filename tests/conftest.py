@@ -31,6 +31,9 @@ def base_config(tmp_path):
         "AUTH_RATE_LIMIT": "1000 per minute",
         # Tests of the second factor turn it on for their roles (tests/test_mfa.py); elsewhere it is off.
         "MFA_REQUIRED_ROLES": (),
+        # Bcrypt slots of their own (other test runs on the machine hash too), and room to wait for one.
+        "PASSWORD_HASHING_LOCK_DIR": str(tmp_path / "bcrypt-slots"),
+        "PASSWORD_HASHING_WAIT_MS": 10_000,
         # One key space per test, so that limits never leak from one test to the next on Redis.
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
     }

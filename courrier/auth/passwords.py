@@ -1,6 +1,12 @@
-"""Password hashing (bcrypt) and the password rules of API.md section 3."""
+"""Password hashing (bcrypt) and the password rules of API.md section 3.
+
+Every bcrypt call holds one of the machine's hashing slots (courrier.auth.hashing): a storm of
+logins gets 503 with Retry-After rather than every core.
+"""
 import bcrypt
 from flask import current_app
+
+from courrier.auth.hashing import hashing_slot
 
 MIN_PASSWORD_BYTES = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit: longer passwords are refused, never truncated
@@ -9,17 +15,19 @@ MIN_ZXCVBN_SCORE = 2
 
 def hash_password(password):
     rounds = current_app.config["BCRYPT_ROUNDS"]
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
+    with hashing_slot():
+        return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
 def check_password(password, password_hash):
     """True when `password` matches; a password bcrypt cannot take (over 72 bytes) simply does not match."""
     encoded = password.encode("utf-8")
-    if len(encoded) > MAX_PASSWORD_BYTES:
-        # Do the same bcrypt work as a real comparison so length leaks nothing through timing.
-        bcrypt.checkpw(encoded[:MAX_PASSWORD_BYTES], password_hash.encode("ascii"))
-        return False
-    return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+    with hashing_slot():
+        if len(encoded) > MAX_PASSWORD_BYTES:
+            # Do the same bcrypt work as a real comparison so length leaks nothing through timing.
+            bcrypt.checkpw(encoded[:MAX_PASSWORD_BYTES], password_hash.encode("ascii"))
+            return False
+        return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
 
 
 _dummy_hashes = {}
@@ -29,7 +37,8 @@ def dummy_hash():
     """A hash at the configured cost, compared against when the email is unknown (no timing oracle)."""
     rounds = current_app.config["BCRYPT_ROUNDS"]
     if rounds not in _dummy_hashes:
-        _dummy_hashes[rounds] = bcrypt.hashpw(b"courrier-dummy-password", bcrypt.gensalt(rounds)).decode("ascii")
+        with hashing_slot():
+            _dummy_hashes[rounds] = bcrypt.hashpw(b"courrier-dummy-password", bcrypt.gensalt(rounds)).decode("ascii")
     return _dummy_hashes[rounds]
 
 

@@ -41,7 +41,8 @@ APP_VARIABLES = (
     "JWT_REFRESH_TOKEN_EXPIRES", "SESSION_IDLE_TIMEOUT", "SESSION_TRACKING", "AUTH_RATE_LIMIT", "RATELIMIT_ENABLED",
     "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXIES", "CORS_ORIGINS", "REGISTRATION_OPEN",
     "MAX_JSON_BYTES", "ATTACHMENT_MAX_BYTES", "UPLOAD_FOLDER", "ADMIN_PASSWORD", "WEB_CONCURRENCY", "PORT", "HOST",
-    "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES",
+    "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES", "PASSWORD_HASHING_SLOTS", "PASSWORD_HASHING_WAIT_MS",
+    "PASSWORD_HASHING_LOCK_DIR", "GUNICORN_THREADS",
 )
 
 needs_postgres = pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL")
@@ -188,6 +189,8 @@ def server_env(database_url, tmp_path, **overrides):
         AUTH_RATE_LIMIT="100000 per minute",
         RATELIMIT_STORAGE_URI="memory://",
         UPLOAD_FOLDER=str(tmp_path / "uploads"),
+        # The bcrypt slots of this module's servers alone (other test runs on the machine hash too).
+        PASSWORD_HASHING_LOCK_DIR=str(tmp_path / "bcrypt-slots"),
         FLASK_APP="wsgi",
         PYTHONUNBUFFERED="1",
     )

@@ -1,0 +1,109 @@
+"""The machine-wide bound on bcrypt work (courrier.auth.hashing, issue 16 section 1).
+
+Another worker or instance hashing is simulated by this test holding the slot files itself, as they
+would: `flock` on the files of PASSWORD_HASHING_LOCK_DIR. The bound under a real storm, over gunicorn,
+is in tests/system/test_system_login_storm.py; its figures in the bench (`login-storm`).
+"""
+import fcntl
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+
+import pytest
+
+from tests.conftest import STRONG_PASSWORD
+
+SLOTS = 2
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    return {"PASSWORD_HASHING_SLOTS": SLOTS, "PASSWORD_HASHING_WAIT_MS": 200,
+            "PASSWORD_HASHING_LOCK_DIR": str(tmp_path / "slots")}
+
+
+@contextmanager
+def slots_held(app, count=SLOTS):
+    """Hold `count` of the app's slots, as hashes running in other processes would."""
+    folder = app.config["PASSWORD_HASHING_LOCK_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    fds = []
+    try:
+        for index in range(count):
+            fd = os.open(os.path.join(folder, f"slot-{index}"), os.O_RDWR | os.O_CREAT, 0o600)
+            fds.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield fds
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def assert_busy(response, started):
+    assert (response.status_code, response.json["code"]) == (503, "service_unavailable"), response.json
+    assert response.headers["Retry-After"] == "1"
+    assert "connexions" in response.json["message"]
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_login_answers_503_with_retry_after_when_every_slot_is_busy(app, auth, known):
+    """Known or unknown email alike (no oracle), after the bounded wait, never a worker held for long."""
+    email = auth.account("agent").email if known else f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+    auth.login("warm-up@example.com", STRONG_PASSWORD)  # the dummy hash exists: only the comparison waits
+    with slots_held(app):
+        started = time.monotonic()
+        response = auth.login(email, STRONG_PASSWORD)
+        assert_busy(response, started)
+        assert time.monotonic() - started >= 0.2  # it waited PASSWORD_HASHING_WAIT_MS for a slot first
+
+
+def test_one_free_slot_is_enough(app, auth):
+    account = auth.account("agent")
+    with slots_held(app, SLOTS - 1):
+        assert auth.login(account.email, STRONG_PASSWORD).status_code == 200
+
+
+def test_login_waits_for_a_slot_freed_in_time(app, auth):
+    account = auth.account("agent")
+    app.config["PASSWORD_HASHING_WAIT_MS"] = 5_000
+    with slots_held(app) as fds:
+        releaser = threading.Timer(0.3, lambda: fcntl.flock(fds[0], fcntl.LOCK_UN))
+        releaser.start()
+        started = time.monotonic()
+        response = auth.login(account.email, STRONG_PASSWORD)
+        releaser.join()
+    assert response.status_code == 200, response.json
+    assert 0.25 <= time.monotonic() - started < 5
+
+
+def test_registration_hashes_within_the_bound_too(app, auth):
+    with slots_held(app):
+        started = time.monotonic()
+        assert_busy(auth.register(), started)
+    assert auth.register().status_code == 201
+
+
+def test_a_slot_whose_holder_died_is_free_again(app, auth):
+    """A worker killed in the middle of a hash (timeout, OOM) leaks no slot: the kernel drops its lock."""
+    account = auth.account("agent")
+    folder = app.config["PASSWORD_HASHING_LOCK_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fds = [os.open(os.path.join({folder!r}, f'slot-{{i}}'), os.O_RDWR | os.O_CREAT) for i in range({SLOTS})]\n"
+        "[fcntl.flock(fd, fcntl.LOCK_EX) for fd in fds]\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert auth.login(account.email, STRONG_PASSWORD).status_code == 503
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert auth.login(account.email, STRONG_PASSWORD).status_code == 200

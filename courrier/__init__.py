@@ -87,6 +87,7 @@ def register_blueprints(app):
     from courrier.auth import routes as auth_routes
     from courrier.contacts import routes as contacts_routes
     from courrier.documents import register_routes, routes as documents_routes
+    from courrier.oidc import routes as oidc_routes
     from courrier.services import routes as services_routes
     from courrier.typologies import routes as typologies_routes
     from courrier.users import routes as users_routes
@@ -94,7 +95,7 @@ def register_blueprints(app):
     from courrier.web.routes import blp as web_blp
 
     for module in (health, auth_routes, documents_routes, services_routes, typologies_routes, users_routes,
-                   audit_routes, contacts_routes):
+                   audit_routes, contacts_routes, oidc_routes):
         api.register_blueprint(module.blp)
     api.register_blueprint(documents_routes.queues_blp)
     api.register_blueprint(register_routes.blp)

@@ -37,6 +37,7 @@ mfa_failed = _signals.signal("mfa_failed")
 mfa_recovery_used = _signals.signal("mfa_recovery_used")
 mfa_reset = _signals.signal("mfa_reset")
 reauthenticated = _signals.signal("reauthenticated")
+oidc_identity_linked = _signals.signal("oidc_identity_linked")
 
 AUDITED_SIGNALS = (
     login_succeeded, login_failed, logout, logout_all, token_refreshed, refresh_reuse_detected,
@@ -45,5 +46,6 @@ AUDITED_SIGNALS = (
     document_taken_in_charge, document_treated, document_reopened, typologie_changed, notifications_changed,
     contacts_merged, contact_deleted, register_exported,
     mfa_enabled, mfa_disabled, mfa_failed, mfa_recovery_used, mfa_reset, reauthenticated,
+    oidc_identity_linked,
 )
 AUDIT_EVENT_TYPES = tuple(signal.name for signal in AUDITED_SIGNALS)

@@ -139,6 +139,7 @@ export const LABELS = {
     contacts_merged: "Correspondants fusionnés",
     contact_deleted: "Correspondant supprimé",
     register_exported: "Registre exporté",
+    oidc_identity_linked: "Compte ProConnect associé",
   },
   nature: {
     courrier_simple: "Courrier simple",

@@ -26,6 +26,10 @@ MESSAGES = {
     "rate_limited": "Trop de tentatives : réessayez plus tard.",
     "internal_error": "Erreur interne du serveur.",
     "service_unavailable": "Service momentanément indisponible : la base de données est injoignable.",
+    "mfa_enrollment_required": "Activez la double authentification pour accéder à l'application.",
+    "password_change_required": "Votre mot de passe ne respecte plus la politique : changez-le pour continuer.",
+    "reauthentication_required": "Confirmez votre identité (mot de passe, et code si la double authentification "
+                                 "est active) pour cette action.",
 }
 
 STATUS_CODES = {
@@ -40,6 +44,7 @@ CODE_STATUS = {
     "method_not_allowed": 405, "conflict": 409, "payload_too_large": 413,
     "unsupported_media_type": 415, "validation_error": 422, "rate_limited": 429,
     "internal_error": 500, "service_unavailable": 503,
+    "mfa_enrollment_required": 403, "password_change_required": 403, "reauthentication_required": 401,
 }
 
 
@@ -117,8 +122,6 @@ def restore_api_error_headers(response):
     reset (up to a minute) on every response of a limited route, and login's busy 503 says 1 s."""
     response.headers.update(g.pop("api_error_headers", {}))
     return response
-
-
 
 
 def handle_http_exception(error):

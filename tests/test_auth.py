@@ -148,7 +148,8 @@ def test_me_returns_the_user_without_secrets(client, agent):
     response = client.get("/api/auth/me", headers=agent.headers)
     assert response.status_code == 200
     assert set(response.json["data"]) == {
-        "id", "email", "nom", "prenom", "contact", "role", "is_active", "created_at", "services", "notifications_email"}
+        "id", "email", "nom", "prenom", "contact", "role", "is_active", "created_at", "services", "notifications_email",
+        "mfa_enabled", "mfa_required", "restriction"}
     assert response.json["data"]["created_at"].endswith("+00:00")
 
 

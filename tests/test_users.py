@@ -8,12 +8,14 @@ from sqlalchemy import func, select
 
 from courrier.audit.models import AuditEvent
 from courrier.auth.models import User
+from courrier.columns import utcnow
 from courrier.errors import ApiError
 from courrier.extensions import db
 from courrier.users import service
 
 STRONG_PASSWORD = "Tournesol-Quai-Brume-42"
-USER_FIELDS = {"id", "email", "nom", "prenom", "contact", "role", "is_active", "created_at", "services"}
+USER_FIELDS = {"id", "email", "nom", "prenom", "contact", "role", "is_active", "created_at", "services",
+               "mfa_enabled"}
 
 # Every admin route, with a body that would succeed for an administrateur ({id} is a real user).
 ADMIN_ROUTES = [
@@ -377,7 +379,7 @@ def test_last_active_admin_keeps_the_role(app, client, auth, admin):
         for changes in ({"is_active": False}, {"role": "validateur"}):
             # An administrateur acting at the same moment (e.g. `other` just before its deactivation).
             with pytest.raises(ApiError) as refused:
-                service.update_user(SimpleNamespace(id=other.id), admin.id, changes)
+                service.update_user(SimpleNamespace(id=other.id, authenticated_at=utcnow()), admin.id, changes)
             assert refused.value.code == "conflict"
         assert service.count_active_admins() == 1
     user = user_row(app, admin.id)

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, or_, select, text
 
 from courrier import signals
 from courrier.auth.models import AuthSession, User
-from courrier.auth.passwords import hash_password, password_problems
+from courrier.auth.passwords import hash_password, password_problems, policy_mark
 from courrier.columns import utcnow
 from courrier.extensions import db
 
@@ -33,18 +33,21 @@ def create_admin_command(email, nom, prenom, contact, password):
                    "is_active": {"old": user.is_active, "new": True}}
         user.role, user.is_active = "administrateur", True
         if password:
-            user.password_hash = hash_password(password)
+            problems = password_problems(password, [email, user.nom, user.prenom], "administrateur")
+            if problems:
+                raise click.ClickException(" ".join(problems))
+            user.password_hash, user.password_policy = hash_password(password), policy_mark("administrateur")
         signals.user_updated.send(app, subject_user_id=user.id, email=email, details={"changes": changes, "via": "cli"})
         db.session.commit()
         click.echo(f"{email} est maintenant administrateur.")
         return
     if not password:
         password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
-    problems = password_problems(password, [email, nom, prenom])
+    problems = password_problems(password, [email, nom, prenom], "administrateur")
     if problems:
         raise click.ClickException(" ".join(problems))
-    user = User(email=email, password_hash=hash_password(password), nom=nom.strip(), prenom=prenom.strip(),
-                contact=contact, role="administrateur", is_active=True)
+    user = User(email=email, password_hash=hash_password(password), password_policy=policy_mark("administrateur"),
+                nom=nom.strip(), prenom=prenom.strip(), contact=contact, role="administrateur", is_active=True)
     db.session.add(user)
     db.session.flush()
     signals.user_created.send(app, subject_user_id=user.id, email=email,

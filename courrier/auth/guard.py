@@ -101,6 +101,15 @@ def documented_as_protected(wrapper):
     return wrapper
 
 
+# What a restricted session may still do (issue 15), by restriction: the restriction's error code
+# (403) answers every other route. Endpoints are `blueprint.view`.
+RESTRICTED_SESSION_ROUTES = {
+    "mfa_enrollment_required": {"auth.me", "auth.logout", "auth.reauthenticate", "auth.mfa_setup",
+                                "auth.mfa_confirm"},
+    "password_change_required": {"auth.me", "auth.logout", "auth.reauthenticate", "auth.change_password"},
+}
+
+
 def auth_required(*roles):
     """Require a live access token; with `roles`, also one of those roles (read from the database)."""
 
@@ -109,6 +118,9 @@ def auth_required(*roles):
         def wrapper(*args, **kwargs):
             g.token_claims = decode_token(bearer_token(), "access")
             g.principal = token_store().authenticate(g.token_claims)
+            restriction = g.principal.restriction
+            if restriction and request.endpoint not in RESTRICTED_SESSION_ROUTES[restriction]:
+                raise ApiError(restriction)
             if roles and g.principal.role not in roles:
                 raise ApiError("forbidden")
             return view(*args, **kwargs)

@@ -2,7 +2,7 @@
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, true
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courrier.columns import UTCDateTime, new_uuid, utcnow
@@ -25,6 +25,15 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     # The user's own choice (PATCH /api/auth/me): e-mail notifications (courrier.notifications) or none.
     notifications_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The password policy (courrier.auth.passwords.policy_mark) this password was last found to meet;
+    # a login under a stricter policy (or a promotion) checks it again.
+    password_policy: Mapped[Optional[str]] = mapped_column(String(20))
+    # TOTP (courrier.auth.mfa): on when `mfa_enabled_at` is set. The pending secret waits for the first code;
+    # `mfa_last_step` is the last time step accepted, so that a code is never accepted twice.
+    mfa_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    mfa_pending_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    mfa_enabled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    mfa_last_step: Mapped[Optional[int]] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -60,5 +69,43 @@ class AuthSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[Optional[str]] = mapped_column(String(40))
+    # How the session was opened (password, oidc), whether a second factor was proven, when its user last
+    # proved who they are (login or POST /api/auth/reauthenticate), and what it is restricted to, if anything
+    # (courrier.auth.restrictions).
+    auth_method: Mapped[str] = mapped_column(String(20), default="password", server_default="password")
+    mfa: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    authenticated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    restriction: Mapped[Optional[str]] = mapped_column(String(40))
 
     user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class MfaRecoveryCode(db.Model):
+    """A single-use recovery code, stored as its SHA-256 (a code carries 50 random bits)."""
+
+    __tablename__ = "mfa_recovery_codes"
+    __table_args__ = (Index("ix_mfa_recovery_codes_user_id", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class MfaChallenge(db.Model):
+    """The second step of a login: an `mfa_token` (stored as its SHA-256), single use, short-lived."""
+
+    __tablename__ = "mfa_challenges"
+    __table_args__ = (Index("ix_mfa_challenges_user_id", "user_id"), Index("ix_mfa_challenges_expires_at",
+                                                                          "expires_at"))
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(20), default="password")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # What the session will be restricted to, found at the first step (a password below the policy).
+    restriction: Mapped[Optional[str]] = mapped_column(String(40))

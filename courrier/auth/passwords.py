@@ -8,9 +8,8 @@ from flask import current_app
 
 from courrier.auth.hashing import hashing_slot
 
-MIN_PASSWORD_BYTES = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit: longer passwords are refused, never truncated
-MIN_ZXCVBN_SCORE = 2
+MIN_ZXCVBN_SCORE = 3  # zxcvbn: 3 is "safely unguessable" online (10^8 to 10^10 tries)
 
 
 def hash_password(password):
@@ -42,16 +41,35 @@ def dummy_hash():
     return _dummy_hashes[rounds]
 
 
-def password_problems(password, user_inputs=()):
-    """The French reasons `password` is refused, empty when it is acceptable."""
-    size = len(password.encode("utf-8"))
-    if size < MIN_PASSWORD_BYTES:
-        return [f"Le mot de passe doit contenir au moins {MIN_PASSWORD_BYTES} octets."]
-    if size > MAX_PASSWORD_BYTES:
-        return [f"Le mot de passe ne doit pas dépasser {MAX_PASSWORD_BYTES} octets (UTF-8)."]
+PRIVILEGED_ROLES = ("validateur", "administrateur")
+
+
+def min_length(role):
+    """The minimum length in characters for a password of `role` (ANSSI: longer for privileged access)."""
+    config = current_app.config
+    return config["PASSWORD_MIN_LENGTH_PRIVILEGED"] if role in PRIVILEGED_ROLES else config["PASSWORD_MIN_LENGTH"]
+
+
+def policy_mark(role):
+    """What a password of `role` was checked against; stored with it so that a stricter policy is noticed."""
+    return f"{min_length(role)}:{MIN_ZXCVBN_SCORE}"
+
+
+def password_problems(password, user_inputs=(), role="agent"):
+    """The French reasons `password` is refused for an account of `role`, empty when it is acceptable."""
+    minimum = min_length(role)
+    if len(password) < minimum:
+        who = "pour un compte validateur ou administrateur" if role in PRIVILEGED_ROLES else "au minimum"
+        return [f"Le mot de passe doit contenir au moins {minimum} caractères ({who})."]
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        return [f"Le mot de passe ne doit pas dépasser {MAX_PASSWORD_BYTES} octets en UTF-8 (limite de l'algorithme "
+                "bcrypt ; un caractère accentué compte pour 2 octets) : raccourcissez-le."]
     # Imported here: its dictionaries take 12 MB, which a worker pays only once it checks a password.
     from zxcvbn import zxcvbn
+    from zxcvbn.matching import RANKED_DICTIONARIES
 
+    if any(password.lower() in ranked for ranked in RANKED_DICTIONARIES.values()):
+        return ["Ce mot de passe figure dans les listes de mots de passe courants : choisissez-en un autre."]
     context = [value for value in user_inputs if value]
     context += [part for value in context if "@" in value for part in value.split("@")[0].split(".")]
     if zxcvbn(password, user_inputs=context)["score"] < MIN_ZXCVBN_SCORE:

@@ -3,15 +3,20 @@ from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 
-from courrier.auth import service
+from courrier.auth import mfa, reauth, service
 from courrier.auth.guard import (
-    auth_required, current_claims, current_principal, refresh_token_required, session_routes,
+    auth_required, bearer_token, current_claims, current_principal, decode_token, refresh_token_required,
+    session_routes,
 )
+from courrier.errors import ApiError
 from courrier.auth.schemas import (
-    AuthTokensSchema, LoginSchema, PasswordChangeSchema, ProfileSchema, ProfileUpdateSchema, RegisterSchema,
-    SessionListArgsSchema, SessionSchema,
+    AuthTokensSchema, LoginAnswerSchema, LoginSchema, MfaCodeSchema, MfaDisableSchema, MfaSetupSchema,
+    MfaVerifySchema, PasswordChangeSchema, ProfileSchema, ProfileUpdateSchema, ReauthenticateSchema,
+    RecoveryCodesSchema, RegisterSchema, SessionListArgsSchema, SessionSchema,
 )
 from courrier.extensions import limiter
+from courrier.oidc import service as oidc_service
+from courrier.oidc.schemas import LogoutEnvelopeSchema
 from courrier.http import accepts_nul_in
 from courrier.schemas import MessageEnvelopeSchema, envelope
 
@@ -41,14 +46,88 @@ def register(data):
     return {"message": "Compte créé.", "data": service.register(data)}
 
 
+def mfa_account_key():
+    """Rate-limit key for the second step: the account the `mfa_token` belongs to, like login's per email."""
+    body = request.get_json(silent=True)
+    token = body.get("mfa_token") if isinstance(body, dict) else None
+    user_id = mfa.challenge_user_id(token) if isinstance(token, str) and len(token) <= 100 else None
+    return "user:" + user_id if user_id else "ip:" + (get_remote_address() or "")
+
+
+def caller_key():
+    """Rate-limit key of an authenticated route: the account (the token is verified again by the route)."""
+    try:
+        return "user:" + decode_token(bearer_token(), "access")["userId"]
+    except ApiError:
+        return "ip:" + (get_remote_address() or "")
+
+
 @blp.route("/login", methods=["POST"])
 @limiter.limit(auth_rate_limit, key_func=get_remote_address)
 @limiter.limit(auth_rate_limit, key_func=login_email_key, scope="login-email")
 @blp.arguments(LoginSchema)
-@blp.response(200, envelope(AuthTokensSchema))
+@blp.response(200, envelope(LoginAnswerSchema))
 def login(data):
-    """Open a session; one answer for unknown email, wrong password and deactivated account."""
-    return {"message": "Connexion réussie.", "data": service.login(data["email"], data["password"])}
+    """Open a session; one answer for unknown email, wrong password and deactivated account.
+
+    For an account with a second factor the answer is `{mfa_required: true, mfa_token, expires_in}`
+    and no session: POST /api/auth/mfa/verify continues.
+    """
+    result = service.login(data["email"], data["password"])
+    message = "Code de vérification requis." if result.get("mfa_required") else "Connexion réussie."
+    return {"message": message, "data": result}
+
+
+@blp.route("/mfa/verify", methods=["POST"])
+@limiter.limit(auth_rate_limit, key_func=get_remote_address)
+@limiter.limit(auth_rate_limit, key_func=mfa_account_key, scope="mfa-account")
+@blp.arguments(MfaVerifySchema)
+@blp.response(200, envelope(AuthTokensSchema))
+def mfa_verify(data):
+    """The login's second step: `mfa_token` with a TOTP `code` or a `recovery_code` gives the tokens."""
+    return {"message": "Connexion réussie.",
+            "data": mfa.verify(data["mfa_token"], data.get("code"), data.get("recovery_code"))}
+
+
+@blp.route("/mfa/setup", methods=["POST"])
+@auth_required()
+@blp.response(200, envelope(MfaSetupSchema))
+def mfa_setup():
+    """A new TOTP secret, its otpauth:// URI and QR code (SVG); active once confirmed by a first code."""
+    return {"message": "Scannez le QR code puis saisissez le code affiché.", "data": mfa.setup(current_principal())}
+
+
+@blp.route("/mfa/confirm", methods=["POST"])
+@auth_required()
+@limiter.limit(auth_rate_limit, key_func=caller_key, scope="mfa-confirm")
+@blp.arguments(MfaCodeSchema)
+@blp.response(200, envelope(RecoveryCodesSchema))
+def mfa_confirm(data):
+    """Turn the second factor on; the answer holds the ten recovery codes, shown this once."""
+    return {"message": "Double authentification activée ; vos autres sessions ont été fermées.",
+            "data": mfa.confirm(current_principal(), data["code"])}
+
+
+@blp.route("/mfa/disable", methods=["POST"])
+@auth_required()
+@limiter.limit(auth_rate_limit, key_func=caller_key, scope="mfa-disable")
+@blp.arguments(MfaDisableSchema)
+@blp.response(200, MessageEnvelopeSchema)
+def mfa_disable(data):
+    """Turn one's own second factor off (password and a current code); refused where the role requires it."""
+    mfa.disable(current_principal(), data["password"], data["code"])
+    return {"message": "Double authentification désactivée."}
+
+
+@blp.route("/reauthenticate", methods=["POST"])
+@auth_required()
+@limiter.limit(auth_rate_limit, key_func=caller_key, scope="reauthenticate")
+@blp.arguments(ReauthenticateSchema)
+@blp.response(200, MessageEnvelopeSchema)
+def reauthenticate(data):
+    """Prove one's identity again (password, and code with MFA) before a sensitive action."""
+    reauth.reauthenticate(current_principal(), data["password"], data.get("code"))
+    return {"message": "Identité confirmée."}
 
 
 @blp.route("/refresh", methods=["POST"])
@@ -78,11 +157,13 @@ def update_me(data):
 
 @blp.route("/logout", methods=["POST"])
 @auth_required()
-@blp.response(200, MessageEnvelopeSchema)
+@blp.response(200, LogoutEnvelopeSchema)
 def logout():
-    """Revoke this session (its access and refresh tokens)."""
+    """Revoke this session (its access and refresh tokens); a ProConnect session's `data` has the provider's
+    logout URL (`end_session_url`) for the client to follow."""
+    data = oidc_service.logout_data(current_principal())
     service.logout(current_principal())
-    return {"message": "Déconnexion réussie."}
+    return {"message": "Déconnexion réussie.", "data": data}
 
 
 @blp.route("/logout-all", methods=["POST"])

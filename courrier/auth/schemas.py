@@ -1,5 +1,6 @@
 """Auth request and response schemas; they validate, serialise and document the same fields."""
 from marshmallow import ValidationError, fields, validates_schema
+from marshmallow.validate import Regexp
 
 from courrier.auth.models import ROLES
 from courrier.auth.passwords import password_problems
@@ -34,12 +35,19 @@ class UserSchema(Schema):
     is_active = fields.Boolean()
     created_at = fields.DateTime(format="iso")
     services = fields.List(fields.Nested(UserServiceSchema), attribute="memberships", dump_only=True)
+    mfa_enabled = fields.Function(lambda user: user.mfa_enabled_at is not None, dump_only=True,
+                                  metadata={"type": "boolean"})
 
 
 class ProfileSchema(UserSchema):
-    """The caller's own `user` object (/api/auth/me): their preferences too."""
+    """The caller's own `user` object (/api/auth/me): their preferences and second factor too."""
 
     notifications_email = fields.Boolean()
+    mfa_enabled = fields.Boolean(metadata={"description": "La double authentification (TOTP) est active."})
+    mfa_required = fields.Boolean(metadata={"description": "Le rôle impose la double authentification."})
+    restriction = fields.String(allow_none=True, metadata={
+        "enum": [None, "mfa_enrollment_required", "password_change_required"],
+        "description": "Ce que la session doit faire avant toute autre chose, le cas échéant."})
 
 
 class ProfileUpdateSchema(Schema):
@@ -60,7 +68,8 @@ def check_new_password(data, password_key="password"):
     if password is None:
         return
     errors = {}
-    problems = password_problems(password, [data.get("email"), data.get("nom"), data.get("prenom")])
+    problems = password_problems(password, [data.get("email"), data.get("nom"), data.get("prenom")],
+                                 data.get("role", "agent"))
     if problems:
         errors[password_key] = problems
     if "password_confirmation" in data and data["password_confirmation"] != password:
@@ -116,6 +125,57 @@ class AuthTokensSchema(Schema):
     refresh_token = fields.String()
     token_type = fields.String()
     expires_in = fields.Integer()
+    restriction = fields.String(allow_none=True, metadata={
+        "enum": [None, "mfa_enrollment_required", "password_change_required"],
+        "description": "Session restreinte : seules les routes d'enrôlement ou de changement de mot de passe, "
+                       "`/me` et `/logout` répondent ; les autres renvoient 403 avec ce code."})
+
+
+class LoginAnswerSchema(AuthTokensSchema):
+    """A login's answer: the tokens, or for an account with a second factor `mfa_required` and its token."""
+
+    mfa_required = fields.Boolean(metadata={"description": "Présent (true) quand un code TOTP est attendu."})
+    mfa_token = fields.String(metadata={
+        "description": "À envoyer à POST /api/auth/mfa/verify avec le code ; usage unique, 5 minutes."})
+
+
+TOTP_CODE = Regexp(r"^[0-9]{6}$", error="Le code comporte 6 chiffres.")
+
+
+class MfaSetupSchema(Schema):
+    secret = fields.String(metadata={"description": "Secret base32, à saisir si le QR code ne peut être lu."})
+    otpauth_uri = fields.String()
+    qr_svg = fields.String(metadata={"description": "Le QR code de `otpauth_uri`, en SVG."})
+
+
+class MfaCodeSchema(Schema):
+    code = fields.String(required=True, validate=TOTP_CODE)
+
+
+class RecoveryCodesSchema(Schema):
+    recovery_codes = fields.List(fields.String(), metadata={
+        "description": "Dix codes de secours à usage unique, montrés cette seule fois."})
+
+
+class MfaDisableSchema(Schema):
+    password = fields.String(required=True, load_only=True)
+    code = fields.String(required=True, validate=TOTP_CODE)
+
+
+class MfaVerifySchema(Schema):
+    mfa_token = fields.String(required=True, validate=length(max=100))
+    code = fields.String(validate=TOTP_CODE)
+    recovery_code = fields.String(validate=length(min=1, max=20))
+
+    @validates_schema
+    def one_proof(self, data, **kwargs):
+        if ("code" in data) == ("recovery_code" in data):
+            raise ValidationError("Envoyez soit `code`, soit `recovery_code`.", "code")
+
+
+class ReauthenticateSchema(Schema):
+    password = fields.String(required=True, load_only=True)
+    code = fields.String(validate=TOTP_CODE)
 
 
 class SessionFieldsSchema(Schema):

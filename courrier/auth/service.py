@@ -10,8 +10,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from courrier import signals
+from courrier.auth import mfa as mfa_module
 from courrier.auth.models import AuthSession, User
-from courrier.auth.passwords import check_password, dummy_hash, hash_password, password_problems
+from courrier.auth.passwords import check_password, dummy_hash, hash_password, password_problems, policy_mark
+from courrier.auth.reauth import require_recent_authentication
 from courrier.auth.tokens import is_expired, token_store
 from courrier.columns import utcnow
 from courrier.errors import ApiError, validation_error
@@ -33,12 +35,13 @@ def profile(principal):
     needs who the caller is.
     """
     rows = db.session.execute(
-        select(User.notifications_email, ServiceMember)
+        select(User.notifications_email, User.mfa_enabled_at, ServiceMember)
         .outerjoin(ServiceMember, ServiceMember.user_id == User.id).where(User.id == principal.id)
         .order_by(ServiceMember.is_primary.desc())).all()
     memberships = [row.ServiceMember for row in rows if row.ServiceMember is not None]
-    notifications_email = rows[0].notifications_email if rows else True
-    return {**dataclasses.asdict(principal), "memberships": memberships, "notifications_email": notifications_email}
+    return {**dataclasses.asdict(principal), "memberships": memberships,
+            "notifications_email": rows[0].notifications_email, "mfa_enabled": rows[0].mfa_enabled_at is not None,
+            "mfa_required": principal.role in current_app.config["MFA_REQUIRED_ROLES"]}
 
 
 def update_profile(principal, data):
@@ -63,8 +66,9 @@ def create_user(data, role="agent", actor_id=None):
     """Add a user (not committed); a taken email is a 422 on `email`, even under a race."""
     if find_user_by_email(data["email"]) is not None:
         raise validation_error("email", EMAIL_TAKEN)
-    user = User(email=data["email"], password_hash=hash_password(data["password"]), nom=data["nom"],
-                prenom=data["prenom"], contact=data.get("contact"), role=role, is_active=True)
+    user = User(email=data["email"], nom=data["nom"], prenom=data["prenom"], contact=data.get("contact"), role=role,
+                is_active=True)
+    set_password(user, data["password"])
     db.session.add(user)
     try:
         db.session.flush()
@@ -76,21 +80,52 @@ def create_user(data, role="agent", actor_id=None):
     return user
 
 
-def _open_session(user):
-    tokens, _ = token_store().issue(user, client_ip(), request.user_agent.string)
-    return {"user": user, **vars(tokens)}
+def _open_session(user, method="password", mfa=False, restriction=None):
+    tokens, _ = token_store().issue(user, client_ip(), request.user_agent.string, method=method, mfa=mfa,
+                                    restriction=restriction)
+    result = {"user": user, **vars(tokens)}
+    if restriction:
+        result["restriction"] = restriction
+    return result
 
 
-def complete_login(user, method="password", mfa=False):
+def complete_login(user, method="password", mfa=False, restriction=None):
     """The answer to a login whose first factor succeeded (`method`: password, oidc); not committed.
 
-    `mfa`: a second factor was already proven (a provider's acr/amr for ProConnect). The answer is the
-    usual tokens, audited `login_succeeded` with the method.
+    `mfa`: a second factor was already proven (the TOTP step, or a provider's acr/amr for ProConnect).
+    An account with TOTP that has not proven one gets the second step's `mfa_token` instead of a session.
+    Otherwise the usual tokens, audited `login_succeeded` with the method; the session is restricted to
+    changing the password (`restriction`, found by the first factor) or to enrolling, when the role
+    requires a second factor the account does not have.
     """
-    result = _open_session(user)
+    if user.mfa_enabled_at is not None and not mfa:
+        return mfa_module.start_challenge(user, method, restriction)
+    if restriction is None and not mfa and mfa_module.requires_mfa(user):
+        restriction = "mfa_enrollment_required"
+    result = _open_session(user, method, mfa, restriction)
     signals.login_succeeded.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
-                                 email=user.email, details={"method": method})
+                                 email=user.email, details={"method": method, "mfa": mfa, "restriction": restriction})
     return result
+
+
+def set_password(user, password):
+    """Store a new password (already checked against the policy) and the policy it meets."""
+    user.password_hash = hash_password(password)
+    user.password_policy = policy_mark(user.role)
+
+
+def meets_password_policy(user, password):
+    """At login: does the password still meet the policy (a stricter one since, or a promotion)?
+
+    Checked with zxcvbn only when the policy it was last found to meet is not today's for the role.
+    """
+    mark = policy_mark(user.role)
+    if user.password_policy == mark:
+        return True
+    if password_problems(password, [user.email, user.nom, user.prenom], user.role):
+        return False
+    user.password_policy = mark
+    return True
 
 
 def register(data):
@@ -114,7 +149,8 @@ def login(email, password):
                                            "wrong_password" if not password_ok else "inactive"})
         db.session.commit()
         raise ApiError("invalid_credentials")
-    result = complete_login(user)
+    restriction = None if meets_password_policy(user, password) else "password_change_required"
+    result = complete_login(user, restriction=restriction)
     db.session.commit()
     return result
 
@@ -168,7 +204,12 @@ def is_session_live(session):
 
 
 def revoke_own_session(principal, session_id):
-    """Revoke one of the caller's sessions; someone else's is 'not found' (no existence leak)."""
+    """Revoke one of the caller's sessions; someone else's is 'not found' (no existence leak).
+
+    Another device's session needs a recent proof of identity; one's own current session does not.
+    """
+    if session_id != principal.session_id:
+        require_recent_authentication(principal)
     if not token_store().revoke(session_id, "revoked_by_user", user_id=principal.id):
         raise ApiError("not_found", "Session introuvable.")
     signals.logout.send(current_app._get_current_object(), actor_id=principal.id, subject_user_id=principal.id,
@@ -177,20 +218,29 @@ def revoke_own_session(principal, session_id):
 
 
 def change_password(principal, data):
-    """Check the current password, apply the registration rules, revoke every other session."""
+    """Check the current password, apply the policy, revoke every other session.
+
+    A session restricted to this change becomes a full one (or one restricted to enrolling, when the
+    role requires a second factor the account does not have yet).
+    """
+    require_recent_authentication(principal)
     user = db.session.get(User, principal.id)
     if not check_password(data["current_password"], user.password_hash):
         raise validation_error("current_password", "Mot de passe actuel incorrect.")
     errors = {}
-    problems = password_problems(data["password"], [user.email, user.nom, user.prenom])
+    problems = password_problems(data["password"], [user.email, user.nom, user.prenom], user.role)
     if problems:
         errors["password"] = problems
     if data["password_confirmation"] != data["password"]:
         errors["password_confirmation"] = ["La confirmation ne correspond pas au mot de passe."]
     if errors:
         raise ApiError("validation_error", errors=errors)
-    user.password_hash = hash_password(data["password"])
-    revoked = token_store().revoke_all(user.id, "password_changed", except_session_id=principal.session_id)
+    set_password(user, data["password"])
+    store = token_store()
+    revoked = store.revoke_all(user.id, "password_changed", except_session_id=principal.session_id)
+    if principal.restriction == "password_change_required":
+        enrolment = (user.mfa_enabled_at is None and not principal.mfa and mfa_module.requires_mfa(user))
+        store.update_session(principal.session_id, restriction="mfa_enrollment_required" if enrolment else None)
     signals.password_changed.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
                                   email=user.email, details={"revoked_sessions": revoked})
     db.session.commit()

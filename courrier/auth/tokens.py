@@ -37,6 +37,10 @@ class Principal:
     is_active: bool
     created_at: datetime
     session_id: str | None
+    # Of the session (issue 15): a second factor proven, the last proof of identity, what it is limited to.
+    mfa: bool = False
+    authenticated_at: datetime | None = None
+    restriction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,9 @@ def is_expired(expires_at, last_used_at, now):
     return expires_at <= now or last_used_at + idle <= now
 
 
-def _principal(row, session_id):
+def _principal(row, session_id, mfa=False, authenticated_at=None, restriction=None):
     return Principal(row.id, row.email, row.nom, row.prenom, row.contact, row.role, row.is_active,
-                     row.created_at, session_id)
+                     row.created_at, session_id, mfa, authenticated_at, restriction)
 
 
 def _encode_tokens(user_id, role, session_id=None):
@@ -85,20 +89,22 @@ class SessionTokenStore:
     # per-request compilation, execution context or result object.
     _check = PreparedQuery(
         select(SESSIONS.c.id.label("session_id"), SESSIONS.c.user_id, SESSIONS.c.last_used_at,
-               SESSIONS.c.expires_at, SESSIONS.c.revoked_at, *(USERS.c[c.key] for c in USER_COLUMNS))
+               SESSIONS.c.expires_at, SESSIONS.c.revoked_at, SESSIONS.c.mfa, SESSIONS.c.authenticated_at,
+               SESSIONS.c.restriction, *(USERS.c[c.key] for c in USER_COLUMNS))
         .join(USERS, USERS.c.id == SESSIONS.c.user_id)
         .where(SESSIONS.c.access_jti == db.bindparam("jti"))
     )
 
-    def issue(self, user, ip, user_agent):
-        """Open a session for `user` and return its tokens (the caller commits)."""
+    def issue(self, user, ip, user_agent, method="password", mfa=False, restriction=None):
+        """Open a session for `user` and return its tokens (the caller commits); its login is its first proof."""
         session_id = new_uuid()
         tokens, access_jti, refresh_jti = _encode_tokens(user.id, user.role, session_id)
         now = utcnow()
         db.session.add(AuthSession(
             id=session_id, user_id=user.id, access_jti=access_jti, refresh_jti=refresh_jti,
             ip=ip, user_agent=(user_agent or "")[:512] or None, created_at=now, last_used_at=now,
-            expires_at=now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]))
+            expires_at=now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"], auth_method=method, mfa=mfa,
+            authenticated_at=now, restriction=restriction))
         return tokens, session_id
 
     def authenticate(self, claims):
@@ -114,7 +120,7 @@ class SessionTokenStore:
         now = utcnow()
         self._check_alive(row, now)
         self._touch(connection, row.session_id, row.last_used_at, now)
-        return _principal(row, row.session_id)
+        return _principal(row, row.session_id, row.mfa, row.authenticated_at, row.restriction)
 
     def rotate(self, claims):
         """Swap a refresh token for a new pair in the same session; reuse of a rotated one kills it.
@@ -163,6 +169,11 @@ class SessionTokenStore:
             conditions.append(AuthSession.id != except_session_id)
         return self._revoke_where(and_(*conditions), reason)
 
+    def update_session(self, session_id, **values):
+        """Change what a session records of its proofs (mfa, authenticated_at, restriction); the caller commits."""
+        db.session.execute(update(AuthSession).where(AuthSession.id == session_id).values(**values)
+                           .execution_options(synchronize_session=False))
+
     def _revoke_where(self, condition, reason):
         return db.session.execute(
             update(AuthSession).where(condition).values(revoked_at=utcnow(), revoked_reason=reason)
@@ -196,7 +207,10 @@ class StatelessTokenStore:
 
     _user_statement = select(*USER_COLUMNS).where(User.id == db.bindparam("user_id"))
 
-    def issue(self, user, ip, user_agent):
+    def issue(self, user, ip, user_agent, method="password", mfa=False, restriction=None):
+        if restriction:
+            # A restricted session must be remembered to be enforced: without a sessions table, none is opened.
+            raise ApiError(restriction)
         tokens, _, _ = _encode_tokens(user.id, user.role)
         return tokens, None
 
@@ -216,6 +230,9 @@ class StatelessTokenStore:
 
     def revoke(self, session_id, reason, user_id=None):
         return 0
+
+    def update_session(self, session_id, **values):
+        pass
 
     def revoke_all(self, user_id, reason, except_session_id=None):
         return 0

@@ -57,6 +57,15 @@ def revoke_sessions(user_id):
     return {"message": f"{revoked} session(s) révoquée(s).", "data": {"revoked": revoked}}
 
 
+@blp.route("/<user_id>/mfa/reset", methods=["POST"])
+@admin_only
+@blp.response(200, envelope(RevokedSessionsSchema))
+def reset_mfa(user_id):
+    """Remove a user's second factor (a lost phone) and revoke their sessions; they enrol again at login."""
+    revoked = service.reset_mfa(current_principal(), user_id)
+    return {"message": "Double authentification réinitialisée ; sessions révoquées.", "data": {"revoked": revoked}}
+
+
 @blp.route("/<user_id>/services", methods=["PUT"])
 @admin_only
 @blp.arguments(MembershipsSchema)

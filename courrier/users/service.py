@@ -1,4 +1,4 @@
-"""User management by administrateurs: list, create, update, deactivate, force logout.
+"""User management by administrateurs: list, create, update, deactivate, force logout, MFA reset.
 
 Each use case does its writes and its audit row (through the signal) in one transaction and commits
 once at the end, so an action without its audit row, or the reverse, can never be committed.
@@ -10,7 +10,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from courrier import signals
-from courrier.auth import service as auth_service
+from courrier.auth import mfa, service as auth_service
+from courrier.auth.reauth import require_recent_authentication
 from courrier.auth.models import User
 from courrier.auth.tokens import token_store
 from courrier.errors import ApiError
@@ -75,6 +76,8 @@ def update_user(actor, user_id, changes):
         raise ApiError("forbidden", SELF_CHANGE_REFUSED)
     if not changed:
         return user
+    if {"role", "is_active"} & set(changed):
+        require_recent_authentication(actor)
     if loses_admin:
         # PostgreSQL: concurrent requests removing administrateurs queue here, locking in one order so
         # they cannot deadlock; the count below then sees the winner's commit. (SQLite has one writer.)
@@ -102,9 +105,15 @@ def count_active_admins():
 
 def revoke_sessions(actor, user_id):
     """Force the logout of a user (a stolen laptop): every live session is revoked; returns how many."""
+    require_recent_authentication(actor)
     user = get_user(user_id)
     revoked = token_store().revoke_all(user.id, "admin_revoked")
     signals.sessions_revoked.send(current_app._get_current_object(), actor_id=actor.id, subject_user_id=user.id,
                                   email=user.email, details={"revoked": revoked})
     db.session.commit()
     return revoked
+
+
+def reset_mfa(actor, user_id):
+    """An administrateur removes a user's second factor; returns how many sessions were revoked."""
+    return mfa.reset(actor, get_user(user_id))

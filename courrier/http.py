@@ -5,6 +5,7 @@ from flask import current_app, request
 from flask.sessions import SessionInterface
 
 from courrier.errors import ApiError
+from courrier.resources import resolve_named_resources
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 MULTIPART_ENDPOINTS = set()  # endpoints that take a file upload instead of JSON
@@ -28,7 +29,13 @@ def accepts_nul_in(endpoint, *fields):
 
 
 def check_request():
+    """What the URL says comes before what the body says: a URL that matches no route (404) or not with
+    this method (405, with Allow) answers that, as does a URL naming a resource that does not exist
+    (`courrier.resources`), whatever the body. Flask runs this hook before it raises its routing error."""
+    if request.routing_exception is not None:
+        return
     refuse_nul_outside_body()
+    resolve_named_resources()
     check_json_body()
 
 

@@ -143,6 +143,7 @@ class Config:
     OIDC_ALLOWED_SIRETS: list
     OIDC_AUTO_CREATE: bool
     OIDC_LABEL: str
+    ACCESSIBILITY_CONTACT: str
     TESTING: bool = False
 
     @classmethod
@@ -236,6 +237,9 @@ class Config:
             # Unknown agents become `agent` accounts at their first sign-in (otherwise refused).
             OIDC_AUTO_CREATE=env_bool("OIDC_AUTO_CREATE", False),
             OIDC_LABEL=env_str("OIDC_LABEL", "Se connecter avec ProConnect"),
+            # Where users report an accessibility problem (the statement's « Retour d'information et contact »):
+            # an e-mail address or the https:// address of a form; by default the office's own mailbox.
+            ACCESSIBILITY_CONTACT=env_str("ACCESSIBILITY_CONTACT") or env_str("MAIL_FROM", "courrier@localhost"),
             TESTING=app_env == "testing",
         )
 

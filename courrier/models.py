@@ -1,11 +1,13 @@
 """Every model of the application, imported in one place so the metadata (and migrations) see them all."""
-from courrier.audit.models import AuditEvent
+from courrier.audit.models import AuditAnchor, AuditEvent
 from courrier.auth.models import AuthSession, User
 from courrier.contacts.models import Contact
 from courrier.documents.models import Attachment, Document, DocumentEvent, ReferenceCounter
 from courrier.notifications.models import Notification
+from courrier.oidc.models import OidcIdentity, OidcPendingLogin, OidcSessionHint, OidcTicket
 from courrier.services.models import Service, ServiceMember
 from courrier.typologies.models import Typologie
 
-__all__ = ["AuditEvent", "AuthSession", "User", "Contact", "Attachment", "Document", "DocumentEvent",
-           "ReferenceCounter", "Notification", "Service", "ServiceMember", "Typologie"]
+__all__ = ["AuditAnchor", "AuditEvent", "AuthSession", "User", "Contact", "Attachment", "Document", "DocumentEvent",
+           "ReferenceCounter", "Notification", "OidcIdentity", "OidcPendingLogin", "OidcSessionHint", "OidcTicket",
+           "Service", "ServiceMember", "Typologie"]

@@ -1,4 +1,5 @@
-"""`flask audit connections` and `flask audit events`: the audit reports, as a table or as CSV.
+"""`flask audit connections` and `flask audit events`: the audit reports, as a table or as CSV;
+`flask audit verify` and `flask audit prune`: the hash chain checked, and the retention applied.
 
 Thin wrappers over courrier.audit.service: the same filters as GET /api/audit/sessions and
 /api/audit/events. Rows are streamed from the database, so a CSV export of a long period never sits
@@ -7,15 +8,18 @@ in memory (a table needs its column widths, so it reads its rows first: narrow t
 import csv
 import json
 import re
+import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
-from courrier.audit import service
+from courrier.audit import chain, service
 from courrier.audit.schemas import INVALID_DATE, parse_date_bound
+from courrier.extensions import db
 from courrier.signals import AUDIT_EVENT_TYPES
 
-audit_cli = AppGroup("audit", help="Audit reports: connection history and event log (table or CSV).")
+audit_cli = AppGroup("audit", help="Audit reports (table or CSV), the hash chain's check and the retention purge.")
 
 # A spreadsheet runs a cell starting with one of these as a formula; user agents and tried emails
 # come from anyone, so such cells get a leading apostrophe (OWASP "CSV injection").
@@ -85,6 +89,35 @@ def events_command(email, ip, since, until, output_format, event_type):
     rows = (event_row(e) for e in service.iter_events(filters_from(email, ip, since, until, type=event_type)))
     count = write_report(rows, EVENT_COLUMNS, EVENT_TABLE_COLUMNS, output_format)
     click.echo(f"{count} événement(s).", err=True)
+
+
+@audit_cli.command("verify")
+def verify_command():
+    """Recompute the hash chain; exit 1 naming the first event altered, removed or inserted."""
+    with db.engine.connect() as connection:
+        total = chain.count_events(connection)
+        anchor = chain.latest_anchor(connection)
+        with click.progressbar(length=total, label="Vérification de la chaîne", file=sys.stderr) as bar:
+            report = chain.verify_chain(chain.stream_chain(connection), anchor, progress=lambda: bar.update(1))
+    if anchor:
+        click.echo(f"Début de la chaîne : ancre de purge, événement n° {anchor.seq} (empreinte {anchor.hash}).")
+    if report.broken:
+        click.echo(f"Chaîne rompue ({report.broken.kind}) : {report.broken.message}", err=True)
+        click.echo(f"{report.checked} événement(s) intègre(s) avant la rupture.", err=True)
+        sys.exit(1)
+    seq, head_hash = report.head
+    click.echo(f"Chaîne intègre : {report.checked} événement(s) vérifié(s). Dernier : n° {seq}, empreinte {head_hash}.")
+
+
+@audit_cli.command("prune")
+@click.option("--older-than", "older_than", type=click.IntRange(min=1), default=None,
+              help="Rétention en jours (défaut : AUDIT_RETENTION_DAYS).")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(min=1, max=100000))
+def prune_command(older_than, batch_size):
+    """Remove the events older than the retention, oldest first, in batches; the chain stays verifiable."""
+    days = older_than or current_app.config["AUDIT_RETENTION_DAYS"]
+    removed = chain.prune_events(days, batch_size)
+    click.echo(f"{removed} événement(s) de plus de {days} jour(s) supprimé(s).")
 
 
 def timestamp(value):

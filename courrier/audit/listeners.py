@@ -1,6 +1,10 @@
-"""The one place audit rows are written: a receiver per domain signal, adding to the current transaction."""
+"""The one place audit rows are written: a receiver per domain signal, adding to the current transaction.
+
+At flush, courrier.audit.chain gives each new row its place and hash in the chain.
+"""
 from flask import has_request_context, request
 
+from courrier.audit.chain import connect_chain
 from courrier.audit.models import AuditEvent
 from courrier.extensions import db
 from courrier.signals import AUDITED_SIGNALS
@@ -25,5 +29,6 @@ _RECEIVERS = {signal: _receiver_for(signal.name) for signal in AUDITED_SIGNALS}
 
 
 def connect_audit_listeners():
+    connect_chain()
     for signal, receiver in _RECEIVERS.items():
         signal.connect(receiver, weak=False)

@@ -4,6 +4,7 @@ import * as api from "./api.js";
 import { h, replace, label, personName } from "./dom.js";
 import { loadError } from "./components.js";
 import { loginView, registerView } from "./views/auth.js";
+import { oidcReturnView } from "./views/oidc.js";
 import { documentListView, documentCreateView, documentDetailView, documentEditView } from "./views/documents.js";
 import { sessionsView } from "./views/sessions.js";
 import { usersView, connectionsView, eventsView } from "./views/admin.js";
@@ -11,26 +12,30 @@ import { servicesView } from "./views/services.js";
 import { homeView } from "./views/home.js";
 import { typologiesView } from "./views/typologies.js";
 import { contactsView, contactCreateView, contactDetailView } from "./views/contacts.js";
+import { accessibilityView } from "./views/accessibility.js";
 
 const ADMIN = ["administrateur"];
 
+// `title` names the screen in the browser tab ("<title> — courrier"); `open` screens are shown signed in or not.
 const ROUTES = [
-  { pattern: /^\/login$/, view: loginView, public: true },
-  { pattern: /^\/register$/, view: registerView, public: true },
-  { pattern: /^\/accueil$/, view: homeView },
-  { pattern: /^\/documents$/, view: documentListView },
-  { pattern: /^\/documents\/new$/, view: documentCreateView },
-  { pattern: /^\/documents\/([\w-]+)\/edit$/, view: documentEditView },
-  { pattern: /^\/documents\/([\w-]+)$/, view: documentDetailView },
-  { pattern: /^\/contacts$/, view: contactsView },
-  { pattern: /^\/contacts\/new$/, view: contactCreateView },
-  { pattern: /^\/contacts\/([\w-]+)$/, view: contactDetailView },
-  { pattern: /^\/sessions$/, view: sessionsView },
-  { pattern: /^\/admin\/users$/, view: usersView, roles: ADMIN },
-  { pattern: /^\/admin\/services$/, view: servicesView, roles: ADMIN },
-  { pattern: /^\/admin\/typologies$/, view: typologiesView, roles: ADMIN },
-  { pattern: /^\/admin\/connections$/, view: connectionsView, roles: ADMIN },
-  { pattern: /^\/admin\/events$/, view: eventsView, roles: ADMIN },
+  { pattern: /^\/login$/, view: loginView, public: true, title: "Connexion" },
+  { pattern: /^\/register$/, view: registerView, public: true, title: "Création de compte" },
+  { pattern: /^\/oidc$/, view: oidcReturnView, public: true, title: "Connexion avec ProConnect" },
+  { pattern: /^\/accueil$/, view: homeView, title: "Accueil" },
+  { pattern: /^\/documents$/, view: documentListView, title: "Registre" },
+  { pattern: /^\/documents\/new$/, view: documentCreateView, title: "Enregistrer un courrier" },
+  { pattern: /^\/documents\/([\w-]+)\/edit$/, view: documentEditView, title: "Modifier le courrier" },
+  { pattern: /^\/documents\/([\w-]+)$/, view: documentDetailView, title: "Fiche du courrier" },
+  { pattern: /^\/contacts$/, view: contactsView, title: "Correspondants" },
+  { pattern: /^\/contacts\/new$/, view: contactCreateView, title: "Nouveau correspondant" },
+  { pattern: /^\/contacts\/([\w-]+)$/, view: contactDetailView, title: "Fiche du correspondant" },
+  { pattern: /^\/sessions$/, view: sessionsView, title: "Mes sessions" },
+  { pattern: /^\/admin\/users$/, view: usersView, roles: ADMIN, title: "Utilisateurs" },
+  { pattern: /^\/admin\/services$/, view: servicesView, roles: ADMIN, title: "Services" },
+  { pattern: /^\/admin\/typologies$/, view: typologiesView, roles: ADMIN, title: "Typologies" },
+  { pattern: /^\/admin\/connections$/, view: connectionsView, roles: ADMIN, title: "Historique des connexions" },
+  { pattern: /^\/admin\/events$/, view: eventsView, roles: ADMIN, title: "Journal d'audit" },
+  { pattern: /^\/accessibilite$/, view: accessibilityView, open: true, title: "Accessibilité" },
 ];
 
 const HOME = "/accueil";
@@ -98,8 +103,13 @@ function renderHeader(path) {
   const logoutButton = h("button", { type: "button", class: "btn btn-secondary", id: "logout-button" }, "Se déconnecter");
   logoutButton.addEventListener("click", async () => {
     logoutButton.disabled = true;
-    await api.logout();
+    const endSessionUrl = await api.logout();
     state.user = null;
+    // A ProConnect session also ends at the provider, which sends the browser back here.
+    if (endSessionUrl) {
+      window.location.assign(endSessionUrl);
+      return;
+    }
     flash("Vous êtes déconnecté.");
     navigate("/login");
   });
@@ -149,7 +159,7 @@ async function render() {
     return;
   }
   const { route, found } = match;
-  if (!route.public && !api.isLoggedIn()) {
+  if (!route.public && !route.open && !api.isLoggedIn()) {
     state.afterLogin = full;
     navigate("/login");
     return;
@@ -206,7 +216,7 @@ async function render() {
     message ? h("div", { class: `alert alert-${message.kind}`, role: "status", id: "flash", "data-testid": "flash" }, message.text) : null,
     content,
   );
-  document.title = `${document.getElementById("page-title")?.textContent || "Courrier"} — Courrier`;
+  document.title = `${route.title || document.getElementById("page-title")?.textContent || "Courrier"} — courrier`;
   document.getElementById("page-title")?.focus({ preventScroll: true });
   window.scrollTo(0, 0);
 }

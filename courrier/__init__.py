@@ -82,7 +82,7 @@ def init_limiter(app):
 
 
 def register_blueprints(app):
-    from courrier import health
+    from courrier import accessibility, health
     from courrier.audit import routes as audit_routes
     from courrier.auth import routes as auth_routes
     from courrier.contacts import routes as contacts_routes
@@ -95,7 +95,7 @@ def register_blueprints(app):
     from courrier.web.routes import blp as web_blp
 
     for module in (health, auth_routes, documents_routes, services_routes, typologies_routes, users_routes,
-                   audit_routes, contacts_routes, oidc_routes):
+                   audit_routes, contacts_routes, oidc_routes, accessibility):
         api.register_blueprint(module.blp)
     api.register_blueprint(documents_routes.queues_blp)
     api.register_blueprint(register_routes.blp)

@@ -99,10 +99,10 @@ def exchange(client, ticket):
     return client.post("/api/auth/oidc/token", json={"ticket": ticket})
 
 
-def existing_user(app, email, is_active=True):
+def existing_user(app, email, is_active=True, mfa_enabled_at=None):
     with app.app_context():
         user = User(email=email, password_hash="$2b$04$" + "x" * 53, nom="Lefèvre", prenom="Camille",
-                    role="validateur", is_active=is_active)
+                    role="validateur", is_active=is_active, mfa_enabled_at=mfa_enabled_at)
         db.session.add(user)
         db.session.commit()
         return user.id
@@ -423,6 +423,19 @@ def test_an_mfa_shown_by_the_provider_reaches_complete_login(app, client, provid
                              agent_claims("camille.lefevre@interieur.gouv.fr", amr=["pwd", "otp", "mfa"])))
     exchange(client, sign_in(client, provider_url, "sub-camille", agent_claims("camille.lefevre@interieur.gouv.fr")))
     assert seen == [{"method": "oidc", "mfa": True}, {"method": "oidc", "mfa": False}]
+
+
+def test_an_account_with_local_totp_gets_the_code_step_unless_the_provider_showed_mfa(app, client, provider_url):
+    user_id = existing_user(app, "camille.lefevre@interieur.gouv.fr", mfa_enabled_at=utcnow())
+    without = exchange(client, sign_in(client, provider_url, "sub-camille",
+                                       agent_claims("camille.lefevre@interieur.gouv.fr")))
+    assert without.status_code == 200 and without.json["data"]["mfa_required"] is True
+    assert without.json["data"]["mfa_token"] and "access_token" not in without.json["data"]
+    assert events(app, "login_succeeded") == []
+    with_mfa = exchange(client, sign_in(client, provider_url, "sub-camille",
+                                        agent_claims("camille.lefevre@interieur.gouv.fr", amr=["pwd", "mfa"])))
+    assert with_mfa.json["data"]["user"]["id"] == user_id and with_mfa.json["data"]["access_token"]
+    assert events(app, "login_succeeded")[0].details["mfa"] is True
 
 
 def test_logout_of_a_proconnect_session_returns_the_provider_logout_url(app, client, provider_url):

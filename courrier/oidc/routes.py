@@ -7,7 +7,7 @@ from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 
 from courrier.auth.routes import auth_rate_limit
-from courrier.auth.schemas import AuthTokensSchema
+from courrier.auth.schemas import LoginAnswerSchema
 from courrier.errors import ApiError
 from courrier.extensions import limiter
 from courrier.oidc import service
@@ -73,10 +73,13 @@ def callback(args):
 @oidc_routes
 @limiter.limit(auth_rate_limit, key_func=get_remote_address)
 @blp.arguments(OidcTicketSchema)
-@blp.response(200, envelope(AuthTokensSchema))
+@blp.response(200, envelope(LoginAnswerSchema))
 def token(data):
-    """Trade the one-time ticket for the session's tokens: the same answer as POST /api/auth/login."""
-    return {"message": "Connexion réussie.", "data": service.exchange_ticket(data["ticket"])}
+    """Trade the one-time ticket for the session's tokens: the same answer as POST /api/auth/login (for an
+    account with a second factor the provider did not vouch for, `mfa_required` and the code step's token)."""
+    result = service.exchange_ticket(data["ticket"])
+    message = "Code de vérification requis." if result.get("mfa_required") else "Connexion réussie."
+    return {"message": message, "data": result}
 
 
 def secure_cookie():

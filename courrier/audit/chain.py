@@ -110,8 +110,11 @@ def stream_chain(connection):
     """Every event in chain order, read in batches (constant memory, also on a million rows)."""
     columns = [AuditEvent.seq, AuditEvent.hash, *(getattr(AuditEvent, field) for field in CHAINED_FIELDS)]
     result = connection.execution_options(yield_per=VERIFY_BATCH).execute(select(*columns).order_by(AuditEvent.seq))
-    for partition in result.partitions():
-        yield from partition
+    try:
+        for partition in result.partitions():
+            yield from partition
+    finally:
+        result.close()  # a verify that stops at a break leaves no server-side cursor open
 
 
 def verify_chain(rows, anchor, progress=lambda: None):
@@ -137,11 +140,11 @@ def _check_link(previous_seq, previous_hash, row, following):
     links = row.hash == chain_hash(previous_hash, row)
     if links and row.seq == previous_seq + 1:
         return None
-    if links:
-        return ChainBreak("altered", row.seq, row.id, f"{name} a été renuméroté (attendu n° {previous_seq + 1}).")
     if row.seq <= previous_seq or (following is not None and following.hash == chain_hash(previous_hash, following)):
         return ChainBreak("inserted", row.seq, row.id,
                           f"{name} a été inséré : il ne suit pas l'événement n° {previous_seq}.")
+    if links:
+        return ChainBreak("altered", row.seq, row.id, f"{name} a été renuméroté (attendu n° {previous_seq + 1}).")
     if row.seq > previous_seq + 1:
         missing = (f"n° {previous_seq + 1}" if row.seq == previous_seq + 2
                    else f"n° {previous_seq + 1} à {row.seq - 1}")

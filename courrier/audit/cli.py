@@ -97,8 +97,10 @@ def verify_command():
     with db.engine.connect() as connection:
         total = chain.count_events(connection)
         anchor = chain.latest_anchor(connection)
+        rows = chain.stream_chain(connection)
         with click.progressbar(length=total, label="Vérification de la chaîne", file=sys.stderr) as bar:
-            report = chain.verify_chain(chain.stream_chain(connection), anchor, progress=lambda: bar.update(1))
+            report = chain.verify_chain(rows, anchor, progress=lambda: bar.update(1))
+        rows.close()
     if anchor:
         click.echo(f"Début de la chaîne : ancre de purge, événement n° {anchor.seq} (empreinte {anchor.hash}).")
     if report.broken:

@@ -14,6 +14,7 @@ from courrier.database import configure_engine, render_migration_item
 from courrier.errors import register_error_handlers
 from courrier.extensions import api, cors, db, jwt, limiter
 from courrier.http import register_http_hooks
+from courrier.openapi import ServerRulesPlugin
 
 
 def create_app(config=None):
@@ -49,7 +50,7 @@ def register_extensions(app):
     configure_engine(app)
     jwt.init_app(app)
     init_limiter(app)
-    api.init_app(app)
+    api.init_app(app, spec_kwargs={"extra_plugins": [ServerRulesPlugin()]})
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
     cors.init_app(
         app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}}, supports_credentials=False,
@@ -98,6 +99,7 @@ def register_blueprints(app):
                    audit_routes, contacts_routes, oidc_routes, accessibility):
         api.register_blueprint(module.blp)
     api.register_blueprint(documents_routes.queues_blp)
+    api.register_blueprint(audit_routes.history_blp)
     api.register_blueprint(register_routes.blp)
     app.register_blueprint(web_blp)
 

@@ -49,3 +49,9 @@ AUDITED_SIGNALS = (
     oidc_identity_linked,
 )
 AUDIT_EVENT_TYPES = tuple(signal.name for signal in AUDITED_SIGNALS)
+# The events a user sees in their own history (GET /api/auth/history): their account's security.
+SECURITY_EVENT_TYPES = (
+    "login_succeeded", "login_failed", "logout", "logout_all", "refresh_reuse_detected", "password_changed",
+    "user_created", "user_updated", "sessions_revoked", "mfa_enabled", "mfa_disabled", "mfa_failed",
+    "mfa_recovery_used", "mfa_reset", "reauthenticated",
+)

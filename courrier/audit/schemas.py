@@ -5,7 +5,7 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from courrier.auth.schemas import SessionFieldsSchema
 from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
-from courrier.signals import AUDIT_EVENT_TYPES
+from courrier.signals import AUDIT_EVENT_TYPES, SECURITY_EVENT_TYPES
 
 INVALID_DATE = "Date invalide : AAAA-MM-JJ ou date et heure ISO 8601 attendue."
 
@@ -45,7 +45,9 @@ class DateBound(fields.Field):
     def __init__(self, end=False, **kwargs):
         description = ("Jusqu'au (inclus)" if end else "Depuis (inclus)") + \
             " : AAAA-MM-JJ (journée UTC entière) ou date et heure ISO 8601."
-        kwargs.setdefault("metadata", {"type": "string", "example": "2026-11-23", "description": description})
+        # Documented as a date, the form a client should send; a full ISO 8601 datetime is also taken.
+        kwargs.setdefault("metadata", {"type": "string", "format": "date", "example": "2026-11-23",
+                                       "description": description})
         super().__init__(**kwargs)
         self.end = end
 
@@ -103,3 +105,35 @@ class AuditEventSchema(Schema):
     user_agent = fields.String(allow_none=True)
     created_at = fields.DateTime(format="iso")
     details = fields.Dict(allow_none=True)
+
+
+# ------------------------------------------------------------------ the caller's own history (issue 15)
+
+class HistoryPeriodArgsSchema(PaginationArgsSchema):
+    date_from = DateBound()
+    date_to = DateBound(end=True)
+
+    @validates_schema
+    def check_period(self, data, **kwargs):
+        if "date_from" in data and "date_to" in data and data["date_from"] >= data["date_to"]:
+            raise ValidationError("La fin de la période précède son début.", "date_to")
+
+
+class HistoryEventArgsSchema(HistoryPeriodArgsSchema):
+    type = fields.String(validate=one_of(SECURITY_EVENT_TYPES))
+
+
+class HistoryEventSchema(Schema):
+    """A security event of the caller's account; who else acted is not shown, only whether it was them."""
+
+    id = fields.String()
+    type = fields.String()
+    created_at = fields.DateTime(format="iso")
+    ip = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    by_self = fields.Boolean(metadata={"description": "L'action vient du titulaire du compte lui-même."})
+    details = fields.Dict(allow_none=True)
+
+
+class HistorySessionSchema(SessionFieldsSchema):
+    active = fields.Boolean()

@@ -16,6 +16,7 @@ from courrier.auth.tokens import is_expired
 from courrier.columns import utcnow
 from courrier.extensions import db
 from courrier.schemas import paginate
+from courrier.signals import SECURITY_EVENT_TYPES
 
 STREAM_BATCH = 1000
 
@@ -97,6 +98,31 @@ def list_sessions(filters):
 def list_events(filters):
     """One page of the event log: `{data, meta}`."""
     return paginate(events_query(filters), filters["page"], filters["per_page"])
+
+
+def own_history_events(user_id, filters):
+    """One page of the security events of the caller's account, newest first: `{data, meta}`.
+
+    Events about them (subject), and their own actions about no one else (actor, no subject): an
+    administrateur's changes to other accounts belong to those accounts' histories, not to theirs.
+    """
+    query = select(AuditEvent).where(
+        AuditEvent.type.in_(SECURITY_EVENT_TYPES),
+        or_(AuditEvent.subject_user_id == user_id,
+            and_(AuditEvent.actor_id == user_id, AuditEvent.subject_user_id.is_(None))),
+        *_period(AuditEvent.created_at, filters))
+    if filters.get("type"):
+        query = query.where(AuditEvent.type == filters["type"])
+    page = paginate(query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()),
+                    filters["page"], filters["per_page"])
+    for audit_event in page["data"]:
+        audit_event.by_self = audit_event.actor_id == user_id
+    return page
+
+
+def own_history_sessions(user_id, filters):
+    """One page of the caller's connection history (their sessions, live or ended), newest first."""
+    return list_sessions({**filters, "user_id": user_id})
 
 
 def _stream(query):

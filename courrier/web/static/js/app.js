@@ -7,11 +7,14 @@ import { loginView, registerView } from "./views/auth.js";
 import { oidcReturnView } from "./views/oidc.js";
 import { documentListView, documentCreateView, documentDetailView, documentEditView } from "./views/documents.js";
 import { sessionsView } from "./views/sessions.js";
+import { historyView } from "./views/history.js";
 import { usersView, connectionsView, eventsView } from "./views/admin.js";
 import { servicesView } from "./views/services.js";
 import { homeView } from "./views/home.js";
 import { typologiesView } from "./views/typologies.js";
 import { contactsView, contactCreateView, contactDetailView } from "./views/contacts.js";
+import { securityView } from "./views/security.js";
+import { askForIdentity } from "./reauth-dialog.js";
 import { accessibilityView } from "./views/accessibility.js";
 
 const ADMIN = ["administrateur"];
@@ -30,6 +33,8 @@ const ROUTES = [
   { pattern: /^\/contacts\/new$/, view: contactCreateView, title: "Nouveau correspondant" },
   { pattern: /^\/contacts\/([\w-]+)$/, view: contactDetailView, title: "Fiche du correspondant" },
   { pattern: /^\/sessions$/, view: sessionsView, title: "Mes sessions" },
+  { pattern: /^\/historique$/, view: historyView, title: "Mon historique" },
+  { pattern: /^\/securite$/, view: securityView, title: "Sécurité du compte" },
   { pattern: /^\/admin\/users$/, view: usersView, roles: ADMIN, title: "Utilisateurs" },
   { pattern: /^\/admin\/services$/, view: servicesView, roles: ADMIN, title: "Services" },
   { pattern: /^\/admin\/typologies$/, view: typologiesView, roles: ADMIN, title: "Typologies" },
@@ -39,6 +44,8 @@ const ROUTES = [
 ];
 
 const HOME = "/accueil";
+// A session restricted to enrolling or to changing its password (issue 15) shows only this screen.
+const RESTRICTED_SCREEN = "/securite";
 
 const SESSION_END_MESSAGES = {
   token_expired: "Votre session a expiré. Veuillez vous reconnecter.",
@@ -100,6 +107,7 @@ function renderHeader(path) {
     return;
   }
   const isAdmin = state.user.role === "administrateur";
+  const restricted = Boolean(state.user.restriction);
   const logoutButton = h("button", { type: "button", class: "btn btn-secondary", id: "logout-button" }, "Se déconnecter");
   logoutButton.addEventListener("click", async () => {
     logoutButton.disabled = true;
@@ -119,13 +127,15 @@ function renderHeader(path) {
       "div",
       { class: "header-inner" },
       h("a", { href: `#${HOME}`, class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }), "Courrier"),
-      h(
+      restricted ? null : h(
         "nav",
         { class: "main-nav", "aria-label": "Navigation principale" },
         navLink("/accueil", "Accueil", path, "nav-home"),
         navLink("/documents", "Registre", path, "nav-documents"),
         navLink("/contacts", "Correspondants", path, "nav-contacts"),
         navLink("/sessions", "Mes sessions", path, "nav-sessions"),
+        navLink("/historique", "Mon historique", path, "nav-history"),
+        navLink("/securite", "Sécurité", path, "nav-security"),
         isAdmin ? navLink("/admin/users", "Utilisateurs", path, "nav-users") : null,
         isAdmin ? navLink("/admin/services", "Services", path, "nav-services") : null,
         isAdmin ? navLink("/admin/typologies", "Typologies", path, "nav-typologies") : null,
@@ -168,6 +178,10 @@ async function render() {
     navigate(HOME);
     return;
   }
+  if (state.user?.restriction && path !== RESTRICTED_SCREEN && !route.public && !route.open) {
+    navigate(RESTRICTED_SCREEN);
+    return;
+  }
   if (route.roles && !route.roles.includes(state.user?.role)) {
     flash("Cette page est réservée aux administrateurs.", "error");
     navigate(HOME);
@@ -184,9 +198,16 @@ async function render() {
     navigate,
     flash,
     isCurrent: () => ticket === state.renderTicket,
+    refreshUser: async () => {
+      const payload = await api.request("/api/auth/me");
+      state.user = payload.data;
+      api.saveUser(payload.data);
+      return payload.data;
+    },
     onLogin: (user) => {
       state.user = user;
-      const next = state.afterLogin && !state.afterLogin.startsWith("/login") ? state.afterLogin : HOME;
+      const next = user.restriction ? RESTRICTED_SCREEN
+        : state.afterLogin && !state.afterLogin.startsWith("/login") ? state.afterLogin : HOME;
       state.afterLogin = null;
       navigate(next);
     },
@@ -220,6 +241,8 @@ async function render() {
   document.getElementById("page-title")?.focus({ preventScroll: true });
   window.scrollTo(0, 0);
 }
+
+api.onReauthenticationRequired((original) => askForIdentity(state.user, original));
 
 api.onSessionEnded((code) => {
   state.user = null;

@@ -23,7 +23,8 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_created_at", "created_at"),
         Index("ix_audit_events_type_created_at", "type", "created_at"),
         Index("ix_audit_events_actor_id", "actor_id"),
-        Index("ix_audit_events_subject_user_id", "subject_user_id"),
+        # Also "my history" (GET /api/auth/history): one user's events, newest first, read in index order.
+        Index("ix_audit_events_subject_user_id_created_at", "subject_user_id", "created_at"),
         Index("ix_audit_events_email", "email"),
         Index("ix_audit_events_ip", "ip"),
     )

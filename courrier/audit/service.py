@@ -103,13 +103,12 @@ def list_events(filters):
 def own_history_events(user_id, filters):
     """One page of the security events of the caller's account, newest first: `{data, meta}`.
 
-    Events about them (subject), and their own actions about no one else (actor, no subject): an
-    administrateur's changes to other accounts belong to those accounts' histories, not to theirs.
+    The events whose subject they are: every security event names the account it concerns, their own
+    actions included. An administrateur's changes to other accounts belong to those accounts' histories,
+    not to theirs. The (subject_user_id, created_at) index gives the page in order, without a sort.
     """
     query = select(AuditEvent).where(
-        AuditEvent.type.in_(SECURITY_EVENT_TYPES),
-        or_(AuditEvent.subject_user_id == user_id,
-            and_(AuditEvent.actor_id == user_id, AuditEvent.subject_user_id.is_(None))),
+        AuditEvent.type.in_(SECURITY_EVENT_TYPES), AuditEvent.subject_user_id == user_id,
         *_period(AuditEvent.created_at, filters))
     if filters.get("type"):
         query = query.where(AuditEvent.type == filters["type"])

@@ -47,6 +47,9 @@ def upgrade():
     op.add_column('audit_events', sa.Column('seq', sa.BigInteger(), nullable=True))
     op.add_column('audit_events', sa.Column('hash', sa.String(length=64), nullable=True))
     chain_existing_events(op.get_bind())
+    op.drop_index('ix_audit_events_subject_user_id', table_name='audit_events')
+    op.create_index('ix_audit_events_subject_user_id_created_at', 'audit_events', ['subject_user_id', 'created_at'],
+                    unique=False)
     # The user ids stay as recorded: ON DELETE SET NULL would now be a refused UPDATE (see the model).
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_constraint('fk_audit_events_actor_id_users', type_='foreignkey')
@@ -82,6 +85,8 @@ def downgrade():
     for column in ('actor_id', 'subject_user_id'):
         op.execute(f"UPDATE audit_events SET {column} = NULL WHERE {column} IS NOT NULL "
                    f"AND {column} NOT IN (SELECT id FROM users)")
+    op.drop_index('ix_audit_events_subject_user_id_created_at', table_name='audit_events')
+    op.create_index('ix_audit_events_subject_user_id', 'audit_events', ['subject_user_id'], unique=False)
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_seq')
         batch_op.drop_column('hash')

@@ -51,7 +51,8 @@ def test_history_leaves_out_what_is_not_security(client, admin, agent):
     refreshed = client.post("/api/auth/refresh", headers={"Authorization": f"Bearer {agent.refresh}"})
     assert refreshed.status_code == 200
     agent.token = refreshed.json["data"]["access_token"]
-    assert client.post("/api/services", json={"code": "FIN", "nom": "Finances"}, headers=admin.headers).status_code == 201
+    created = client.post("/api/services", json={"code": "FIN", "nom": "Finances"}, headers=admin.headers)
+    assert created.status_code == 201
     assert {e["type"] for e in history(client, agent)["data"]} == {"login_succeeded"}
     assert {e["type"] for e in history(client, admin)["data"]} == {"login_succeeded"}
 

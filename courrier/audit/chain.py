@@ -150,7 +150,8 @@ def _check_link(previous_seq, previous_hash, row, following):
                    else f"n° {previous_seq + 1} à {row.seq - 1}")
         return ChainBreak("removed", row.seq, row.id, f"événement(s) {missing} supprimé(s), juste avant {name}.")
     if following is None:
-        return ChainBreak("altered", row.seq, row.id, f"{name}, le dernier, a été modifié ou ajouté hors de l'application.")
+        return ChainBreak("altered", row.seq, row.id,
+                          f"{name}, le dernier, a été modifié ou ajouté hors de l'application.")
     return ChainBreak("altered", row.seq, row.id,
                       f"{name} a été modifié (ou un événement juste avant lui supprimé puis la suite renumérotée).")
 

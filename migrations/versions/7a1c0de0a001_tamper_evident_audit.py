@@ -34,13 +34,14 @@ events = sa.table(
 
 
 def upgrade():
-    op.create_table('audit_anchors',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('seq', sa.BigInteger(), nullable=False),
-    sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.Column('removed', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_anchors'))
+    op.create_table(
+        'audit_anchors',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('seq', sa.BigInteger(), nullable=False),
+        sa.Column('hash', sa.String(length=64), nullable=False),
+        sa.Column('removed', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_anchors')),
     )
     op.create_index('ix_audit_anchors_seq', 'audit_anchors', ['seq'], unique=True)
 

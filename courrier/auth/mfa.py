@@ -7,6 +7,7 @@ workers. The secret and the codes are never logged, audited or shown except by `
 """
 import hashlib
 import hmac
+import io
 import secrets
 import time
 from datetime import timedelta
@@ -117,7 +118,10 @@ def setup(principal):
     uri = pyotp.TOTP(user.mfa_pending_secret).provisioning_uri(
         name=user.email, issuer_name=current_app.config["MFA_ISSUER"])
     db.session.commit()
-    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, border=2, title="QR code de la double authentification")
+    buffer = io.BytesIO()
+    segno.make(uri, error="m").save(buffer, kind="svg", xmldecl=False, nl=False, scale=5, border=2,
+                                    title="QR code de la double authentification")
+    qr_svg = buffer.getvalue().decode("utf-8")
     return {"secret": user.mfa_pending_secret, "otpauth_uri": uri, "qr_svg": qr_svg}
 
 

@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +130,11 @@ class LiveServer:
     jwt_secret: str
     log_path: Path
 
+    @property
+    def database(self):
+        """The server's SQLite file, for tests that set a scene the API cannot (an old session, an old password)."""
+        return self.log_path.parent / "e2e.sqlite"
+
     def log_tail(self, lines=60):
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -149,11 +155,13 @@ def _run(args, env, what):
         pytest.fail(f"{what} a échoué ({result.returncode}) :\n{result.stdout}\n{result.stderr}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """gunicorn serving wsgi:app on a free port, migrated database, one administrateur."""
-    tmp = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def serving(tmp, **settings):
+    """gunicorn serving wsgi:app on a free port, migrated database (SQLite under `tmp`), one administrateur;
+    `settings` are environment variables added to (or replacing) the production-like defaults."""
     jwt_secret = secrets.token_hex(32)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
     env = {key: value for key, value in os.environ.items() if key not in APP_VARIABLES}
     env.update({
         "APP_ENV": "production",
@@ -167,6 +175,8 @@ def live_server(tmp_path_factory):
         "RATELIMIT_STORAGE_URI": "memory://",
         "FLASK_APP": "wsgi",
         "PYTHONUNBUFFERED": "1",
+        "APP_URL": base_url,
+        **settings,
     })
 
     admin = Account("admin@example.com", strong_password(), "Admin", "Root", "administrateur")
@@ -174,8 +184,6 @@ def live_server(tmp_path_factory):
     _run([str(BIN / "flask"), "create-admin", "--email", admin.email, "--nom", admin.nom, "--prenom", admin.prenom,
           "--password", admin.password], env, "flask create-admin")
 
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     log_path = tmp / "gunicorn.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -208,6 +216,13 @@ def live_server(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The shared server of the browser tests: no MFA requirement, no OpenID Connect issuer."""
+    with serving(tmp_path_factory.mktemp("e2e")) as server:
+        yield server
 
 
 def _health(api):

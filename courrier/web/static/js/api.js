@@ -193,6 +193,15 @@ export async function request(
 
   let { response, token } = await send();
 
+  // A sensitive action with a stale proof of identity: ask for it (a dialog), then try once more.
+  if (auth && response.status === 401 && reauthenticator) {
+    const payload = await readJson(response.clone());
+    if (payload?.code === "reauthentication_required") {
+      await reauthenticator(new ApiError(401, payload));
+      ({ response, token } = await send());
+    }
+  }
+
   if (auth && response.status === 401) {
     const payload = await readJson(response);
     if (payload?.code !== "token_expired") throw failure(401, payload, endOnAuthFailure);
@@ -212,12 +221,45 @@ export async function request(
   return payload;
 }
 
+let reauthenticator = null;
+
+/**
+ * Who asks the user to prove their identity again when the server answers `reauthentication_required`:
+ * a function returning a promise that resolves once POST /api/auth/reauthenticate succeeded and rejects
+ * (with the original error) if the user gives up.
+ */
+export function onReauthenticationRequired(handler) {
+  reauthenticator = handler;
+}
+
 // ---------------------------------------------------------------- auth calls
 
+/** The user of a login answer, with what the session is restricted to (null: nothing). */
+function loggedInUser(data) {
+  const user = { ...data.user, restriction: data.restriction || null };
+  saveAuth({ ...data, user });
+  return user;
+}
+
+/**
+ * Log in with a password. Resolves with the user, or with `{mfa_required, mfa_token, expires_in}`
+ * when the account has a second factor: `verifyMfa` then finishes the login.
+ */
 export async function login(email, password) {
   const payload = await request("/api/auth/login", { method: "POST", json: { email, password }, auth: false });
-  saveAuth(payload.data);
-  return payload.data.user;
+  if (payload.data.mfa_required) return payload.data;
+  return loggedInUser(payload.data);
+}
+
+/** The login's second step: `proof` is `{code}` or `{recovery_code}`. Resolves with the user. */
+export async function verifyMfa(mfaToken, proof) {
+  const payload = await request("/api/auth/mfa/verify", { method: "POST", json: { mfa_token: mfaToken, ...proof }, auth: false });
+  return loggedInUser(payload.data);
+}
+
+/** Finish a login answered elsewhere (ProConnect's ticket exchange): tokens, or the second step. */
+export function completeLogin(data) {
+  return data.mfa_required ? data : loggedInUser(data);
 }
 
 export async function register(fields) {
@@ -226,12 +268,18 @@ export async function register(fields) {
   return payload.data.user;
 }
 
-/** Revoke this session on the server (best effort), then forget it here. */
+/**
+ * Revoke this session on the server (best effort), then forget it here. Resolves with the provider's
+ * logout URL when the session was opened with ProConnect (null otherwise).
+ */
 export async function logout() {
   try {
-    if (accessToken()) await request("/api/auth/logout", { method: "POST", endOnAuthFailure: false });
+    if (!accessToken()) return null;
+    const payload = await request("/api/auth/logout", { method: "POST", endOnAuthFailure: false });
+    return payload.data?.end_session_url || null;
   } catch {
     // Already dead or unreachable: forgetting the tokens locally is what matters.
+    return null;
   } finally {
     clearAuth();
   }

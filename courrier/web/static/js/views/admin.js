@@ -222,7 +222,20 @@ export async function usersView({ query, navigate, user: me, flash }) {
         }
       }),
     );
-    return h("div", { class: "inline-control" }, toggle, revoke);
+    const resetMfa = target.mfa_enabled
+      ? h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "user-reset-mfa" }, "Réinitialiser la double authentification")
+      : null;
+    resetMfa?.addEventListener("click", () =>
+      busy(resetMfa, async () => {
+        try {
+          await api.request(`/api/users/${encodeURIComponent(target.id)}/mfa/reset`, { method: "POST" });
+          await reload(`Double authentification de ${personName(target)} réinitialisée ; ses sessions sont fermées. Elle l'activera de nouveau à sa prochaine connexion.`);
+        } catch (err) {
+          if (!err.sessionEnded) errors.show(err);
+        }
+      }),
+    );
+    return h("div", { class: "inline-control" }, toggle, revoke, resetMfa);
   };
 
   const queryWithoutPage = { ...filters };
@@ -256,6 +269,7 @@ export async function usersView({ query, navigate, user: me, flash }) {
         { label: "Rôle", cell: roleCell },
         { label: "Services", cell: (target) => membershipsEditor(target, services, reload) },
         { label: "État", cell: (target) => badge("active", target.is_active ? "oui" : "non") },
+        { label: "Double authentification", cell: (target) => (target.mfa_enabled ? "Active" : "—") },
         { label: "Créé le", cell: (target) => formatDateTime(target.created_at) },
         { label: "Actions", cell: actionsCell },
       ],

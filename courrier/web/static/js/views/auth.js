@@ -3,6 +3,7 @@
 import * as api from "../api.js";
 import { h } from "../dom.js";
 import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
+import { proconnectBlock } from "./oidc.js";
 
 function authCard(title, intro, form, footer) {
   return h(
@@ -25,26 +26,87 @@ export function loginView({ onLogin }) {
   const submit = h("button", { type: "submit", class: "btn btn-block", id: "login-submit" }, "Se connecter");
   const form = h("form", { id: "login-form", noValidate: true }, alert, Object.values(fields).map((f) => f.row), submit);
 
+  const card = authCard(
+    "Connexion",
+    "Registre du courrier — accès réservé aux agents du bureau du courrier.",
+    [form, proconnectBlock()],
+    ["Pas encore de compte ? ", h("a", { href: "#/register", id: "register-link" }, "Créer un compte")],
+  );
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(submit, async () => {
       errors.clear();
       const { email, password } = valuesOf(fields);
       try {
-        onLogin(await api.login(email, password));
+        const answer = await api.login(email, password);
+        if (answer.mfa_required) card.replaceWith(mfaStepView({ mfaToken: answer.mfa_token, onLogin }));
+        else onLogin(answer);
       } catch (err) {
         errors.show(err);
         fields.password.input.value = "";
       }
     });
   });
+  return card;
+}
 
-  return authCard(
-    "Connexion",
-    "Registre du courrier — accès réservé aux agents du bureau du courrier.",
-    form,
-    ["Pas encore de compte ? ", h("a", { href: "#/register", id: "register-link" }, "Créer un compte")],
+/**
+ * The login's second step: the 6-digit code of the authenticator app, or one recovery code.
+ * Shown after a password (or ProConnect) when the account has a second factor.
+ */
+export function mfaStepView({ mfaToken, onLogin }) {
+  const codeField = field({
+    id: "mfa-code", name: "code", label: "Code à 6 chiffres", required: true, autocomplete: "one-time-code",
+    inputmode: "numeric", maxlength: 6, hint: "Affiché par votre application d'authentification (il change toutes les 30 secondes).",
+  });
+  const recoveryField = field({
+    id: "mfa-recovery-code", name: "recovery_code", label: "Code de secours", required: true, autocomplete: "off",
+    maxlength: 20, hint: "Un des dix codes reçus à l'activation ; chacun ne sert qu'une fois.",
+  });
+  let useRecovery = false;
+  const alert = formAlert("mfa-error");
+  const fields = { code: codeField, recovery_code: recoveryField };
+  const errors = new FormErrors(fields, alert);
+  recoveryField.row.hidden = true;
+  const submit = h("button", { type: "submit", class: "btn btn-block", id: "mfa-submit" }, "Valider");
+  const toggle = h("button", { type: "button", class: "btn btn-link", id: "mfa-toggle", "aria-controls": "mfa-form" }, "Utiliser un code de secours");
+  toggle.addEventListener("click", () => {
+    useRecovery = !useRecovery;
+    codeField.row.hidden = useRecovery;
+    recoveryField.row.hidden = !useRecovery;
+    toggle.textContent = useRecovery ? "Utiliser l'application d'authentification" : "Utiliser un code de secours";
+    errors.clear();
+    (useRecovery ? recoveryField : codeField).input.focus();
+  });
+  const form = h("form", { id: "mfa-form", noValidate: true }, alert, codeField.row, recoveryField.row, submit);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      errors.clear();
+      const proof = useRecovery
+        ? { recovery_code: recoveryField.input.value.trim() }
+        : { code: codeField.input.value.replace(/\s/g, "") };
+      try {
+        onLogin(await api.verifyMfa(mfaToken, proof));
+      } catch (err) {
+        errors.show(err);
+        codeField.input.value = recoveryField.input.value = "";
+      }
+    });
+  });
+  const card = authCard(
+    "Double authentification",
+    "Saisissez le code de votre application d'authentification pour terminer la connexion.",
+    [form, h("p", {}, toggle)],
+    ["Code expiré ou perdu ? ", h("a", { href: "#/login", id: "mfa-restart" }, "Recommencer la connexion")],
   );
+  card.setAttribute("data-testid", "mfa-step");
+  queueMicrotask(() => {
+    document.title = "Double authentification — courrier";
+    card.querySelector("#page-title")?.focus({ preventScroll: true });
+  });
+  return card;
 }
 
 export function registerView({ onLogin }) {
@@ -60,7 +122,7 @@ export function registerView({ onLogin }) {
       type: "password",
       required: true,
       autocomplete: "new-password",
-      hint: "8 à 72 caractères, difficile à deviner (évitez votre nom ou votre adresse).",
+      hint: "Au moins 12 caractères (72 octets au plus), difficile à deviner : évitez votre nom, votre adresse et les mots de passe courants.",
     }),
     password_confirmation: field({
       id: "register-password-confirmation",

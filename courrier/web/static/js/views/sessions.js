@@ -21,7 +21,7 @@ export function deviceCell(session) {
   return h("span", { title: session.user_agent || "" }, describeUserAgent(session.user_agent));
 }
 
-function passwordForm() {
+export function passwordForm({ onChanged } = {}) {
   const fields = {
     current_password: field({ id: "password-current", name: "current_password", label: "Mot de passe actuel", type: "password", required: true, autocomplete: "current-password" }),
     password: field({
@@ -31,7 +31,7 @@ function passwordForm() {
       type: "password",
       required: true,
       autocomplete: "new-password",
-      hint: "8 à 72 caractères, difficile à deviner.",
+      hint: "Au moins 12 caractères, 16 pour un validateur ou un administrateur (72 octets au plus), difficile à deviner.",
     }),
     password_confirmation: field({ id: "password-confirmation", name: "password_confirmation", label: "Confirmation du nouveau mot de passe", type: "password", required: true, autocomplete: "new-password" }),
   };
@@ -48,6 +48,7 @@ function passwordForm() {
         if (payload.data?.access_token) api.saveAuth(payload.data);
         form.reset();
         errors.message("Mot de passe modifié. Vos autres sessions ont été fermées.", "success");
+        if (onChanged) await onChanged();
       } catch (err) {
         if (!err.sessionEnded) errors.show(err);
       }

@@ -5,7 +5,8 @@ Every value can be overridden by the environment below or on the command line
 
 | variable | default | meaning |
 |---|---|---|
-| `WEB_CONCURRENCY` | `2 × CPUs + 1` | number of sync worker processes |
+| `WEB_CONCURRENCY` | `2 × CPUs + 1` | number of worker processes |
+| `GUNICORN_THREADS` | `4` | threads per worker (gthread): requests served at once by one worker |
 | `PORT` | `5000` | port to listen on |
 | `HOST` | `127.0.0.1` | address to listen on: `0.0.0.0` only when you set it (behind a proxy, in a container) |
 | `GUNICORN_TIMEOUT` | `30` | seconds a request may run before its worker is killed and restarted |
@@ -15,7 +16,7 @@ Every value can be overridden by the environment below or on the command line
 | `GUNICORN_ACCESS_LOG` | `-` (stdout) | access log file; `off` to disable |
 | `GUNICORN_LOG_LEVEL` | `info` | error log level |
 
-The benchmark (`python -m bench`) does not read this file: it passes `-c /dev/null` and explicit
+The benchmark (`python -m bench`) reads this file only in its `login-storm` scenario; elsewhere it passes `-c /dev/null` and explicit
 flags, one worker per server, so that its ratios do not depend on the machine's CPU count.
 """
 import multiprocessing
@@ -27,16 +28,22 @@ def _int(name, default):
     return int(value) if value else default
 
 
-# Workers: the classic (2 × cores) + 1 sync workers; the app is CPU-bound per request (JSON,
-# JWT, bcrypt on login) and each worker keeps its own small database pool.
+# Workers: the classic (2 × cores) + 1, each with a few threads (gthread). Threads, because of bcrypt
+# (issue 16): a login's comparison (a quarter of a second at cost 12) releases the GIL, and at most
+# PASSWORD_HASHING_SLOTS of them run at once on the machine, the others waiting a bounded time for a
+# slot; a sync worker would be held for all of it, so a storm of logins took every worker and /me fell
+# from 2,920 to 8 req/s. With threads, the other requests go on being served beside the hashing and the
+# waiting. Each worker keeps its own database pool (5 + 5 connections: more than its threads).
 workers = _int("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1)
-worker_class = "sync"
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4)
 
 # Listen on the loopback unless HOST says otherwise: exposing the port is a deliberate choice.
 bind = f"{os.environ.get('HOST', '127.0.0.1').strip() or '127.0.0.1'}:{_int('PORT', 5000)}"
 
-# A worker stuck longer than this is killed and replaced (the app answers 503 within 2 s when the
-# database is down, so a healthy request never comes near it).
+# A worker whose main loop is stuck longer than this is killed and replaced (the app answers 503 within
+# 2 s when the database is down, and a login within PASSWORD_HASHING_WAIT_MS plus one hash when bcrypt is
+# busy, so a healthy request never comes near it).
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 2)

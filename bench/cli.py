@@ -10,10 +10,13 @@ import traceback
 from bench import report
 from bench.database import Databases
 from bench.load import have_wrk
-from bench.scenarios import ADMIN, SCENARIOS, Context, log, scenario_me
+from bench.scenarios import ADMIN, SCENARIOS as BASE_SCENARIOS, Context, log, scenario_me
 from bench.servers import LOAD_CORE, PROJECT_ROOT, AppEnvironment, pin_self
+from bench.storm import scenario_login_storm
 
-DEFAULT_ORDER = ["me", "login", "sessions-scale", "documents", "services", "bannettes", "registre", "prune", "rss"]
+SCENARIOS = {**BASE_SCENARIOS, "login-storm": scenario_login_storm}
+DEFAULT_ORDER = ["me", "login", "login-storm", "sessions-scale", "documents", "services", "bannettes", "registre",
+                 "prune", "rss"]
 
 
 def parse_args(argv=None):

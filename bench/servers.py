@@ -24,7 +24,7 @@ APP_VARIABLES = (
     "RATELIMIT_ENABLED", "RATELIMIT_STORAGE_URI", "TRUSTED_PROXIES", "CORS_ORIGINS", "REGISTRATION_OPEN",
     "MAX_JSON_BYTES", "ATTACHMENT_MAX_BYTES", "UPLOAD_FOLDER", "WEB_CONCURRENCY", "PORT", "HOST",
     "GUNICORN_CMD_ARGS", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_ACCESS_LOG", "GUNICORN_LOG_LEVEL",
-    "PASSWORD_HASHING_SLOTS", "PASSWORD_HASHING_WAIT_MS", "PASSWORD_HASHING_LOCK_DIR",
+    "PASSWORD_HASHING_SLOTS", "PASSWORD_HASHING_WAIT_MS", "PASSWORD_HASHING_LOCK_DIR", "MFA_REQUIRED_ROLES",
 )
 
 
@@ -68,6 +68,8 @@ class AppEnvironment:
             BCRYPT_ROUNDS=str(self.bcrypt_rounds),
             AUTH_RATE_LIMIT="1000000 per minute",
             RATELIMIT_STORAGE_URI="memory://",
+            # The bench's administrateur logs in with a password only: a full session, as before issue 15.
+            MFA_REQUIRED_ROLES="none",
             # A run lasts longer than the default 15 minutes of an access token.
             JWT_ACCESS_TOKEN_EXPIRES="86400",
             FLASK_APP="wsgi",

@@ -104,25 +104,36 @@ class PreparedQuery:
         names = compiled.positiontup if compiled.positional else None
         processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                       for column in self.statement.selected_columns]
-        return compiled.string, names, processors
+        # psycopg prepares the statement on the server once per connection and then only binds and executes
+        # it: no parse and plan per request (issue 16). Other drivers take no such option.
+        options = {"prepare": True} if dialect.driver == "psycopg" else {}
+        return compiled.string, names, processors, options
 
     def one_or_none(self, connection, **parameters):
+        rows = self._run(connection, parameters, lambda cursor: cursor.fetchmany(1),
+                         lambda result: result.fetchmany(1))
+        return rows[0] if rows else None
+
+    def all(self, connection, **parameters):
+        """Every row, for a statement returning a few (the caller's services on /me)."""
+        return self._run(connection, parameters, lambda cursor: cursor.fetchall(), lambda result: result.all())
+
+    def _run(self, connection, parameters, fetch, fetch_result):
         dialect = connection.dialect
         if dialect.name not in self._compiled:
             self._compiled[dialect.name] = self._compile(dialect)
-        sql, names, processors = self._compiled[dialect.name]
+        sql, names, processors, options = self._compiled[dialect.name]
         arguments = tuple(parameters[name] for name in names) if names is not None else parameters
         cursor = connection.connection.driver_connection.cursor()
         try:
-            cursor.execute(sql, arguments)
-            values = cursor.fetchone()
+            cursor.execute(sql, arguments, **options)
+            rows = fetch(cursor)
         except dialect.loaded_dbapi.Error:
-            return connection.execute(self.statement, parameters).one_or_none()
+            return fetch_result(connection.execute(self.statement, parameters))
         finally:
             cursor.close()
-        if values is None:
-            return None
-        return self.row_type(*(process(value) if process else value for process, value in zip(processors, values)))
+        return [self.row_type(*(process(value) if process else value for process, value in zip(processors, values)))
+                for values in rows]
 
 
 def render_migration_item(type_, obj, autogen_context):

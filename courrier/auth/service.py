@@ -4,6 +4,7 @@ Each function does its writes in the caller's transaction and commits once at th
 included (the audit listener adds to the same session).
 """
 import dataclasses
+from types import SimpleNamespace
 
 from flask import current_app, request
 from sqlalchemy import select, update
@@ -17,8 +18,9 @@ from courrier.auth.reauth import require_recent_authentication
 from courrier.auth.tokens import is_expired, token_store
 from courrier.columns import utcnow
 from courrier.errors import ApiError, validation_error
+from courrier.database import PreparedQuery, run_idempotent
 from courrier.extensions import db
-from courrier.services.models import ServiceMember
+from courrier.services.models import Service, ServiceMember
 
 EMAIL_TAKEN = "Cette adresse e-mail est déjà utilisée."
 
@@ -28,17 +30,28 @@ def client_ip():
     return request.remote_addr
 
 
+# /me's own statement: the caller's preferences and services, run like the session check (no ORM session).
+_profile_query = PreparedQuery(
+    select(User.notifications_email, User.mfa_enabled_at, ServiceMember.service_id, ServiceMember.is_primary,
+           Service.code, Service.nom)
+    .select_from(User.__table__)
+    .outerjoin(ServiceMember.__table__, ServiceMember.user_id == User.id)
+    .outerjoin(Service.__table__, Service.id == ServiceMember.service_id)
+    .where(User.id == db.bindparam("user_id"))
+    .order_by(ServiceMember.is_primary.desc(), Service.code)
+)
+
+
 def profile(principal):
     """The caller as /me shows them: the principal, their services and their preferences (one query).
 
     The services and preferences are read here rather than by the per-request session check, which only
-    needs who the caller is.
+    needs who the caller is; like that check, on a standalone connection, without the ORM.
     """
-    rows = db.session.execute(
-        select(User.notifications_email, User.mfa_enabled_at, ServiceMember)
-        .outerjoin(ServiceMember, ServiceMember.user_id == User.id).where(User.id == principal.id)
-        .order_by(ServiceMember.is_primary.desc())).all()
-    memberships = [row.ServiceMember for row in rows if row.ServiceMember is not None]
+    rows = run_idempotent(lambda connection: _profile_query.all(connection, user_id=principal.id))
+    memberships = [SimpleNamespace(service_id=row.service_id, is_primary=row.is_primary,
+                                   service=SimpleNamespace(code=row.code, nom=row.nom))
+                   for row in rows if row.service_id is not None]
     return {**dataclasses.asdict(principal), "memberships": memberships,
             "notifications_email": rows[0].notifications_email, "mfa_enabled": rows[0].mfa_enabled_at is not None,
             "mfa_required": principal.role in current_app.config["MFA_REQUIRED_ROLES"]}

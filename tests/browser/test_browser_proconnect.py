@@ -201,3 +201,27 @@ def test_a_ticket_put_back_in_the_address_bar_serves_nothing(open_page, oidc_ser
     expect(page.get_by_test_id("oidc-error")).to_contain_text("déjà utilisé")
     e2e.assert_accessible(page, "un ticket déjà utilisé")
     assert e2e.stored_tokens(page) == [None, None]
+
+
+def test_an_account_with_its_own_second_factor_continues_with_the_code_step(open_page, oidc_server, provider_url, e2e):
+    """ProConnect did not show MFA (eidas1): the account's TOTP is asked, here one of its recovery codes."""
+    import pyotp
+
+    _, api, admin_token = oidc_server
+    password = strong_password()
+    api.ok("POST", "/api/users", {"email": "totp.agent@interieur.gouv.fr", "password": password, "nom": "Lefèvre",
+                                  "prenom": "Camille", "role": "agent"}, admin_token, expected=(201,))
+    token = api.login(Account("totp.agent@interieur.gouv.fr", password, "", "", "agent"))["access_token"]
+    secret = api.ok("POST", "/api/auth/mfa/setup", token=token)["data"]["secret"]
+    codes = api.ok("POST", "/api/auth/mfa/confirm", {"code": pyotp.TOTP(secret).now()}, token)["data"]
+    provider_user(provider_url, "sub-totp", "totp.agent@interieur.gouv.fr")
+    page = open_page()
+    page.goto("/#/login")
+    sign_in_at_the_provider(page, "sub-totp")
+    expect(page.get_by_test_id("mfa-step")).to_be_visible()
+    e2e.assert_accessible(page, "le code après ProConnect")
+    page.click("#mfa-toggle")
+    page.fill("#mfa-recovery-code", codes["recovery_codes"][0])
+    page.click("#mfa-submit")
+    page.wait_for_selector("[data-testid=home-page]")
+    assert all(e2e.stored_tokens(page))

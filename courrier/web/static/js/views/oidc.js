@@ -2,6 +2,7 @@
 
 import * as api from "../api.js";
 import { h, replace } from "../dom.js";
+import { mfaStepView } from "./auth.js";
 
 const BRAND = "ProConnect";
 
@@ -15,8 +16,6 @@ const REFUSALS = {
   account_inactive: "Votre compte est désactivé : adressez-vous à un administrateur.",
   account_unknown: "Aucun compte ne correspond à votre identité ProConnect : demandez à un administrateur de vous en créer un.",
 };
-const MFA_STEP =
-  "Votre compte demande un code de vérification que ProConnect n'a pas fourni : connectez-vous avec votre adresse, votre mot de passe et votre code.";
 
 /** "Se connecter avec ProConnect" as the button shows it: the brand on its own line, in bold. */
 function buttonText(label) {
@@ -84,9 +83,10 @@ export async function oidcReturnView({ query, onLogin }) {
   if (!ticket) return refusal(REFUSALS[query.get("error")] || REFUSALS.provider_error);
   try {
     const payload = await api.request("/api/auth/oidc/token", { method: "POST", json: { ticket }, auth: false });
-    if (payload.data?.mfa_required) return refusal(MFA_STEP);
-    api.saveAuth(payload.data);
-    onLogin(payload.data.user);
+    const answer = api.completeLogin(payload.data);
+    // An account with its own second factor that ProConnect did not vouch for: the login's code step.
+    if (answer.mfa_required) return mfaStepView({ mfaToken: answer.mfa_token, onLogin });
+    onLogin(answer);
     return returnCard(h("p", { role: "status" }, "Connexion réussie."));
   } catch (err) {
     return refusal(err.message);

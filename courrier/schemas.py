@@ -41,12 +41,19 @@ class Schema(marshmallow.Schema):
 
 
 class NoWhitespaceString(fields.String):
-    """A string stripped of surrounding spaces; NUL bytes are refused rather than stored."""
+    """A string stripped of surrounding spaces; NUL bytes are refused rather than stored.
+
+    Its maximum length holds for the string as sent too, as the OpenAPI document says (`maxLength`);
+    the minimum is checked once stripped (the document's `pattern` asks for a non-space character).
+    """
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
             raise marshmallow.ValidationError("Caractère nul interdit.")
+        for validator in self.validators:
+            if isinstance(validator, validate.Length) and validator.max is not None and len(text) > validator.max:
+                validator(text)  # raises, with the validator's own message
         return text.strip()
 
 

@@ -9,6 +9,7 @@ from courrier.documents.schemas import (
     DocumentCreateSchema, DocumentDetailSchema, DocumentListArgsSchema, DocumentSchema, DocumentUpdateSchema,
     HistoryEntrySchema, RejectSchema, ReopenSchema, ReplyCreateSchema,
 )
+from courrier.documents.storage import SIGNATURES
 from courrier.http import accepts_upload
 from courrier.schemas import envelope
 
@@ -26,11 +27,15 @@ def as_seen(document):
     return replies.with_links(user, service.mark_read(user, document))
 
 
+ATTACHMENT_TYPES = tuple(content_type for _, content_type, _ in SIGNATURES)
 DOWNLOAD_RESPONSE = {"200": {
     "description": "Le fichier, en pièce jointe (Content-Disposition: attachment).",
     "content": {ctype: {"schema": {"type": "string", "format": "binary"}}
-                for ctype in ("application/pdf", "image/png", "image/jpeg")},
+                for ctype in ATTACHMENT_TYPES},
 }}
+# The multipart part `file` and the types it may hold (recognised by content: its declared type is not trusted).
+UPLOAD_ENCODING = {"content": {"multipart/form-data": {
+    "encoding": {"file": {"contentType": ", ".join(ATTACHMENT_TYPES)}}}}}
 
 
 @blp.route("", methods=["POST"])
@@ -177,6 +182,7 @@ def list_attachments(document_id):
 @blp.route("/<document_id>/attachments", methods=["POST"])
 @auth_required()
 @blp.arguments(AttachmentUploadSchema, location="files")
+@blp.doc(requestBody=UPLOAD_ENCODING)
 @blp.response(201, envelope(AttachmentSchema))
 def upload_attachment(files, document_id):
     """Attach a PDF, PNG or JPEG (recognised by its content) to a pending document: its creator or an admin."""

@@ -145,6 +145,12 @@ class DocumentDetailSchema(DocumentSchema):
 class RegisteredNumberField(NoWhitespaceString):
     """A registered-mail number: 2 letters or digits then 11 digits, spaces ignored, stored without them."""
 
+    PATTERN = r"^\s*(?:[A-Za-z0-9]\s*){2}(?:[0-9]\s*){11}$"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.metadata = {"pattern": self.PATTERN, **self.metadata}
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = "".join(super()._deserialize(value, attr, data, **kwargs).split()).upper()
         if not re.fullmatch(r"[A-Z0-9]{2}[0-9]{11}", text):

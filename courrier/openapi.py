@@ -1,0 +1,59 @@
+"""What the OpenAPI document says of the server's rules beyond marshmallow's own field types (issue 16).
+
+Generated clients and validators (schemathesis in CI) must agree with the server, so the document states,
+from the same schemas that validate requests:
+
+- no string anywhere may hold a NUL (`courrier.http` refuses it in every query parameter and JSON
+  string); a trimmed string (`NoWhitespaceString`) with a minimum length must hold more than
+  whitespace, and one validated by `no_control_characters` refuses every control character once
+  trimmed;
+- a PATCH body whose schema refuses emptiness (its `check_not_empty` validator) has `minProperties: 1`.
+
+A field whose metadata already gives a `pattern`, a `format` (dates, e-mails, files) or an `enum` keeps it.
+"""
+import marshmallow
+from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from courrier.schemas import NoWhitespaceString
+
+NO_NUL = r"[^\x00]"
+NO_CONTROL = r"[^\x00-\x1f\x7f-\x9f]"
+NOT_SPACE = {NO_NUL: r"[^\s\x00]", NO_CONTROL: r"[^\s\x00-\x1f\x7f-\x9f]"}
+
+
+def refuses_control_characters(field):
+    return any(getattr(validator, "__name__", "") == "no_control_characters" for validator in field.validators)
+
+
+def string_pattern(field):
+    """The regular expression of what the server accepts in this string field."""
+    allowed = NO_CONTROL if refuses_control_characters(field) else NO_NUL
+    if not isinstance(field, NoWhitespaceString):
+        return f"^{allowed}*$"
+    minimum = min((v.min for v in field.validators if isinstance(v, marshmallow.validate.Length) and v.min), default=0)
+    if minimum:
+        return rf"^\s*{allowed}*{NOT_SPACE[allowed]}{allowed}*\s*$"
+    return rf"^\s*{allowed}*\s*$"
+
+
+def string_constraints(self, field, ret, **kwargs):
+    """apispec attribute function: the pattern of a string field the server restricts beyond its type."""
+    if not isinstance(field, marshmallow.fields.String) or {"pattern", "format", "enum"} & set(ret):
+        return {}
+    return {"pattern": string_pattern(field)}
+
+
+class ServerRulesPlugin(BasePlugin):
+    """Adds the rules above to every field and schema flask-smorest documents."""
+
+    def init_spec(self, spec):
+        marshmallow_plugin = next(plugin for plugin in spec.plugins if isinstance(plugin, MarshmallowPlugin))
+        marshmallow_plugin.converter.add_attribute_function(string_constraints)
+
+    def schema_helper(self, name, definition, **kwargs):
+        schema = kwargs.get("schema")
+        schema_class = schema if isinstance(schema, type) else type(schema)
+        if hasattr(schema_class, "check_not_empty"):
+            return {"minProperties": 1}
+        return None

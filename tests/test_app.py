@@ -243,6 +243,13 @@ class TestRateLimits:
         assert_error(auth.register(), 429, "rate_limited")
 
 
+@pytest.mark.parametrize("app_config", [{"AUTH_RATE_LIMIT": "2 per minute", "RATELIMIT_ENABLED": False}])
+def test_rate_limits_can_be_turned_off(auth, agent):
+    """RATELIMIT_ENABLED=false (a load test, a trusted network): the app starts and never answers 429."""
+    for _ in range(4):
+        assert auth.login(agent.email, agent.password).status_code == 200
+
+
 @pytest.mark.parametrize("app_config", [{"AUTH_RATE_LIMIT": "2 per minute", "TRUSTED_PROXIES": 1}])
 def test_trusted_proxy_forwarded_for_identifies_the_client(auth, client):
     for _ in range(2):

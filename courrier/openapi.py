@@ -7,7 +7,9 @@ from the same schemas that validate requests:
   string); a trimmed string (`NoWhitespaceString`) with a minimum length must hold more than
   whitespace, and one validated by `no_control_characters` refuses every control character once
   trimmed;
-- a PATCH body whose schema refuses emptiness (its `check_not_empty` validator) has `minProperties: 1`.
+- a PATCH body whose schema refuses emptiness (its `check_not_empty` validator) has `minProperties: 1`;
+- a schema's rules between fields (`required_either`, `required_when`, see `courrier.schemas.Schema`)
+  become `anyOf` alternatives: OpenAPI 3.0 has no `if`/`then`, so "b when a is x" is "a is not x, or b".
 
 A field whose metadata already gives a `pattern`, a `format` (dates, e-mails, files) or an `enum` keeps it.
 """
@@ -54,6 +56,19 @@ class ServerRulesPlugin(BasePlugin):
     def schema_helper(self, name, definition, **kwargs):
         schema = kwargs.get("schema")
         schema_class = schema if isinstance(schema, type) else type(schema)
+        rules = {}
         if hasattr(schema_class, "check_not_empty"):
-            return {"minProperties": 1}
-        return None
+            rules["minProperties"] = 1
+        alternatives = [{"anyOf": [given(field) for field in fields]}
+                        for fields in getattr(schema_class, "required_either", ())]
+        alternatives += [{"anyOf": [{"not": {"required": [other], "properties": {other: {"enum": list(values)}}}},
+                                    given(field)]}
+                         for field, (other, values, _) in getattr(schema_class, "required_when", {}).items()]
+        if alternatives:
+            rules["allOf"] = alternatives
+        return rules or None
+
+
+def given(field):
+    """A field sent with a value the server counts as given (a string holding more than spaces)."""
+    return {"required": [field], "properties": {field: {"type": "string", "pattern": r"\S"}}}

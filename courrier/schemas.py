@@ -2,14 +2,15 @@
 import math
 
 import marshmallow
-from marshmallow import fields, validate
+from marshmallow import fields, validate, validates_schema
 from sqlalchemy import func, select
 
 from courrier.extensions import db
 
 # marshmallow's built-in messages are English; the contract speaks French. Set once, here.
+REQUIRED = "Ce champ est obligatoire."
 FRENCH_FIELD_MESSAGES = {
-    fields.Field: {"required": "Ce champ est obligatoire.", "null": "Ce champ ne peut pas être nul.",
+    fields.Field: {"required": REQUIRED, "null": "Ce champ ne peut pas être nul.",
                    "validator_failed": "Valeur invalide."},
     fields.String: {"invalid": "Doit être une chaîne de caractères.",
                     "invalid_utf8": "Chaîne UTF-8 invalide."},
@@ -31,13 +32,28 @@ for field_class, messages in FRENCH_FIELD_MESSAGES.items():
 
 
 class Schema(marshmallow.Schema):
-    """Base schema: unknown fields are refused, in French."""
+    """Base schema: unknown fields are refused, in French; rules between fields are data.
+
+    `required_either`: groups of fields of which one must be given (the error names the first);
+    `required_when[name] = (other, values, message)`: `name` must be given when `other` is one of `values`.
+    `courrier.openapi` states both in the document.
+    """
 
     error_messages = {"unknown": "Champ inconnu.", "type": "Les données doivent être un objet JSON."}
+    required_either = ()
+    required_when = {}
 
     class Meta:
         unknown = marshmallow.RAISE
         ordered = True
+
+    @validates_schema
+    def check_required_between_fields(self, data, **kwargs):
+        errors = {names[0]: [REQUIRED] for names in self.required_either if not any(data.get(n) for n in names)}
+        errors.update({name: [message] for name, (other, values, message) in self.required_when.items()
+                       if data.get(other) in values and not data.get(name)})
+        if errors:
+            raise marshmallow.ValidationError(errors)
 
 
 class NoWhitespaceString(fields.String):

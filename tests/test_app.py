@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import jsonschema_rs
 import pytest
 from flask import abort
 from sqlalchemy import create_engine, select, text
@@ -104,6 +105,26 @@ def test_openapi_document_describes_the_auth_routes(client):
     register = spec["paths"]["/api/auth/register"]["post"]
     schema_ref = register["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert {"email", "password", "nom", "prenom"} <= set(spec["components"]["schemas"][schema_ref]["properties"])
+
+
+LETTER = {"type": "entrant", "objet": "Demande", "expediteur": "Mairie", "destinataire": "Service"}
+
+
+@pytest.mark.parametrize("schema_name, path, body, field", [
+    ("DocumentCreate", "/api/documents", {**LETTER, "expediteur": None}, "expediteur"),
+    ("DocumentCreate", "/api/documents", {**LETTER, "destinataire": None, "destinataire_id": None}, "destinataire"),
+    ("DocumentCreate", "/api/documents", {**LETTER, "nature": "recommande"}, "numero_recommande"),
+    ("ContactCreate", "/api/contacts", {"type": "personne", "nom": "  "}, "nom"),
+    ("ContactCreate", "/api/contacts", {"type": "organisation", "nom": "Martin"}, "organisation"),
+])
+def test_the_document_states_the_rules_between_fields(client, admin, schema_name, path, body, field):
+    """What the server refuses for a missing field that another one requires, the document refuses too."""
+    body = {name: value for name, value in body.items() if value is not None or name.endswith("_id")}
+    rules = {"allOf": client.get("/api/openapi.json").json["components"]["schemas"][schema_name]["allOf"]}
+    response = client.post(path, json=body, headers=admin.headers)
+    assert response.status_code == 422 and field in response.json["errors"], response.json
+    assert not jsonschema_rs.is_valid(rules, body)
+    assert jsonschema_rs.is_valid(rules, {**body, field: "1A12345678901"})
 
 
 def test_security_headers_on_success_and_error(client):

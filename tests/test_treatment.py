@@ -77,6 +77,13 @@ def test_a_typologie_code_is_unique_whatever_its_case(client, admin):
     assert "code" in typologie(client, admin, expected=422, code="pc")["errors"]
 
 
+def test_renaming_a_typologie_to_a_used_code_is_422(client, admin):
+    typologie(client, admin, code="PC")
+    other = typologie(client, admin, code="AUTRE")
+    response = client.patch(f"/api/typologies/{other['id']}", json={"code": "pc"}, headers=admin.headers)
+    assert response.status_code == 422 and "code" in response.json["errors"]
+
+
 # ------------------------------------------------------------------ deadlines of letters
 
 def test_a_letter_gets_its_deadline_in_working_days(client, admin, agent):

@@ -11,6 +11,11 @@ from courrier.columns import UTCDateTime, new_uuid, utcnow
 from courrier.extensions import db
 
 CONTACT_TYPES = ("personne", "organisation")
+# The field each type of contact cannot do without, and what a 422 says when it is missing.
+REQUIRED_NAME = {
+    "personne": ("nom", "Obligatoire pour une personne."),
+    "organisation": ("organisation", "Obligatoire pour une organisation."),
+}
 CIVILITES = ("M.", "Mme")
 ADDRESS_FIELDS = ("numero", "voie", "complement", "code_postal", "commune", "pays")
 

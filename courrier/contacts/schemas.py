@@ -1,14 +1,15 @@
 """Schemas of the correspondents: they validate requests, dump contacts and feed the OpenAPI document.
 
 The rules that need the whole contact after a PATCH (a personne has a nom, an organisation its name)
-live in `courrier.contacts.service`, so creation, modification and the CSV import share them.
+live in `courrier.contacts.service`, so creation, modification and the CSV import share them; the
+creation schema states the same table (`REQUIRED_NAME`) so that the OpenAPI document says it.
 """
 import re
 
 from marshmallow import ValidationError, fields, pre_load, validates_schema
 
 from courrier.auth.schemas import EmailField
-from courrier.contacts.models import ADDRESS_FIELDS, CIVILITES, CONTACT_TYPES, normalized
+from courrier.contacts.models import ADDRESS_FIELDS, CIVILITES, CONTACT_TYPES, REQUIRED_NAME, normalized
 from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
 from courrier.services.schemas import IDENTIFIER
 
@@ -98,6 +99,7 @@ class ContactFieldsSchema(Schema):
 
 class ContactCreateSchema(ContactFieldsSchema):
     type = fields.String(required=True, validate=one_of(CONTACT_TYPES))
+    required_when = {name: ("type", (kind,), message) for kind, (name, message) in REQUIRED_NAME.items()}
 
 
 class ContactUpdateSchema(ContactFieldsSchema):

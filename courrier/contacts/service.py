@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from courrier import signals
 from courrier.columns import new_uuid, utcnow
-from courrier.contacts.models import ADDRESS_FIELDS, Contact, normalized
+from courrier.contacts.models import ADDRESS_FIELDS, REQUIRED_NAME, Contact, normalized
 from courrier.database import transactional
 from courrier.documents.models import Document, DocumentEvent, document_reads
 from courrier.documents.service import REGISTER_ORDER, escape_like, visible_documents
@@ -27,11 +27,6 @@ DUPLICATE = "Un correspondant semblable existe déjà : « {name} » (id {id}). 
 IN_USE = ("Ce correspondant est utilisé par {count} courrier(s) : il ne peut pas être supprimé. "
           "Fusionnez-le plutôt avec un autre correspondant.")
 CHANGED_MEANWHILE = "Un courrier vient d'être lié à ce correspondant : réessayez."
-# The field each type of contact cannot do without, and what a 422 says when it is missing.
-REQUIRED_NAME = {
-    "personne": ("nom", "Obligatoire pour une personne."),
-    "organisation": ("organisation", "Obligatoire pour une organisation."),
-}
 # The letter columns that name a contact, and the role each gives it in a merge's history.
 CONTACT_COLUMNS = {"expediteur": Document.expediteur_id, "destinataire": Document.destinataire_id}
 LIST_ORDER = (Contact.search_text, Contact.id)

@@ -196,29 +196,18 @@ class DocumentCreateSchema(DocumentFieldsSchema, RoutingFieldsSchema):
         allow_none=True, metadata={"description": "Par défaut, la date du jour (UTC) pour un courrier entrant."})
     priorite = fields.String(load_default="normale", validate=one_of(PRIORITES))
     nature = fields.String(load_default="courrier_simple", validate=one_of(NATURES))
+    required_either = (("expediteur", "expediteur_id"), ("destinataire", "destinataire_id"))
+    required_when = {"numero_recommande": ("nature", REGISTERED_NATURES, REGISTERED_NUMBER_REQUIRED)}
 
     @pre_load
     def refuse_server_fields(self, data, **kwargs):
         refuse_fields(data, {"reference": SERVER_FIELD, "statut": SERVER_FIELD, "en_reponse_a_id": REPLY_FIELD})
         return data
 
-    @validates_schema
-    def check_parties_and_number(self, data, **kwargs):
-        errors = {name: ["Ce champ est obligatoire."] for name in ("expediteur", "destinataire")
-                  if not data.get(name) and not data.get(f"{name}_id")}
-        if data.get("nature") in REGISTERED_NATURES and not data.get("numero_recommande"):
-            errors["numero_recommande"] = [REGISTERED_NUMBER_REQUIRED]
-        if errors:
-            raise ValidationError(errors)
-
-
 class ReplyCreateSchema(DocumentFieldsSchema):
     """A reply: every field optional; by default objet "Réponse : …", the letter's sender as destinataire."""
 
-    @validates_schema
-    def check_number(self, data, **kwargs):
-        if data.get("nature") in REGISTERED_NATURES and not data.get("numero_recommande"):
-            raise ValidationError(REGISTERED_NUMBER_REQUIRED, "numero_recommande")
+    required_when = DocumentCreateSchema.required_when
 
 
 class AcknowledgementSchema(Schema):

@@ -37,7 +37,9 @@ def active_typologie(typologie_id):
 
 
 def _save(typologie):
-    other = db.session.scalar(select(Typologie.id).where(Typologie.code == typologie.code))
+    # Not autoflushed: flushing the changed code first would make the duplicate an IntegrityError here.
+    with db.session.no_autoflush:
+        other = db.session.scalar(select(Typologie.id).where(Typologie.code == typologie.code))
     if other is not None and other != typologie.id:
         raise validation_error("code", CODE_USED)
     db.session.add(typologie)

@@ -1,0 +1,55 @@
+"""The schemathesis CLI over every operation of the live server's document (issue 16 section 3).
+
+`schemathesis run` against gunicorn, as an administrateur (tests/system/schemathesis_hooks.py), in
+every mode and with every check, `positive_data_acceptance` replaced by the hooks' own version that
+lets through only the rules no JSON Schema keyword can state. Twice: with a fixed seed, and with a
+random one printed in the output and in the failure message so that a failing run can be replayed
+with `--seed`.
+"""
+import os
+import secrets
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from tests.system.conftest import ADMIN_PASSWORD, BIN, ROOT, report, server_env
+
+pytestmark = pytest.mark.system
+
+SCHEMATHESIS = shutil.which("schemathesis", path=str(BIN)) or shutil.which("schemathesis")
+FIXED_SEED = 16
+MAX_EXAMPLES = 50
+WORKERS = 4
+
+
+@pytest.fixture(scope="module")
+def live(database, servers, tmp_path_factory):
+    env = server_env(database.url_string, tmp_path_factory.mktemp("schemathesis"))
+    admin_email = database.prepare(env)
+    return servers.start("schemathesis", env, workers=2), admin_email
+
+
+def schemathesis_command(url, seed):
+    return [SCHEMATHESIS, "run", f"{url}/api/openapi.json", "--mode", "all", "--checks", "all",
+            "--exclude-checks", "positive_data_acceptance", "--max-examples", str(MAX_EXAMPLES),
+            "--seed", str(seed), "--workers", str(WORKERS), "--no-color"]
+
+
+@pytest.mark.skipif(SCHEMATHESIS is None, reason="the schemathesis executable is absent")
+@pytest.mark.parametrize("seed", [FIXED_SEED, secrets.randbelow(2**31)], ids=["fixed-seed", "random-seed"])
+def test_schemathesis_finds_nothing(request, live, seed):
+    server, admin_email = live
+    url = f"http://127.0.0.1:{server.port}"
+    command = schemathesis_command(url, seed)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.system.schemathesis_hooks", "PYTHONPATH": str(ROOT),
+           "COURRIER_FUZZ_URL": url, "COURRIER_FUZZ_EMAIL": admin_email, "COURRIER_FUZZ_PASSWORD": ADMIN_PASSWORD}
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    report(request, f"\nschemathesis --seed {seed}: {time.monotonic() - started:.0f} s, {summary}")
+    replay = " ".join(command[1:]).replace(url, "<url>")
+    assert result.returncode == 0, (
+        f"schemathesis found failures with --seed {seed} (exit {result.returncode}); replay: schemathesis {replay}\n"
+        f"{result.stdout}\n{result.stderr}\n--- server log ---\n{server.log_tail()}")

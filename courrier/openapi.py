@@ -7,6 +7,7 @@ from the same schemas that validate requests:
   string); a trimmed string (`NoWhitespaceString`) with a minimum length must hold more than
   whitespace, and one validated by `no_control_characters` refuses every control character once
   trimmed;
+- a field its schema reads "" as no value (`blank_fields`) takes "" besides its format or its values;
 - a PATCH body whose schema refuses emptiness (its `check_not_empty` validator) has `minProperties: 1`;
 - a schema's rules between fields (`required_either`, `required_when`, see `courrier.schemas.Schema`)
   become `anyOf` alternatives: OpenAPI 3.0 has no `if`/`then`, so "b when a is x" is "a is not x, or b".
@@ -46,12 +47,24 @@ def string_constraints(self, field, ret, **kwargs):
     return {"pattern": string_pattern(field)}
 
 
+def blank_is_no_value(self, field, ret, **kwargs):
+    """apispec attribute function: "" besides the format or the values of a field where it means none."""
+    if field.name not in getattr(field.parent, "blank_fields", ()):
+        return {}
+    if "enum" in ret:
+        return {"enum": [*ret["enum"], ""]}
+    if "format" in ret:
+        return {"anyOf": [{"format": ret.pop("format")}, {"maxLength": 0}]}
+    return {}
+
+
 class ServerRulesPlugin(BasePlugin):
     """Adds the rules above to every field and schema flask-smorest documents."""
 
     def init_spec(self, spec):
         marshmallow_plugin = next(plugin for plugin in spec.plugins if isinstance(plugin, MarshmallowPlugin))
         marshmallow_plugin.converter.add_attribute_function(string_constraints)
+        marshmallow_plugin.converter.add_attribute_function(blank_is_no_value)
 
     def schema_helper(self, name, definition, **kwargs):
         schema = kwargs.get("schema")

@@ -1,4 +1,5 @@
 """The correspondents directory (issue 14): rules, search, duplicates, merge, letters, CSV import and export."""
+import jsonschema_rs
 import pytest
 from sqlalchemy import select
 
@@ -427,3 +428,13 @@ def test_an_export_imports_back_unchanged(app, client, agent, runner, tmp_path):
                     for c in db.session.scalars(select(Contact))]
     assert len(contacts) == 2 and contacts[0] == contacts[1]
     assert contacts[0][:3] == ("=Formule", "+33 1 23 45 67 89", "deux\nlignes")
+
+
+def test_the_document_takes_blank_for_a_field_stored_as_null(client, admin):
+    """"" is no e-mail and no civilité: the server stores null, and the OpenAPI document accepts it."""
+    body = {"type": "personne", "nom": "Martin", "email": "", "civilite": ""}
+    response = client.post("/api/contacts", json=body, headers=admin.headers)
+    assert response.status_code == 201 and response.json["data"]["email"] is None
+    properties = client.get("/api/openapi.json").json["components"]["schemas"]["ContactCreate"]["properties"]
+    assert all(jsonschema_rs.validator_for(properties[name], validate_formats=True).is_valid("")
+               for name in ("email", "civilite"))

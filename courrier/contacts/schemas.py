@@ -25,30 +25,33 @@ def optional_text(max_length):
     return NoWhitespaceString(allow_none=True, validate=length(max=max_length))
 
 
-def empty_strings_to_none(data, names):
-    """A blank optional field is no value: "" is stored as null, so searches and duplicates ignore it."""
-    if isinstance(data, dict) and any(data.get(name) == "" for name in names):
-        data = {**data, **{name: None for name in names if data.get(name) == ""}}
-    return data
+class BlankIsNoneSchema(Schema):
+    """A blank optional field (one of `blank_fields`) is no value: "" is stored as null, so searches and
+    duplicates ignore it; the OpenAPI document accepts "" for them (`courrier.openapi`)."""
+
+    blank_fields = ()
+
+    @pre_load
+    def blank_is_none(self, data, **kwargs):
+        if isinstance(data, dict) and any(data.get(name) == "" for name in self.blank_fields):
+            data = {**data, **{name: None for name in self.blank_fields if data.get(name) == ""}}
+        return data
 
 
 def is_french(pays):
     return normalized(pays) in FRENCH_COUNTRIES
 
 
-class AddressSchema(Schema):
+class AddressSchema(BlankIsNoneSchema):
     """A postal address; `code_postal` is 5 digits when `pays` is France or absent."""
 
+    blank_fields = ADDRESS_FIELDS
     numero = optional_text(20)
     voie = optional_text(255)
     complement = optional_text(255)
     code_postal = optional_text(20)
     commune = optional_text(255)
     pays = optional_text(100)
-
-    @pre_load
-    def blank_is_none(self, data, **kwargs):
-        return empty_strings_to_none(data, ADDRESS_FIELDS)
 
     @validates_schema
     def check_postcode(self, data, **kwargs):
@@ -76,9 +79,10 @@ class ContactSchema(Schema):
     updated_at = fields.DateTime(format="iso")
 
 
-class ContactFieldsSchema(Schema):
+class ContactFieldsSchema(BlankIsNoneSchema):
     """What a client writes, shared by creation and modification."""
 
+    blank_fields = TEXT_FIELDS + ("civilite",)
     type = fields.String(validate=one_of(CONTACT_TYPES))
     civilite = fields.String(allow_none=True, validate=one_of(CIVILITES))
     nom = optional_text(255)
@@ -91,10 +95,6 @@ class ContactFieldsSchema(Schema):
     email = EmailField(allow_none=True, validate=length(max=254))
     telephone = optional_text(30)
     notes = optional_text(5000)
-
-    @pre_load
-    def blank_is_none(self, data, **kwargs):
-        return empty_strings_to_none(data, TEXT_FIELDS + ("civilite",))
 
 
 class ContactCreateSchema(ContactFieldsSchema):

@@ -37,6 +37,9 @@ RULES_BEYOND_THE_DOCUMENT = {
         r"^Le bureau du courrier ne peut pas être désactivé", r"^Vous ne pouvez pas", r"dernier administrateur",
         r"^Impossible", r"^Ce courrier",
     ],
+    "compares a date with today's (Paris) date": [
+        r"^L'accusé de réception ne peut pas être daté de demain ou plus tard\.$",
+    ],
     "checks a secret (the current password, a one-time code)": [
         r"^Mot de passe actuel incorrect\.$", r"^Mot de passe incorrect\.$", r"^Mot de passe ou code incorrect\.$",
         r"^Code incorrect", r"^Saisissez le code",

@@ -6,7 +6,8 @@ Every value can be overridden by the environment below or on the command line
 | variable | default | meaning |
 |---|---|---|
 | `WEB_CONCURRENCY` | `2 × CPUs + 1` | number of worker processes |
-| `GUNICORN_THREADS` | `4` | threads per worker (gthread): requests served at once by one worker |
+| `GUNICORN_THREADS` | `8` | threads per worker (gthread): requests served at once by one worker |
+| `GUNICORN_REQUEST_NICE` | `10` | how much lower than its bcrypt threads a worker's request threads run (Linux) |
 | `PORT` | `5000` | port to listen on |
 | `HOST` | `127.0.0.1` | address to listen on: `0.0.0.0` only when you set it (behind a proxy, in a container) |
 | `GUNICORN_TIMEOUT` | `30` | seconds a request may run before its worker is killed and restarted |
@@ -33,10 +34,12 @@ def _int(name, default):
 # PASSWORD_HASHING_SLOTS of them run at once on the machine, the others waiting a bounded time for a
 # slot; a sync worker would be held for all of it, so a storm of logins took every worker and /me fell
 # from 2,920 to 8 req/s. With threads, the other requests go on being served beside the hashing and the
-# waiting. Each worker keeps its own database pool (5 + 5 connections: more than its threads).
+# waiting. Eight threads, because a worker queues the connections it accepts for its threads: with four,
+# the storm could take all of a worker's threads with logins waiting for a slot, and a /me queued behind
+# them (p99 320 ms). Each worker keeps its own database pool (5 + 5 connections: one for each thread).
 workers = _int("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1)
 worker_class = "gthread"
-threads = _int("GUNICORN_THREADS", 4)
+threads = _int("GUNICORN_THREADS", 8)
 
 # Listen on the loopback unless HOST says otherwise: exposing the port is a deliberate choice.
 bind = f"{os.environ.get('HOST', '127.0.0.1').strip() or '127.0.0.1'}:{_int('PORT', 5000)}"
@@ -75,3 +78,15 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # Temporary files of the worker heartbeat in memory, not on a possibly slow disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+# Login storms (issue 16): the worker's bcrypt threads keep its priority and its request threads run
+# GUNICORN_REQUEST_NICE lower, so that the hashing the machine-wide slots allow (half the cores) gets
+# its cores when it needs them, and the other requests share the rest.
+request_nice = _int("GUNICORN_REQUEST_NICE", 10)
+
+
+def post_worker_init(worker):
+    from courrier.auth.hashing import prioritize_hashing
+
+    prioritize_hashing(worker.wsgi, getattr(worker, "tpool", None), worker.cfg.threads, request_nice)

@@ -52,9 +52,10 @@ def register_extensions(app):
     init_limiter(app)
     api.init_app(app, spec_kwargs={"extra_plugins": [ServerRulesPlugin()]})
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
-    cors.init_app(
-        app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}}, supports_credentials=False,
-        allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"])
+    if app.config["CORS_ORIGINS"]:  # else no response carries CORS headers: no hook to run on each one
+        cors.init_app(
+            app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}}, supports_credentials=False,
+            allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"])
     register_http_hooks(app)
     init_token_store(app)
     connect_audit_listeners()

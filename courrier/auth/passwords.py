@@ -1,12 +1,12 @@
 """Password hashing (bcrypt) and the password rules of API.md section 3.
 
-Every bcrypt call holds one of the machine's hashing slots (courrier.auth.hashing): a storm of
-logins gets 503 with Retry-After rather than every core.
+Every bcrypt call runs on a hashing thread holding one of the machine's hashing slots
+(courrier.auth.hashing): a storm of logins gets 503 with Retry-After rather than every core.
 """
 import bcrypt
 from flask import current_app
 
-from courrier.auth.hashing import hashing_slot
+from courrier.auth.hashing import hash_in_slot
 
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit: longer passwords are refused, never truncated
 MIN_ZXCVBN_SCORE = 3  # zxcvbn: 3 is "safely unguessable" online (10^8 to 10^10 tries)
@@ -14,19 +14,15 @@ MIN_ZXCVBN_SCORE = 3  # zxcvbn: 3 is "safely unguessable" online (10^8 to 10^10 
 
 def hash_password(password):
     rounds = current_app.config["BCRYPT_ROUNDS"]
-    with hashing_slot():
-        return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
+    return hash_in_slot(bcrypt.hashpw, password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
 def check_password(password, password_hash):
     """True when `password` matches; a password bcrypt cannot take (over 72 bytes) simply does not match."""
     encoded = password.encode("utf-8")
-    with hashing_slot():
-        if len(encoded) > MAX_PASSWORD_BYTES:
-            # Do the same bcrypt work as a real comparison so length leaks nothing through timing.
-            bcrypt.checkpw(encoded[:MAX_PASSWORD_BYTES], password_hash.encode("ascii"))
-            return False
-        return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+    # Over 72 bytes: the same bcrypt work as a real comparison, so that length leaks nothing through timing.
+    matches = hash_in_slot(bcrypt.checkpw, encoded[:MAX_PASSWORD_BYTES], password_hash.encode("ascii"))
+    return matches and len(encoded) <= MAX_PASSWORD_BYTES
 
 
 _dummy_hashes = {}
@@ -36,8 +32,8 @@ def dummy_hash():
     """A hash at the configured cost, compared against when the email is unknown (no timing oracle)."""
     rounds = current_app.config["BCRYPT_ROUNDS"]
     if rounds not in _dummy_hashes:
-        with hashing_slot():
-            _dummy_hashes[rounds] = bcrypt.hashpw(b"courrier-dummy-password", bcrypt.gensalt(rounds)).decode("ascii")
+        _dummy_hashes[rounds] = hash_in_slot(bcrypt.hashpw, b"courrier-dummy-password",
+                                             bcrypt.gensalt(rounds)).decode("ascii")
     return _dummy_hashes[rounds]
 
 

@@ -32,7 +32,13 @@ def storm_server(servers, database, tmp_path_factory):
                      PASSWORD_HASHING_SLOTS=1, PASSWORD_HASHING_WAIT_MS=WAIT_MS, GUNICORN_THREADS=THREADS,
                      GUNICORN_REQUEST_NICE=REQUEST_NICE, GUNICORN_ACCESS_LOG="off")
     database.prepare(env)
-    return servers.start("storm", env, workers=2)
+    server = servers.start("storm", env, workers=2)
+    # One worker answering /api/health is enough for start(); wait for both to have started their threads.
+    deadline = time.monotonic() + 60
+    while any(len(thread_nice_and_cpu(pid)) < THREADS + 2 for pid in server.worker_pids()):
+        assert time.monotonic() < deadline, "the workers did not start their threads"
+        time.sleep(0.1)
+    return server
 
 
 def thread_nice_and_cpu(pid):

@@ -11,10 +11,12 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
 
+from courrier.errors import ApiError
 from tests.conftest import STRONG_PASSWORD
 
 SLOTS = 2
@@ -107,3 +109,25 @@ def test_a_slot_whose_holder_died_is_free_again(app, auth):
         holder.wait()
         holder.stdout.close()
     assert auth.login(account.email, STRONG_PASSWORD).status_code == 200
+
+
+def test_a_hash_queued_behind_busy_hashing_threads_is_withdrawn_at_its_deadline(app):
+    """The worker's hashing threads (one per slot) are both busy: the third request is answered 503 at its
+    deadline, not when a thread frees up."""
+    from courrier.auth.hashing import hash_in_slot
+
+    def in_app(function, *args):
+        with app.app_context():
+            return hash_in_slot(function, *args)
+
+    with ThreadPoolExecutor(SLOTS) as clients:
+        busy = [clients.submit(in_app, time.sleep, 1.0) for _ in range(SLOTS)]
+        time.sleep(0.1)  # both hashing threads hold a slot now
+        started = time.monotonic()
+        with pytest.raises(ApiError) as refused:
+            in_app(len, "queued")
+        waited = time.monotonic() - started
+        for future in busy:
+            future.result()
+    assert refused.value.code == "service_unavailable" and refused.value.headers["Retry-After"] == "1"
+    assert 0.2 <= waited < 0.6, waited  # PASSWORD_HASHING_WAIT_MS, not the second the busy hashes take

@@ -52,13 +52,17 @@ def _try_slots(folder, slots):
     return None
 
 
+def _busy():
+    return ApiError("service_unavailable", BUSY_MESSAGE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def _hold_a_slot(folder, slots, deadline):
     """Poll for a free slot until `deadline`; its open, locked file, or 503 when none freed up."""
     pause = FIRST_POLL_SECONDS
     fd = _try_slots(folder, slots)
     while fd is None:
         if time.monotonic() >= deadline:
-            raise ApiError("service_unavailable", BUSY_MESSAGE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+            raise _busy()
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 2, LAST_POLL_SECONDS)
         fd = _try_slots(folder, slots)
@@ -93,14 +97,20 @@ def hash_in_slot(function, *args):
 
     The hashing thread waits for the slot and frees it: at the worker's priority, it takes a slot the
     moment one frees and gives it back the moment the hash ends, where a request thread, run lower
-    (`prioritize_hashing`), could wait for the CPU in between. A request queued behind the worker's
-    busy hashing threads past its deadline is answered 503 as soon as one is free.
+    (`prioritize_hashing`), could wait for the CPU in between. A request still queued behind the
+    worker's busy hashing threads at its deadline is withdrawn and answered 503 then.
     """
     config = current_app.config
     folder, slots = config["PASSWORD_HASHING_LOCK_DIR"], config["PASSWORD_HASHING_SLOTS"]
     os.makedirs(folder, mode=0o700, exist_ok=True)
     deadline = time.monotonic() + config["PASSWORD_HASHING_WAIT_MS"] / 1000
-    return hashing_threads(slots).submit(_hash_in_a_slot, folder, slots, deadline, function, args).result()
+    task = hashing_threads(slots).submit(_hash_in_a_slot, folder, slots, deadline, function, args)
+    try:
+        return task.result(timeout=max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
+        if task.cancel():
+            raise _busy() from None
+        return task.result()  # started: it gives up at the same deadline, or holds a slot and hashes
 
 
 def prioritize_hashing(app, request_threads, count, request_nice):

@@ -8,6 +8,7 @@ from the same schemas that validate requests:
   whitespace, and one validated by `no_control_characters` refuses every control character once
   trimmed;
 - a field its schema reads "" as no value (`blank_fields`) takes "" besides its format or its values;
+- a nullable nested object is that object or null (apispec writes "that object, or any object");
 - a PATCH body whose schema refuses emptiness (its `check_not_empty` validator) has `minProperties: 1`;
 - a schema's rules between fields (`required_either`, `required_when`, see `courrier.schemas.Schema`)
   become `anyOf` alternatives: OpenAPI 3.0 has no `if`/`then`, so "b when a is x" is "a is not x, or b".
@@ -58,6 +59,17 @@ def blank_is_no_value(self, field, ret, **kwargs):
     return {}
 
 
+NULLABLE_ANY_OBJECT = {"type": "object", "nullable": True}
+
+
+def nested_or_null(self, field, ret, **kwargs):
+    """apispec attribute function: the `null` alternative of a nullable nested schema admits null alone."""
+    if NULLABLE_ANY_OBJECT not in ret.get("anyOf", ()):
+        return {}
+    return {"anyOf": [{**NULLABLE_ANY_OBJECT, "enum": [None]} if alternative == NULLABLE_ANY_OBJECT else alternative
+                      for alternative in ret["anyOf"]]}
+
+
 class ServerRulesPlugin(BasePlugin):
     """Adds the rules above to every field and schema flask-smorest documents."""
 
@@ -65,6 +77,7 @@ class ServerRulesPlugin(BasePlugin):
         marshmallow_plugin = next(plugin for plugin in spec.plugins if isinstance(plugin, MarshmallowPlugin))
         marshmallow_plugin.converter.add_attribute_function(string_constraints)
         marshmallow_plugin.converter.add_attribute_function(blank_is_no_value)
+        marshmallow_plugin.converter.add_attribute_function(nested_or_null)
 
     def schema_helper(self, name, definition, **kwargs):
         schema = kwargs.get("schema")

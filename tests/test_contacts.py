@@ -438,3 +438,9 @@ def test_the_document_takes_blank_for_a_field_stored_as_null(client, admin):
     properties = client.get("/api/openapi.json").json["components"]["schemas"]["ContactCreate"]["properties"]
     assert all(jsonschema_rs.validator_for(properties[name], validate_formats=True).is_valid("")
                for name in ("email", "civilite"))
+
+
+def test_the_document_takes_an_address_or_null_not_any_object(client):
+    schema = client.get("/api/openapi.json").json["components"]["schemas"]["ContactCreate"]["properties"]["adresse"]
+    alternatives = [alternative for alternative in schema["anyOf"] if "$ref" not in alternative]
+    assert alternatives and all(alternative.get("enum") == [None] for alternative in alternatives)

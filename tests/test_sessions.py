@@ -9,7 +9,7 @@ from courrier.audit.models import AuditEvent
 from courrier.auth.models import AuthSession
 from courrier.columns import utcnow
 from courrier.extensions import db
-from tests.conftest import STRONG_PASSWORD, bearer
+from tests.conftest import STRONG_PASSWORD, bearer, join, service
 
 
 def refresh(client, token):
@@ -125,13 +125,18 @@ class StatementCounter:
 
 
 def test_session_check_is_one_statement_when_last_use_is_recent(app, client, agent):
-    """The check is one statement; /me's only other one reads the services and preferences it shows."""
+    """/me is one statement: the check, with the services and preferences /me shows in the same one."""
     client.get("/api/auth/me", headers=agent.headers)
     with app.app_context(), StatementCounter(db.engine) as statements:
         assert client.get("/api/auth/me", headers=agent.headers).status_code == 200
-    assert len(statements) == 2, statements
-    assert "JOIN users" in statements[0] and "service_members" not in statements[0]
-    assert "service_members" in statements[1] and "notifications_email" in statements[1]
+    assert len(statements) == 1, statements
+    assert all(name in statements[0] for name in ("JOIN users", "service_members", "notifications_email"))
+
+
+def test_other_routes_check_the_session_without_reading_the_services(app, client, agent):
+    with app.app_context(), StatementCounter(db.engine) as statements:
+        assert client.get("/api/auth/sessions", headers=agent.headers).status_code == 200
+    assert "JOIN users" in statements[0] and "service_members" not in statements[0], statements
 
 
 def test_last_used_at_is_not_written_twice_within_a_minute(app, client, agent):
@@ -220,6 +225,13 @@ class TestStatelessMode:
         assert client.get("/api/auth/me", headers=agent.headers).status_code == 200
         with app.app_context():
             assert db.session.scalar(select(func.count()).select_from(AuthSession)) == 0
+
+    def test_me_shows_the_services_and_preferences_too(self, client, admin, agent):
+        """No session row to read them with: /me reads them itself."""
+        join(client, admin, agent, service(client, admin, "FIN"), service(client, admin, "RH"))
+        data = client.get("/api/auth/me", headers=agent.headers).json["data"]
+        assert [s["code"] for s in data["services"]] == ["FIN", "RH"] and data["services"][0]["primary"]
+        assert data["notifications_email"] is True and data["mfa_enabled"] is False
 
     def test_logout_answers_but_cannot_revoke(self, client, agent):
         assert client.post("/api/auth/logout", headers=agent.headers).status_code == 200

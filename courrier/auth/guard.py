@@ -110,14 +110,21 @@ RESTRICTED_SESSION_ROUTES = {
 }
 
 
-def auth_required(*roles):
-    """Require a live access token; with `roles`, also one of those roles (read from the database)."""
+def auth_required(*roles, check_with=None):
+    """Require a live access token; with `roles`, also one of those roles (read from the database).
+
+    `check_with`: a PreparedQuery extending the session check (SessionTokenStore.check_statement) with
+    what the view shows of the caller; its rows are `g.check_rows` (None without a sessions table).
+    """
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             g.token_claims = decode_token(bearer_token(), "access")
-            g.principal = token_store().authenticate(g.token_claims)
+            if check_with is None:
+                g.principal = token_store().authenticate(g.token_claims)
+            else:
+                g.principal, g.check_rows = token_store().authenticate_with(g.token_claims, check_with)
             restriction = g.principal.restriction
             if restriction and request.endpoint not in RESTRICTED_SESSION_ROUTES[restriction]:
                 raise ApiError(restriction)

@@ -1,5 +1,5 @@
 """/api/auth: registration, login, tokens, sessions and password (API.md section 3)."""
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 
@@ -139,11 +139,11 @@ def refresh():
 
 
 @blp.route("/me", methods=["GET"])
-@auth_required()
+@auth_required(check_with=service.PROFILE_CHECK)
 @blp.response(200, envelope(ProfileSchema))
 def me():
-    """The caller, with their services and preferences (read here, not by the per-request session check)."""
-    return {"data": service.profile(current_principal())}
+    """The caller, with their services and preferences (read with /me's session check, in one statement)."""
+    return {"data": service.profile(current_principal(), g.check_rows)}
 
 
 @blp.route("/me", methods=["PATCH"])

@@ -14,7 +14,7 @@ from courrier.auth import mfa as mfa_module
 from courrier.auth.models import AuthSession, User
 from courrier.auth.passwords import check_password, dummy_hash, hash_password, password_problems, policy_mark
 from courrier.auth.reauth import require_recent_authentication
-from courrier.auth.tokens import is_expired, token_store
+from courrier.auth.tokens import SessionTokenStore, is_expired, token_store
 from courrier.columns import utcnow
 from courrier.errors import ApiError, validation_error
 from courrier.database import PreparedQuery, run_idempotent
@@ -29,27 +29,34 @@ def client_ip():
     return request.remote_addr
 
 
-# /me's own statement: the caller's preferences and services, run like the session check (no ORM session).
-_profile_query = PreparedQuery(
-    select(User.notifications_email, User.mfa_enabled_at, ServiceMember.service_id, ServiceMember.is_primary,
-           Service.code, Service.nom)
-    .select_from(User.__table__)
-    .outerjoin(ServiceMember.__table__, ServiceMember.user_id == User.id)
-    .outerjoin(Service.__table__, Service.id == ServiceMember.service_id)
-    .where(User.id == db.bindparam("user_id"))
-    .order_by(ServiceMember.is_primary.desc(), Service.code)
-)
+_PROFILE_COLUMNS = (User.notifications_email, User.mfa_enabled_at, ServiceMember.service_id,
+                    ServiceMember.is_primary, Service.code.label("service_code"), Service.nom.label("service_nom"))
 
 
-def profile(principal):
-    """The caller as /me shows them: the principal, their services and their preferences (one query).
+def _with_profile(statement):
+    return (statement.add_columns(*_PROFILE_COLUMNS)
+            .outerjoin(ServiceMember.__table__, ServiceMember.user_id == User.id)
+            .outerjoin(Service.__table__, Service.id == ServiceMember.service_id)
+            .order_by(ServiceMember.is_primary.desc(), Service.code))
 
-    The services and preferences are read here rather than by the per-request session check, which only
-    needs who the caller is; like that check, on a standalone connection, without the ORM.
+
+# What /me shows beyond the principal (preferences, services), read with the session check in one
+# statement (`auth_required(check_with=…)`), or alone (after PATCH /me, or without a sessions table).
+# Like the check: no ORM session, compiled once.
+PROFILE_CHECK = PreparedQuery(_with_profile(SessionTokenStore.check_statement))
+_profile_query = PreparedQuery(_with_profile(select().select_from(User.__table__))
+                               .where(User.id == db.bindparam("user_id")))
+
+
+def profile(principal, rows=None):
+    """The caller as /me shows them: the principal, their services and their preferences.
+
+    `rows` are PROFILE_CHECK's, when the session check read them; else one query reads them here.
     """
-    rows = run_idempotent(lambda connection: _profile_query.all(connection, user_id=principal.id))
+    if rows is None:
+        rows = run_idempotent(lambda connection: _profile_query.all(connection, user_id=principal.id))
     memberships = [SimpleNamespace(service_id=row.service_id, is_primary=row.is_primary,
-                                   service=SimpleNamespace(code=row.code, nom=row.nom))
+                                   service=SimpleNamespace(code=row.service_code, nom=row.service_nom))
                    for row in rows if row.service_id is not None]
     return {**vars(principal), "memberships": memberships,  # vars: asdict's deep copy cost 8 % of a /me
             "notifications_email": rows[0].notifications_email, "mfa_enabled": rows[0].mfa_enabled_at is not None,

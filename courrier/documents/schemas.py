@@ -204,6 +204,7 @@ class DocumentCreateSchema(DocumentFieldsSchema, RoutingFieldsSchema):
         refuse_fields(data, {"reference": SERVER_FIELD, "statut": SERVER_FIELD, "en_reponse_a_id": REPLY_FIELD})
         return data
 
+
 class ReplyCreateSchema(DocumentFieldsSchema):
     """A reply: every field optional; by default objet "Réponse : …", the letter's sender as destinataire."""
 

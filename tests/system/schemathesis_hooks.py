@@ -29,6 +29,9 @@ RULES_BEYOND_THE_DOCUMENT = {
         r"^Envoyez soit `code`, soit `recovery_code`\.$",
         r"^code_postal : Un code postal français compte 5 chiffres\.$",
         r"^Un correspondant ne peut pas être fusionné avec lui-même\.$",
+        # Statable (`anyOf`: no responsable_id, or a service_id), but checked in documents/routing.py, not
+        # by the schema: to move into DocumentCreateSchema's rules between fields.
+        r"^Choisissez d'abord le service traitant\.$",
     ],
     "names rows that must exist, or be unique, in the database": [
         r"^Service parent inconnu\.$", r"^(Service|Utilisateur)\(s\) inconnu\(s\) ou désactivé\(s\) : .+\.$",

@@ -50,7 +50,7 @@ def register_extensions(app):
     configure_engine(app)
     jwt.init_app(app)
     init_limiter(app)
-    api.init_app(app, spec_kwargs={"extra_plugins": [ServerRulesPlugin()]})
+    api.init_app(app, spec_kwargs={"extra_plugins": [ServerRulesPlugin(app.config)]})
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
     if app.config["CORS_ORIGINS"]:  # else no response carries CORS headers: no hook to run on each one
         cors.init_app(

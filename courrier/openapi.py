@@ -11,7 +11,10 @@ from the same schemas that validate requests:
 - a nullable nested object is that object or null (apispec writes "that object, or any object");
 - a PATCH body whose schema refuses emptiness (its `check_not_empty` validator) has `minProperties: 1`;
 - a schema's rules between fields (`required_either`, `required_when`, see `courrier.schemas.Schema`)
-  become `anyOf` alternatives: OpenAPI 3.0 has no `if`/`then`, so "b when a is x" is "a is not x, or b".
+  become `anyOf` alternatives: OpenAPI 3.0 has no `if`/`then`, so "b when a is x" is "a is not x, or b";
+- a new password (metadata `password_policy`) has the lengths the policy applies to every role: at least
+  the smaller configured minimum, in characters as JSON Schema counts them, and at most 72 characters
+  (bcrypt's 72 bytes; the rest of the policy, by role, bytes and zxcvbn, is in its description).
 
 A field whose metadata already gives a `pattern`, a `format` (dates, e-mails, files) or an `enum` keeps it.
 """
@@ -19,6 +22,7 @@ import marshmallow
 from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from courrier.auth.passwords import MAX_PASSWORD_BYTES
 from courrier.schemas import NoWhitespaceString
 
 NO_NUL = r"[^\x00]"
@@ -70,14 +74,29 @@ def nested_or_null(self, field, ret, **kwargs):
                       for alternative in ret["anyOf"]]}
 
 
+def password_lengths(min_length):
+    """apispec attribute function: the length bounds of a new password, whatever the account's role."""
+
+    def lengths(self, field, ret, **kwargs):
+        if not field.metadata.get("password_policy"):
+            return {}
+        return {"minLength": min_length, "maxLength": MAX_PASSWORD_BYTES}
+
+    return lengths
+
+
 class ServerRulesPlugin(BasePlugin):
-    """Adds the rules above to every field and schema flask-smorest documents."""
+    """Adds the rules above to every field and schema flask-smorest documents; `config` is the app's."""
+
+    def __init__(self, config):
+        self.password_min_length = min(config["PASSWORD_MIN_LENGTH"], config["PASSWORD_MIN_LENGTH_PRIVILEGED"])
 
     def init_spec(self, spec):
         marshmallow_plugin = next(plugin for plugin in spec.plugins if isinstance(plugin, MarshmallowPlugin))
         marshmallow_plugin.converter.add_attribute_function(string_constraints)
         marshmallow_plugin.converter.add_attribute_function(blank_is_no_value)
         marshmallow_plugin.converter.add_attribute_function(nested_or_null)
+        marshmallow_plugin.converter.add_attribute_function(password_lengths(self.password_min_length))
 
     def schema_helper(self, name, definition, **kwargs):
         schema = kwargs.get("schema")

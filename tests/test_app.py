@@ -127,6 +127,21 @@ def test_the_document_states_the_rules_between_fields(client, admin, schema_name
     assert jsonschema_rs.is_valid(rules, {**body, field: "1A12345678901"})
 
 
+@pytest.mark.parametrize("app_config", [{"PASSWORD_MIN_LENGTH": 14, "PASSWORD_MIN_LENGTH_PRIVILEGED": 18}])
+def test_the_document_states_the_new_password_lengths_of_the_settings(client, auth):
+    """Characters, as the policy and JSON Schema count them: 13 is refused, 14 accented ones pass the length."""
+    schemas = client.get("/api/openapi.json").json["components"]["schemas"]
+    for name in ("Register", "UserCreate", "PasswordChange"):
+        assert {key: schemas[name]["properties"]["password"].get(key) for key in ("minLength", "maxLength")} == {
+            "minLength": 14, "maxLength": 72}, name
+    assert "minLength" not in schemas["Login"]["properties"]["password"]  # any password is only right or wrong
+    short, accented = "Brume-Quai-42", "Éôàèùçâêîûëïüÿ"
+    response = auth.register(password=short, password_confirmation=short)
+    assert response.status_code == 422 and "14 caractères" in " ".join(response.json["errors"]["password"])
+    response = auth.register(password=accented, password_confirmation=accented)
+    assert "caractères" not in " ".join(response.json.get("errors", {}).get("password", []))
+
+
 def test_security_headers_on_success_and_error(client):
     for response in (client.get("/api/health"), client.get("/api/missing")):
         assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -79,7 +79,7 @@ def check_new_password(data, password_key="password"):
 
 
 # The policy (courrier.auth.passwords) counts characters, then bytes, with settings and the account's role, and
-# asks zxcvbn: no JSON Schema keyword says that, so the document describes it rather than half-declaring it.
+# asks zxcvbn: the document declares the lengths that hold for every role (courrier.openapi) and describes the rest.
 NEW_PASSWORD_RULES = (
     "Au moins PASSWORD_MIN_LENGTH caractères (12 par défaut), PASSWORD_MIN_LENGTH_PRIVILEGED (16 par défaut) pour un "
     "compte validateur ou administrateur ; au plus 72 octets en UTF-8 (limite de bcrypt : un caractère accentué "
@@ -88,7 +88,8 @@ NEW_PASSWORD_RULES = (
 
 
 def new_password_field():
-    return fields.String(required=True, load_only=True, metadata={"description": NEW_PASSWORD_RULES})
+    return fields.String(required=True, load_only=True,
+                         metadata={"description": NEW_PASSWORD_RULES, "password_policy": True})
 
 
 class ProfileFieldsSchema(Schema):

@@ -279,7 +279,8 @@ def test_merge_refuses_itself_unknown_contacts_and_non_administrateurs(client, a
     contact = create_contact(client, agent)
     url = f"/api/contacts/{contact['id']}/merge"
     assert "into" in field_errors(client.post(url, json={"into": contact["id"]}, headers=admin.headers).json)
-    assert client.post(url, json={"into": "nope"}, headers=admin.headers).status_code == 404
+    unknown = client.post(url, json={"into": "nope"}, headers=admin.headers)  # the body's contact: 422, not 404
+    assert unknown.status_code == 422 and field_errors(unknown.json)["into"] == ["Correspondant inconnu."]
     assert client.post("/api/contacts/nope/merge", json={"into": contact["id"]}, headers=admin.headers).status_code \
         == 404
     assert "into" in field_errors(client.post(url, json={}, headers=admin.headers).json)

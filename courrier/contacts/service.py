@@ -21,7 +21,7 @@ from courrier.extensions import db
 from courrier.schemas import paginate
 
 CONTACT_NOT_FOUND = "Correspondant introuvable."
-TARGET_NOT_FOUND = "Correspondant de destination introuvable."
+UNKNOWN_TARGET = "Correspondant inconnu."
 MERGE_INTO_ITSELF = "Un correspondant ne peut pas être fusionné avec lui-même."
 DUPLICATE = "Un correspondant semblable existe déjà : « {name} » (id {id}). Pour le créer quand même : {force}."
 IN_USE = ("Ce correspondant est utilisé par {count} courrier(s) : il ne peut pas être supprimé. "
@@ -34,10 +34,10 @@ LIST_ORDER = (Contact.search_text, Contact.id)
 
 # ------------------------------------------------------------------ reading
 
-def get_contact(contact_id, message=CONTACT_NOT_FOUND):
+def get_contact(contact_id):
     contact = db.session.get(Contact, contact_id) if isinstance(contact_id, str) and len(contact_id) <= 36 else None
     if contact is None:
-        raise ApiError("not_found", message)
+        raise ApiError("not_found", CONTACT_NOT_FOUND)
     return contact
 
 
@@ -176,7 +176,10 @@ def merge_contact(actor, contact_id, into_id):
     source = get_contact(contact_id)
     if into_id == source.id:
         raise validation_error("into", MERGE_INTO_ITSELF)
-    target = get_contact(into_id, TARGET_NOT_FOUND)
+    # A 404 names the URL's contact; an unknown one in the body is invalid input, as everywhere else.
+    target = db.session.get(Contact, into_id) if len(into_id) <= 36 else None
+    if target is None:
+        raise validation_error("into", UNKNOWN_TARGET)
     roles = {}
     for role, column in CONTACT_COLUMNS.items():
         for document_id in db.session.scalars(select(Document.id).where(column == source.id)):

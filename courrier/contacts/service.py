@@ -34,8 +34,13 @@ LIST_ORDER = (Contact.search_text, Contact.id)
 
 # ------------------------------------------------------------------ reading
 
+def find_contact(contact_id):
+    """The contact of that id, or None (also for what cannot be an id)."""
+    return db.session.get(Contact, contact_id) if isinstance(contact_id, str) and len(contact_id) <= 36 else None
+
+
 def get_contact(contact_id):
-    contact = db.session.get(Contact, contact_id) if isinstance(contact_id, str) and len(contact_id) <= 36 else None
+    contact = find_contact(contact_id)
     if contact is None:
         raise ApiError("not_found", CONTACT_NOT_FOUND)
     return contact
@@ -177,7 +182,7 @@ def merge_contact(actor, contact_id, into_id):
     if into_id == source.id:
         raise validation_error("into", MERGE_INTO_ITSELF)
     # A 404 names the URL's contact; an unknown one in the body is invalid input, as everywhere else.
-    target = db.session.get(Contact, into_id) if len(into_id) <= 36 else None
+    target = find_contact(into_id)
     if target is None:
         raise validation_error("into", UNKNOWN_TARGET)
     roles = {}

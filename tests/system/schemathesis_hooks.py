@@ -65,7 +65,8 @@ RULES_BEYOND_THE_DOCUMENT = {
         r"^Type de fichier non accepté : PDF, PNG ou JPEG uniquement", r"^Le fichier est vide\.$",
     ],
 }
-PATTERNS = [re.compile(pattern) for patterns in RULES_BEYOND_THE_DOCUMENT.values() for pattern in patterns]
+# DOTALL: a message may quote what was sent (unknown ids), control characters and line breaks included.
+PATTERNS = [re.compile(pattern, re.DOTALL) for patterns in RULES_BEYOND_THE_DOCUMENT.values() for pattern in patterns]
 
 
 @schemathesis.auth()

@@ -92,11 +92,20 @@ def test_a_login_storm_leaves_the_office_working(storm_server, database, request
             future.result()
         me_replies = me.result()
 
+    work = {}  # (worker, thread): (nice above the worker's own, CPU ticks during the storm)
+    for pid, before in cpu_before.items():
+        after = thread_nice_and_cpu(pid)
+        base = min(nice for nice, _ in after.values())
+        work.update({(pid, tid): (nice - base, ticks - before.get(tid, (nice, 0))[1])
+                     for tid, (nice, ticks) in after.items()})
+    hashing = [sum(ticks for (worker, tid), (nice, ticks) in work.items() if worker == pid and tid != pid and nice == 0)
+               for pid in cpu_before]
     served = [(email, reply) for email, reply in logins if reply.status == 200]
     busy = [reply for _, reply in logins if reply.status == 503]
     report(request, f"\nlogin storm ({LOGIN_CLIENTS} clients, {STORM_SECONDS} s, bcrypt 12, 1 slot): "
                     f"{len(logins)} logins, {len(served)} served, {len(busy)} busy (slowest "
-                    f"{max((r.seconds for r in busy), default=0):.2f} s); {len(me_replies)} /me")
+                    f"{max((r.seconds for r in busy), default=0):.2f} s); {len(me_replies)} /me; "
+                    f"CPU ticks of each worker's hashing threads: {hashing}")
     others = [(reply.status, reply.body) for _, reply in logins if reply.status not in (200, 503)]
     assert not others
     assert served and busy
@@ -112,13 +121,10 @@ def test_a_login_storm_leaves_the_office_working(storm_server, database, request
                                    "WHERE users.email = :email", email=client.email)
         assert sessions == 1 + sum(1 for email, _ in served if email == client.email)
 
-    # The storm's CPU went to the hashing threads, at the worker's own priority.
-    for pid, before in cpu_before.items():
-        after = thread_nice_and_cpu(pid)
-        base = min(nice for nice, _ in after.values())
-        work = {tid: (nice, ticks - before.get(tid, (nice, 0))[1]) for tid, (nice, ticks) in after.items()}
-        busiest = max(work, key=lambda tid: work[tid][1])
-        assert busiest != pid and work[busiest][0] == base, f"worker {pid}: {work}"
+    # The storm's CPU went to the hashing threads, at the worker's own priority. Server-wide: the one slot
+    # is the machine's, and one worker may take it far more often than the other (each polls for it).
+    busiest = max(work, key=lambda thread: work[thread][1])
+    assert busiest[1] not in cpu_before and work[busiest][0] == 0, f"(worker, thread): (nice, ticks) {work}"
 
     log = storm_server.log_text()
     assert "WORKER TIMEOUT" not in log and "Traceback" not in log, log[-3000:]

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from tests.system import schemathesis_hooks
 from tests.system.conftest import ADMIN_PASSWORD, BIN, ROOT, report, server_env
 
 pytestmark = pytest.mark.system
@@ -24,6 +25,15 @@ MAX_EXAMPLES = 50
 # One worker: hypothesis parses lambdas' source with `ast.parse`, which CPython 3.11 before 3.11.8 cannot
 # run in two threads at once (gh-106905: "AST constructor recursion depth mismatch").
 WORKERS = 1
+# SCHEMATHESIS_SEED replays a failed random-seed run: SCHEMATHESIS_SEED=<seed> pytest ... -k random-seed
+RANDOM_SEED = int(os.environ.get("SCHEMATHESIS_SEED") or secrets.randbelow(2**31))
+
+
+def test_the_forgiven_rules_are_whole_messages_even_when_they_quote_line_breaks():
+    quoted = "Utilisateur(s) inconnu(s) ou désactivé(s) : d*😍m, \x08,   \t\x0b\n\t\t, l ."
+    assert schemathesis_hooks.beyond_the_document(quoted)
+    assert not schemathesis_hooks.beyond_the_document("Au plus 100 éléments.")
+    assert not schemathesis_hooks.beyond_the_document("Correspondant inconnu. Et autre chose.")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +50,7 @@ def schemathesis_command(url, seed):
 
 
 @pytest.mark.skipif(SCHEMATHESIS is None, reason="the schemathesis executable is absent")
-@pytest.mark.parametrize("seed", [FIXED_SEED, secrets.randbelow(2**31)], ids=["fixed-seed", "random-seed"])
+@pytest.mark.parametrize("seed", [FIXED_SEED, RANDOM_SEED], ids=["fixed-seed", "random-seed"])
 def test_schemathesis_finds_nothing(request, live, tmp_path, seed):
     server, admin_email = live
     url = f"http://127.0.0.1:{server.port}"

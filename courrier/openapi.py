@@ -1,11 +1,11 @@
-"""What the OpenAPI document says of the server's rules beyond marshmallow's own field types (issue 16).
+r"""What the OpenAPI document says of the server's rules beyond marshmallow's own field types (issue 16).
 
 Generated clients and validators (schemathesis in CI) must agree with the server, so the document states,
 from the same schemas that validate requests:
 
 - no string anywhere may hold a NUL (`courrier.http` refuses it in every query parameter and JSON
   string); a trimmed string (`NoWhitespaceString`) with a minimum length must hold more than
-  whitespace, and one validated by `no_control_characters` refuses every control character once
+  whitespace (`courrier.schemas.SPACES`, named in the pattern since `\s` differs between engines), and one validated by `no_control_characters` refuses every control character once
   trimmed;
 - a field its schema reads "" as no value (`blank_fields`) takes "" besides its format or its values;
 - a nullable nested object is that object or null (apispec writes "that object, or any object");
@@ -14,7 +14,8 @@ from the same schemas that validate requests:
   become `anyOf` alternatives: OpenAPI 3.0 has no `if`/`then`, so "b when a is x" is "a is not x, or b";
 - a new password (metadata `password_policy`) has the lengths the policy applies to every role: at least
   the smaller configured minimum, in characters as JSON Schema counts them, and at most 72 characters
-  (bcrypt's 72 bytes; the rest of the policy, by role, bytes and zxcvbn, is in its description).
+  (bcrypt's 72 bytes; the rest of the policy, by role, bytes and zxcvbn, is in its description), and no
+  control character.
 
 A field whose metadata already gives a `pattern`, a `format` (dates, e-mails, files) or an `enum` keeps it.
 """
@@ -23,11 +24,12 @@ from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from courrier.auth.passwords import MAX_PASSWORD_BYTES
-from courrier.schemas import NoWhitespaceString
+from courrier.schemas import SPACE_CHARACTERS, NoWhitespaceString
 
 NO_NUL = r"[^\x00]"
 NO_CONTROL = r"[^\x00-\x1f\x7f-\x9f]"
-NOT_SPACE = {NO_NUL: r"[^\s\x00]", NO_CONTROL: r"[^\s\x00-\x1f\x7f-\x9f]"}
+SPACE = f"[{SPACE_CHARACTERS}]"
+NOT_SPACE = {NO_NUL: rf"[^{SPACE_CHARACTERS}\x00]", NO_CONTROL: rf"[^{SPACE_CHARACTERS}\x00-\x1f\x7f-\x9f]"}
 
 
 def refuses_control_characters(field):
@@ -41,8 +43,8 @@ def string_pattern(field):
         return f"^{allowed}*$"
     minimum = min((v.min for v in field.validators if isinstance(v, marshmallow.validate.Length) and v.min), default=0)
     if minimum:
-        return rf"^\s*{allowed}*{NOT_SPACE[allowed]}{allowed}*\s*$"
-    return rf"^\s*{allowed}*\s*$"
+        return rf"^{SPACE}*{allowed}*{NOT_SPACE[allowed]}{allowed}*{SPACE}*$"
+    return rf"^{SPACE}*{allowed}*{SPACE}*$"
 
 
 def string_constraints(self, field, ret, **kwargs):
@@ -75,12 +77,13 @@ def nested_or_null(self, field, ret, **kwargs):
 
 
 def password_lengths(min_length):
-    """apispec attribute function: the length bounds of a new password, whatever the account's role."""
+    """apispec attribute function: the length bounds of a new password, whatever the account's role, and its
+    characters (no control character)."""
 
     def lengths(self, field, ret, **kwargs):
         if not field.metadata.get("password_policy"):
             return {}
-        return {"minLength": min_length, "maxLength": MAX_PASSWORD_BYTES}
+        return {"minLength": min_length, "maxLength": MAX_PASSWORD_BYTES, "pattern": f"^{NO_CONTROL}*$"}
 
     return lengths
 
@@ -116,4 +119,4 @@ class ServerRulesPlugin(BasePlugin):
 
 def given(field):
     """A field sent with a value the server counts as given (a string holding more than spaces)."""
-    return {"required": [field], "properties": {field: {"type": "string", "pattern": r"\S"}}}
+    return {"required": [field], "properties": {field: {"type": "string", "pattern": f"[^{SPACE_CHARACTERS}]"}}}

@@ -56,8 +56,16 @@ class Schema(marshmallow.Schema):
             raise marshmallow.ValidationError(errors)
 
 
+# The spaces a stripped field strips (SPACES), and the same set written inside a regular expression's
+# [class] for the document's patterns (SPACE_CHARACTERS): the characters that both Python (str.isspace) and
+# JSON Schema's regular expressions (ECMA-262 `\s`) call spaces, so that the server and every client agree
+# on what is blank. Python alone adds \x1c-\x1f and \x85, ECMA-262 \ufeff.
+SPACES = "\t\n\v\f\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+SPACE_CHARACTERS = r"\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
 class NoWhitespaceString(fields.String):
-    """A string stripped of surrounding spaces; NUL bytes are refused rather than stored.
+    """A string stripped of surrounding spaces (SPACES); NUL bytes are refused rather than stored.
 
     Its maximum length holds for the string as sent too, as the OpenAPI document says (`maxLength`);
     the minimum is checked once stripped (the document's `pattern` asks for a non-space character).
@@ -70,7 +78,7 @@ class NoWhitespaceString(fields.String):
         for validator in self.validators:
             if isinstance(validator, validate.Length) and validator.max is not None and len(text) > validator.max:
                 validator(text)  # raises, with the validator's own message
-        return text.strip()
+        return text.strip(SPACES)
 
 
 def length(min=None, max=None):

@@ -41,12 +41,22 @@ def test_duplicate_email_in_other_case_is_refused(auth):
     ("Tournesol-" * 7 + "xyz", "73 ASCII bytes"),
     ("password123", "guessable"),
     ("clairemartin1", "made of the user's own names (zxcvbn scores it 2 without them)"),
+    ("Lanterne-Gravier-1234\nHoule", "a line break (after digits, zxcvbn crashed: a 500)"),
+    ("Lanterne\tGravier-Houle-77", "a tab"),
 ])
 def test_bad_passwords_are_refused(app, auth, password, reason):
     before = user_count(app)
     errors = field_errors(auth.register(password=password, password_confirmation=password))
     assert "password" in errors, reason
     assert user_count(app) == before
+
+
+def test_a_password_with_a_control_character_is_refused_in_french(auth):
+    for password in ("Lanterne-Gravier-1234\nHoule", "Lanterne-Gravier-Houle\x7f77", "Lanterne-Gravier\x85Houle"):
+        response = auth.register(password=password, password_confirmation=password)
+        assert response.status_code == 422, response.json
+        assert response.json["errors"]["password"] == [
+            "Le mot de passe ne peut pas contenir de caractère de contrôle (tabulation, retour à la ligne…)."]
 
 
 def test_multibyte_password_of_72_bytes_is_accepted(auth):

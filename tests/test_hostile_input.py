@@ -7,6 +7,7 @@ empty bodies. Then the login password over 72 bytes, and the login timing (no us
 oracle).
 """
 import io
+import re
 import statistics
 import time
 import uuid
@@ -404,3 +405,23 @@ def test_deactivated_account_with_the_right_password_is_the_same_answer(app, cli
     answers = {(r.status_code, r.json["code"], r.json["message"]) for r in (wrong, inactive, unknown)}
     assert len(answers) == 1 and answers.pop()[:2] == (401, "invalid_credentials")
     assert client.get("/api/auth/me", headers=bearer(account.token)).status_code == 401
+
+
+# What is blank: the characters both Python and ECMA-262 (JSON Schema's regular expressions) call spaces.
+ECMA_262_SPACES = set("\t\v\f \xa0\ufeff\n\r\u2028\u2029\u1680\u202f\u205f\u3000") | set(map(chr, range(0x2000, 0x200B)))
+PYTHON_SPACES = {chr(code) for code in range(0x10000) if chr(code).isspace()}
+
+
+@pytest.mark.parametrize("character", sorted(ECMA_262_SPACES | PYTHON_SPACES), ids=lambda c: f"U+{ord(c):04X}")
+def test_the_server_and_the_document_agree_on_what_is_blank(client, auth, character):
+    """A required text of one space-like character is refused exactly when the document's pattern refuses it,
+    and the pattern names its spaces itself: `\\s` means different sets in Python and in ECMA-262."""
+    agent = auth.account("agent")
+    pattern = client.get("/api/openapi.json").json["components"]["schemas"]["DocumentCreate"]["properties"][
+        "objet"]["pattern"]
+    assert "\\s" not in pattern and "\\S" not in pattern
+    body = {"type": "entrant", "objet": character, "expediteur": "Mairie", "destinataire": "Préfecture"}
+    response = client.post("/api/documents", json=body, headers=agent.headers)
+    blank = character in ECMA_262_SPACES and character in PYTHON_SPACES
+    assert response.status_code == (422 if blank else 201), response.json
+    assert bool(re.fullmatch(pattern, character)) is not blank

@@ -3,6 +3,8 @@
 Every bcrypt call runs on a hashing thread holding one of the machine's hashing slots
 (courrier.auth.hashing): a storm of logins gets 503 with Retry-After rather than every core.
 """
+import unicodedata
+
 import bcrypt
 from flask import current_app
 
@@ -53,6 +55,10 @@ def policy_mark(role):
 
 def password_problems(password, user_inputs=(), role="agent"):
     """The French reasons `password` is refused for an account of `role`, empty when it is acceptable."""
+    # Control characters (tab, line break…) cannot be typed in a password box, and make zxcvbn crash
+    # ("1234\n" passes its `^\d{4,8}$`, then int() refuses it).
+    if any(unicodedata.category(character) == "Cc" for character in password):
+        return ["Le mot de passe ne peut pas contenir de caractère de contrôle (tabulation, retour à la ligne…)."]
     minimum = min_length(role)
     if len(password) < minimum:
         who = "pour un compte validateur ou administrateur" if role in PRIVILEGED_ROLES else "au minimum"

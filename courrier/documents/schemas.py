@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, post_load, pre_load, validate, 
 
 from courrier.auth.schemas import UserSummarySchema
 from courrier.documents.models import DOCUMENT_TYPES, NATURES, PRIORITES, REGISTERED_NATURES, STATUTS
-from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
+from courrier.schemas import SPACE_CHARACTERS, SPACES, NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
 from courrier.documents.bannettes import BANNETTES
 from courrier.documents.treatment import traitement_of
 from courrier.services.schemas import IDENTIFIER, ServiceSummarySchema
@@ -145,14 +145,15 @@ class DocumentDetailSchema(DocumentSchema):
 class RegisteredNumberField(NoWhitespaceString):
     """A registered-mail number: 2 letters or digits then 11 digits, spaces ignored, stored without them."""
 
-    PATTERN = r"^\s*(?:[A-Za-z0-9]\s*){2}(?:[0-9]\s*){11}$"
+    PATTERN = rf"^[{SPACE_CHARACTERS}]*(?:[A-Za-z0-9][{SPACE_CHARACTERS}]*){{2}}(?:[0-9][{SPACE_CHARACTERS}]*){{11}}$"
+    WITHOUT_SPACES = str.maketrans("", "", SPACES)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.metadata = {"pattern": self.PATTERN, **self.metadata}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = "".join(super()._deserialize(value, attr, data, **kwargs).split()).upper()
+        text = super()._deserialize(value, attr, data, **kwargs).translate(self.WITHOUT_SPACES).upper()
         if not re.fullmatch(r"[A-Z0-9]{2}[0-9]{11}", text):
             raise ValidationError("13 caractères : 2 lettres ou chiffres puis 11 chiffres (ex. 1A 123 456 789 01).")
         return text

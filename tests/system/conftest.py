@@ -12,6 +12,7 @@
 import http.client
 import json
 import os
+import re
 import secrets
 import select
 import signal
@@ -222,6 +223,7 @@ def gunicorn_extra_args():
 
 
 GUNICORN_EXTRA = gunicorn_extra_args()
+ACCESS_LINE = re.compile(r'^\S+ "[^"]*" \[[^\]]+\] "')  # gunicorn.conf.py's access_log_format
 
 
 @dataclass
@@ -278,6 +280,10 @@ class Server:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+
+    def log_errors(self):
+        """The log's lines other than the access log's (tracebacks, gunicorn's errors), the last 200."""
+        return "\n".join([line for line in self.log_text().splitlines() if not ACCESS_LINE.match(line)][-200:])
 
     def stop(self):
         if self.process is None:

@@ -64,5 +64,6 @@ def test_schemathesis_finds_nothing(request, live, tmp_path, seed):
     report(request, f"\nschemathesis --seed {seed}: {time.monotonic() - started:.0f} s, {summary}")
     replay = " ".join(command[1:]).replace(url, "<url>")
     assert result.returncode == 0, (
-        f"schemathesis found failures with --seed {seed} (exit {result.returncode}); replay: schemathesis {replay}\n"
-        f"{result.stdout}\n{result.stderr}\n--- server log ---\n{server.log_tail()}")
+        f"schemathesis found failures with --seed {seed} (exit {result.returncode}); replay: SCHEMATHESIS_SEED={seed} "
+        f"pytest {__file__} -k random-seed, or against a server: schemathesis {replay}\n"
+        f"{result.stdout}\n{result.stderr}\n--- server log, access log left out ---\n{server.log_errors()}")

@@ -5,8 +5,8 @@ from the same schemas that validate requests:
 
 - no string anywhere may hold a NUL (`courrier.http` refuses it in every query parameter and JSON
   string); a trimmed string (`NoWhitespaceString`) with a minimum length must hold more than
-  whitespace (`courrier.schemas.SPACES`, named in the pattern since `\s` differs between engines), and one validated by `no_control_characters` refuses every control character once
-  trimmed;
+  whitespace (`courrier.schemas.SPACES`, written out in the pattern: `\s` differs between engines),
+  and one validated by `no_control_characters` refuses every control character once trimmed;
 - a field its schema reads "" as no value (`blank_fields`) takes "" besides its format or its values;
 - a nullable nested object is that object or null (apispec writes "that object, or any object");
 - a PATCH body whose schema refuses emptiness (its `check_not_empty` validator) has `minProperties: 1`;

@@ -408,7 +408,8 @@ def test_deactivated_account_with_the_right_password_is_the_same_answer(app, cli
 
 
 # What is blank: the characters both Python and ECMA-262 (JSON Schema's regular expressions) call spaces.
-ECMA_262_SPACES = set("\t\v\f \xa0\ufeff\n\r\u2028\u2029\u1680\u202f\u205f\u3000") | set(map(chr, range(0x2000, 0x200B)))
+ECMA_262_SPACES = set("\t\v\f \xa0\ufeff\n\r\u2028\u2029\u1680\u202f\u205f\u3000")
+ECMA_262_SPACES |= {chr(code) for code in range(0x2000, 0x200B)}
 PYTHON_SPACES = {chr(code) for code in range(0x10000) if chr(code).isspace()}
 
 

@@ -82,9 +82,9 @@ def check_new_password(data, password_key="password"):
 # asks zxcvbn: the document declares the lengths that hold for every role (courrier.openapi) and describes the rest.
 NEW_PASSWORD_RULES = (
     "Au moins PASSWORD_MIN_LENGTH caractères (12 par défaut), PASSWORD_MIN_LENGTH_PRIVILEGED (16 par défaut) pour un "
-    "compte validateur ou administrateur ; aucun caractère de contrôle ; au plus 72 octets en UTF-8 (limite de bcrypt : un caractère accentué "
-    "compte pour 2 octets) ; ni courant ni facile à deviner (zxcvbn, avec l'e-mail et le nom pour contexte). "
-    "Sinon 422 sur ce champ.")
+    "compte validateur ou administrateur ; aucun caractère de contrôle ; au plus 72 octets en UTF-8 (limite de "
+    "bcrypt : un caractère accentué compte pour 2 octets) ; ni courant ni facile à deviner (zxcvbn, avec l'e-mail "
+    "et le nom pour contexte). Sinon 422 sur ce champ.")
 
 
 def new_password_field():

@@ -131,3 +131,30 @@ def test_a_hash_queued_behind_busy_hashing_threads_is_withdrawn_at_its_deadline(
             future.result()
     assert refused.value.code == "service_unavailable" and refused.value.headers["Retry-After"] == "1"
     assert 0.2 <= waited < 0.6, waited  # PASSWORD_HASHING_WAIT_MS, not the second the busy hashes take
+
+
+def test_a_freed_slot_goes_to_the_other_worker_polling_for_it(tmp_path, monkeypatch):
+    """One slot, two workers' hashing threads (threads here, as the slots are per open file): the one that
+    frees the slot and has another hash queued lets the other worker, already polling, take it first."""
+    from courrier.auth import hashing
+
+    monkeypatch.setattr(hashing, "HANDOFF_SECONDS", 0.05)  # ample, so that a loaded machine cannot make it miss
+    folder, order = str(tmp_path), []
+    os.makedirs(folder, exist_ok=True)
+
+    def hash_named(name):
+        order.append(name)
+        time.sleep(0.1)
+
+    def worker_hashing_thread(*names):
+        for name in names:
+            hashing._hash_in_a_slot(folder, 1, time.monotonic() + 2, hash_named, (name,))
+
+    first = threading.Thread(target=worker_hashing_thread, args=("first worker, 1st login", "first worker, 2nd login"))
+    first.start()
+    time.sleep(0.03)  # the first worker holds the slot
+    other = threading.Thread(target=worker_hashing_thread, args=("other worker",))
+    other.start()
+    first.join()
+    other.join()
+    assert order == ["first worker, 1st login", "other worker", "first worker, 2nd login"]

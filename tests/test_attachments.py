@@ -115,6 +115,17 @@ def test_missing_file_field_is_422(client, agent):
     assert_field_error(response, "file")
 
 
+def test_a_form_field_beside_the_file_is_an_unknown_field(app, client, agent):
+    """As in a JSON body; schemathesis (seed 1643523133) sent one, and the file was stored all the same."""
+    doc = create_doc(client, agent)
+    response = client.post(f"/api/documents/{doc['id']}/attachments", headers=agent.headers,
+                           data={"file": (io.BytesIO(PDF), "lettre.pdf"), "commentaire": "urgent"},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422, response.json
+    assert response.json["errors"] == {"commentaire": ["Champ inconnu."]}
+    assert stored_files(app) == {}
+
+
 def test_json_body_on_upload_is_refused(client, agent):
     doc = create_doc(client, agent)
     response = client.post(f"/api/documents/{doc['id']}/attachments", headers=agent.headers, json={"file": "x"})

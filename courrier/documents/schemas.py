@@ -2,6 +2,7 @@
 import re
 import unicodedata
 
+from flask import request
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from courrier.auth.schemas import UserSummarySchema
@@ -296,3 +297,9 @@ class AttachmentUploadSchema(Schema):
     file = fields.Raw(required=True, metadata={
         "type": "string", "format": "binary",
         "description": "PDF, PNG ou JPEG (type reconnu au contenu) ; taille maximale ATTACHMENT_MAX_BYTES."})
+
+    @validates_schema
+    def refuse_other_parts(self, data, **kwargs):
+        """Loaded from the body's files: its other parts (plain form fields) are unknown fields too."""
+        if request.form:
+            raise ValidationError({name: [self.error_messages["unknown"]] for name in request.form})

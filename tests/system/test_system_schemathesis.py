@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.system import schemathesis_hooks
+from tests.system import schemathesis_rules
 from tests.system.conftest import ADMIN_PASSWORD, BIN, ROOT, report, server_env
 
 pytestmark = pytest.mark.system
@@ -31,9 +31,9 @@ RANDOM_SEED = int(os.environ.get("SCHEMATHESIS_SEED") or secrets.randbelow(2**31
 
 def test_the_forgiven_rules_are_whole_messages_even_when_they_quote_line_breaks():
     quoted = "Utilisateur(s) inconnu(s) ou désactivé(s) : d*😍m, \x08,   \t\x0b\n\t\t, l ."
-    assert schemathesis_hooks.beyond_the_document(quoted)
-    assert not schemathesis_hooks.beyond_the_document("Au plus 100 éléments.")
-    assert not schemathesis_hooks.beyond_the_document("Correspondant inconnu. Et autre chose.")
+    assert schemathesis_rules.beyond_the_document(quoted)
+    assert not schemathesis_rules.beyond_the_document("Au plus 100 éléments.")
+    assert not schemathesis_rules.beyond_the_document("Correspondant inconnu. Et autre chose.")
 
 
 @pytest.fixture(scope="module")

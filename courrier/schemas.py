@@ -1,5 +1,6 @@
 """Pieces every feature's schemas share: French messages, the envelopes, pagination."""
 import math
+import unicodedata
 
 import marshmallow
 from marshmallow import fields, validate, validates_schema
@@ -61,7 +62,12 @@ class Schema(marshmallow.Schema):
 # JSON Schema's regular expressions (ECMA-262 `\s`) call spaces, so that the server and every client agree
 # on what is blank. Python alone adds \x1c-\x1f and \x85, ECMA-262 \ufeff.
 SPACES = "\t\n\v\f\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
-SPACE_CHARACTERS = r"\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+SPACE_CHARACTERS = "".join(f"\\u{ord(space):04x}" for space in SPACES)
+
+
+def has_control_character(text):
+    """A C0 or C1 control character (tab, line break, DEL…): Unicode's category Cc."""
+    return any(unicodedata.category(character) == "Cc" for character in text)
 
 
 class NoWhitespaceString(fields.String):

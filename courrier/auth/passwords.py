@@ -3,12 +3,11 @@
 Every bcrypt call runs on a hashing thread holding one of the machine's hashing slots
 (courrier.auth.hashing): a storm of logins gets 503 with Retry-After rather than every core.
 """
-import unicodedata
-
 import bcrypt
 from flask import current_app
 
 from courrier.auth.hashing import hash_in_slot
+from courrier.schemas import has_control_character
 
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit: longer passwords are refused, never truncated
 MIN_ZXCVBN_SCORE = 3  # zxcvbn: 3 is "safely unguessable" online (10^8 to 10^10 tries)
@@ -57,7 +56,7 @@ def password_problems(password, user_inputs=(), role="agent"):
     """The French reasons `password` is refused for an account of `role`, empty when it is acceptable."""
     # Control characters (tab, line break…) cannot be typed in a password box, and make zxcvbn crash
     # ("1234\n" passes its `^\d{4,8}$`, then int() refuses it).
-    if any(unicodedata.category(character) == "Cc" for character in password):
+    if has_control_character(password):
         return ["Le mot de passe ne peut pas contenir de caractère de contrôle (tabulation, retour à la ligne…)."]
     minimum = min_length(role)
     if len(password) < minimum:

@@ -1,13 +1,14 @@
 """Schemas of the mail register: they validate requests, dump documents and feed the OpenAPI document."""
 import re
-import unicodedata
 
 from flask import request
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from courrier.auth.schemas import UserSummarySchema
 from courrier.documents.models import DOCUMENT_TYPES, NATURES, PRIORITES, REGISTERED_NATURES, STATUTS
-from courrier.schemas import SPACE_CHARACTERS, SPACES, NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
+from courrier.schemas import (
+    SPACE_CHARACTERS, SPACES, NoWhitespaceString, PaginationArgsSchema, Schema, has_control_character, length, one_of,
+)
 from courrier.documents.bannettes import BANNETTES
 from courrier.documents.treatment import traitement_of
 from courrier.services.schemas import IDENTIFIER, ServiceSummarySchema
@@ -30,7 +31,7 @@ def refuse_fields(data, messages):
 
 
 def no_control_characters(text):
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
+    if has_control_character(text):
         raise ValidationError("Caractères de contrôle interdits.")
 
 

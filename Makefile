@@ -30,7 +30,8 @@ migrate: install
 	$(BIN)/flask db upgrade
 
 run: migrate
-	@echo "courrier: http://127.0.0.1:$(PORT)/  —  first administrator: $(BIN)/flask create-admin"
+	@echo "courrier: http://127.0.0.1:$(PORT)/  —  first administrator (public registration is closed):"
+	@echo "  $(BIN)/flask create-admin --email prenom.nom@example.fr --nom Nom --prenom Prénom"
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: install-test

@@ -189,7 +189,7 @@ class Config:
             RATELIMIT_KEY_PREFIX=env_str("RATELIMIT_KEY_PREFIX", "courrier"),
             TRUSTED_PROXIES=env_int("TRUSTED_PROXIES", 0),
             CORS_ORIGINS=env_list("CORS_ORIGINS"),
-            REGISTRATION_OPEN=env_bool("REGISTRATION_OPEN", True),
+            REGISTRATION_OPEN=env_bool("REGISTRATION_OPEN", False),
             MAX_JSON_BYTES=env_int("MAX_JSON_BYTES", 1048576),
             ATTACHMENT_MAX_BYTES=env_int("ATTACHMENT_MAX_BYTES", 10485760),
             UPLOAD_FOLDER=env_str("UPLOAD_FOLDER", os.path.join(INSTANCE_DIR, "uploads")),

@@ -29,6 +29,8 @@ def base_config(tmp_path):
         "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite'}",
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "AUTH_RATE_LIMIT": "1000 per minute",
+        # Most tests register their users; tests of the closed default set it to False (tests/test_auth.py).
+        "REGISTRATION_OPEN": True,
         # Tests of the second factor turn it on for their roles (tests/test_mfa.py); elsewhere it is off.
         "MFA_REQUIRED_ROLES": (),
         # Bcrypt slots of their own (other test runs on the machine hash too), and room to wait for one.

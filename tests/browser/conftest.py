@@ -170,6 +170,7 @@ def serving(tmp, **settings):
         "DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite'}",
         "BCRYPT_ROUNDS": "4",
         "MFA_REQUIRED_ROLES": "none",
+        "REGISTRATION_OPEN": "true",
         "AUTH_RATE_LIMIT": "10000 per minute",
         "UPLOAD_FOLDER": str(tmp / "uploads"),
         "RATELIMIT_STORAGE_URI": "memory://",

@@ -187,6 +187,7 @@ def server_env(database_url, tmp_path, **overrides):
         DATABASE_URL=database_url,
         BCRYPT_ROUNDS="4",
         MFA_REQUIRED_ROLES="none",
+        REGISTRATION_OPEN="true",
         AUTH_RATE_LIMIT="100000 per minute",
         RATELIMIT_STORAGE_URI="memory://",
         UPLOAD_FOLDER=str(tmp_path / "uploads"),

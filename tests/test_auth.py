@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from config import Config
 from courrier.auth.models import User
 from courrier.extensions import db
 from tests.conftest import STRONG_PASSWORD
@@ -112,6 +113,19 @@ def test_contact_is_optional(auth):
 def test_closed_registration_is_forbidden(auth):
     response = auth.register()
     assert response.status_code == 403 and response.json["code"] == "forbidden"
+    assert auth.client.get("/api/auth/config").json["data"] == {"registration_open": False}
+
+
+def test_registration_is_closed_unless_the_deployment_opens_it(monkeypatch):
+    monkeypatch.delenv("REGISTRATION_OPEN", raising=False)
+    assert Config.from_env().REGISTRATION_OPEN is False
+    monkeypatch.setenv("REGISTRATION_OPEN", "true")
+    assert Config.from_env().REGISTRATION_OPEN is True
+
+
+def test_the_login_screen_learns_whether_registration_is_open(client):
+    response = client.get("/api/auth/config")
+    assert response.status_code == 200 and response.json["data"] == {"registration_open": True}
 
 
 def test_login_returns_the_same_shape_as_register(auth):

@@ -10,7 +10,7 @@ from courrier.auth.guard import (
 )
 from courrier.errors import ApiError
 from courrier.auth.schemas import (
-    AuthTokensSchema, LoginAnswerSchema, LoginSchema, MfaCodeSchema, MfaDisableSchema, MfaSetupSchema,
+    AuthConfigSchema, AuthTokensSchema, LoginAnswerSchema, LoginSchema, MfaCodeSchema, MfaDisableSchema, MfaSetupSchema,
     MfaVerifySchema, PasswordChangeSchema, ProfileSchema, ProfileUpdateSchema, ReauthenticateSchema,
     RecoveryCodesSchema, RegisterSchema, SessionListArgsSchema, SessionSchema,
 )
@@ -35,6 +35,13 @@ def login_email_key():
     if isinstance(email, str) and email.strip():
         return "email:" + email.strip().lower()[:254]
     return "ip:" + (get_remote_address() or "")
+
+
+@blp.route("/config", methods=["GET"])
+@blp.response(200, envelope(AuthConfigSchema))
+def config():
+    """What the login screen may offer before anyone logs in: the « Créer un compte » link or not."""
+    return {"data": {"registration_open": current_app.config["REGISTRATION_OPEN"]}}
 
 
 @blp.route("/register", methods=["POST"])

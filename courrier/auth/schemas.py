@@ -8,6 +8,14 @@ from courrier.schemas import NoWhitespaceString, Schema, length, one_of
 from courrier.users.schemas import StrictBoolean
 
 
+class AuthConfigSchema(Schema):
+    """The public settings the login screen reads."""
+
+    registration_open = fields.Boolean(required=True, metadata={
+        "description": "L'inscription publique est ouverte (REGISTRATION_OPEN) : l'écran de connexion propose "
+                       "« Créer un compte ». Sinon, seuls les administrateurs créent les comptes."})
+
+
 class EmailField(fields.Email):
     """An email, trimmed and lower-cased before it is validated and stored."""
 

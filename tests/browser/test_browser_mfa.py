@@ -156,8 +156,10 @@ def test_an_old_password_below_the_policy_must_be_changed_first(live_server, new
 
 @pytest.fixture(scope="module")
 def mfa_server(tmp_path_factory):
-    """A server where administrateurs and validateurs must use a second factor (the default setting)."""
-    with serving(tmp_path_factory.mktemp("e2e-mfa"), MFA_REQUIRED_ROLES="administrateur,validateur") as server:
+    """A server with the default settings: administrateurs and validateurs must use a second factor, and
+    public registration is closed."""
+    with serving(tmp_path_factory.mktemp("e2e-mfa"), MFA_REQUIRED_ROLES="administrateur,validateur",
+                 REGISTRATION_OPEN="false") as server:
         yield server
 
 
@@ -173,6 +175,11 @@ def test_a_validateur_without_a_second_factor_must_enrol_before_anything_else(mf
     try:
         page = context.new_page()
         watch.attach(page)
+        with page.expect_response("**/api/auth/config") as answer:
+            page.goto("/#/login")
+        assert answer.value.json()["data"] == {"registration_open": False}
+        expect(page.locator("#login-form")).to_be_visible()
+        expect(page.get_by_test_id("registration-offer")).to_be_hidden()  # administrateurs create the accounts
         submit_login(page, validateur)
         expect(page.get_by_test_id("restriction-banner")).to_contain_text("impose la double authentification")
         expect(page.get_by_role("navigation", name="Navigation principale")).to_have_count(0)

@@ -16,6 +16,20 @@ function authCard(title, intro, form, footer) {
   );
 }
 
+/**
+ * « Créer un compte », shown only when GET /api/auth/config says public registration is open (it is closed by
+ * default: administrateurs create the accounts).
+ */
+function registrationOffer() {
+  const offer = h("p", { class: "auth-switch", "data-testid": "registration-offer", hidden: true },
+    "Pas encore de compte ? ", h("a", { href: "#/register", id: "register-link" }, "Créer un compte"));
+  api
+    .request("/api/auth/config", { auth: false })
+    .then(({ data }) => { offer.hidden = !data?.registration_open; })
+    .catch(() => {});
+  return offer;
+}
+
 export function loginView({ onLogin }) {
   const fields = {
     email: field({ id: "login-email", name: "email", label: "Adresse électronique", type: "email", required: true, autocomplete: "username", inputmode: "email" }),
@@ -30,8 +44,9 @@ export function loginView({ onLogin }) {
     "Connexion",
     "Registre du courrier — accès réservé aux agents du bureau du courrier.",
     [form, proconnectBlock()],
-    ["Pas encore de compte ? ", h("a", { href: "#/register", id: "register-link" }, "Créer un compte")],
+    null,
   );
+  card.append(registrationOffer());
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();

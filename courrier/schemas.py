@@ -1,6 +1,6 @@
 """Pieces every feature's schemas share: French messages, the envelopes, pagination."""
 import math
-import unicodedata
+import re
 
 import marshmallow
 from marshmallow import fields, validate, validates_schema
@@ -65,9 +65,13 @@ SPACES = "\t\n\v\f\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\
 SPACE_CHARACTERS = "".join(f"\\u{ord(space):04x}" for space in SPACES)
 
 
+# A C0 or C1 control character (tab, line break, DEL…): Unicode's category Cc, exactly.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def has_control_character(text):
-    """A C0 or C1 control character (tab, line break, DEL…): Unicode's category Cc."""
-    return any(unicodedata.category(character) == "Cc" for character in text)
+    """Whether `text` holds a control character (CONTROL_CHARACTERS)."""
+    return CONTROL_CHARACTERS.search(text) is not None
 
 
 class NoWhitespaceString(fields.String):

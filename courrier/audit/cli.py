@@ -5,9 +5,7 @@ Thin wrappers over courrier.audit.service: the same filters as GET /api/audit/se
 /api/audit/events. Rows are streamed from the database, so a CSV export of a long period never sits
 in memory (a table needs its column widths, so it reads its rows first: narrow the period).
 """
-import csv
 import json
-import re
 import sys
 
 import click
@@ -16,15 +14,13 @@ from flask.cli import AppGroup
 
 from courrier.audit import chain, service
 from courrier.audit.schemas import INVALID_DATE, parse_date_bound
+from courrier.csvfile import csv_chunks, csv_safe
 from courrier.extensions import db
+from courrier.schemas import CONTROL_CHARACTERS
 from courrier.signals import AUDIT_EVENT_TYPES
 
 audit_cli = AppGroup("audit", help="Audit reports (table or CSV), the hash chain's check and the retention purge.")
 
-# A spreadsheet runs a cell starting with one of these as a formula; user agents and tried emails
-# come from anyone, so such cells get a leading apostrophe (OWASP "CSV injection").
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 TABLE_CELL_WIDTH = 60
 
 SESSION_COLUMNS = ("created_at", "user_id", "email", "nom", "prenom", "ip", "user_agent", "last_used_at",
@@ -166,17 +162,18 @@ def write_report(rows, csv_columns, table_columns, output_format):
 
 
 def write_csv(out, rows, columns):
-    writer = csv.writer(out)
-    writer.writerow(columns)
+    """User agents and tried emails come from anyone: every cell is guarded against formula injection."""
     count = 0
-    for row in rows:
-        writer.writerow([csv_safe(row[column]) for column in columns])
-        count += 1
+
+    def cells():
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield [csv_safe(row[column]) for column in columns]
+
+    for chunk in csv_chunks(columns, cells(), delimiter=",", bom=False):
+        out.write(chunk)
     return count
-
-
-def csv_safe(value):
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def write_table(out, rows, columns):

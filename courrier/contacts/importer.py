@@ -7,13 +7,12 @@ French spreadsheet opens with a double click), cells guarded against formula inj
 CSV is; the import reads such a file back unchanged.
 """
 import csv
-import io
 import itertools
 
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from courrier.audit.cli import FORMULA_PREFIXES, csv_safe
+from courrier import csvfile
 from courrier.contacts import service
 from courrier.contacts.models import ADDRESS_FIELDS, Contact
 from courrier.contacts.schemas import ContactCreateSchema
@@ -24,8 +23,6 @@ COLUMNS = ("type", "civilite", "nom", "prenom", "organisation", "service", "fonc
 REQUIRED_COLUMNS = ("type",)
 DELIMITERS = (";", ",")
 EXPORT_DELIMITER = ";"
-BOM = "\ufeff"
-ROWS_PER_CHUNK = 500
 KEYS_PER_QUERY = 500
 CREATED_PER_FLUSH = 1000
 
@@ -70,8 +67,7 @@ def read_rows(text_file):
 
 def unguarded(value):
     """A cell as the export wrote it, without the apostrophe the formula guard put before it."""
-    value = (value or "").strip()
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
+    return csvfile.csv_unsafe((value or "").strip())
 
 
 def fields_of(row):
@@ -163,19 +159,9 @@ def row_of(contact):
     adresse = contact.adresse or {}
     values = {name: getattr(contact, name) for name in COLUMNS if name not in ADDRESS_FIELDS}
     values.update({name: adresse.get(name) for name in ADDRESS_FIELDS})
-    return [csv_safe(values[name] or "") for name in COLUMNS]
+    return [csvfile.csv_safe(values[name] or "") for name in COLUMNS]
 
 
 def csv_chunks(contacts):
-    """The export as text chunks (a BOM and the header first), ROWS_PER_CHUNK contacts at a time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=EXPORT_DELIMITER)
-    buffer.write(BOM)
-    writer.writerow(COLUMNS)
-    for count, contact in enumerate(contacts, 1):
-        writer.writerow(row_of(contact))
-        if count % ROWS_PER_CHUNK == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    """The export as text chunks: a BOM and the header first, then the contacts."""
+    return csvfile.csv_chunks(COLUMNS, map(row_of, contacts), delimiter=EXPORT_DELIMITER)

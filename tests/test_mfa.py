@@ -9,18 +9,18 @@ import pytest
 from sqlalchemy import select, text
 
 from courrier.audit.models import AuditEvent
-from courrier.auth import mfa, reauth
+from courrier.auth import login, reauth, totp
 from courrier.auth.models import AuthSession, MfaChallenge, User
 from courrier.auth.passwords import hash_password
 from courrier.columns import utcnow
 from courrier.extensions import db
-from tests.conftest import STRONG_PASSWORD, Account, bearer
+from tests.conftest import Account, bearer
 
 NEW_PASSWORD = "Phare-Ecume-Granit-Soleil-73"
 
 
 class Clock:
-    """The TOTP clock, moved by the tests (courrier.auth.mfa.clock)."""
+    """The TOTP clock, moved by the tests (courrier.auth.totp.clock)."""
 
     def __init__(self):
         self.now = time.time()
@@ -32,7 +32,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     frozen = Clock()
-    monkeypatch.setattr(mfa, "clock", frozen)
+    monkeypatch.setattr(totp, "clock", frozen)
     return frozen
 
 
@@ -182,7 +182,7 @@ def test_an_mfa_token_is_single_use_and_lives_five_minutes(client, auth, enrolle
     clock.now += 30
     assert verify(client, token, code=code_at(secret, clock.now)).status_code == 401
     late = first_step(auth, account)["mfa_token"]
-    monkeypatch.setattr(mfa, "utcnow", lambda: utcnow() + timedelta(seconds=301))
+    monkeypatch.setattr(login, "utcnow", lambda: utcnow() + timedelta(seconds=301))
     assert verify(client, late, code=code_at(secret, clock.now)).status_code == 401
 
 
@@ -265,7 +265,7 @@ def test_a_role_that_requires_mfa_cannot_disable_it(app, client, auth, clock):
         db.session.get(User, account.id).role = "validateur"
         db.session.commit()
     response = client.post("/api/auth/mfa/disable", json={"password": account.password,
-                                                           "code": code_at(secret, clock.now)},
+                                                          "code": code_at(secret, clock.now)},
                            headers=account.headers)
     assert response.status_code == 403
 
@@ -288,7 +288,8 @@ def test_secrets_and_codes_never_reach_the_audit_log(app, client, auth, clock):
     verify(client, first_step(auth, account)["mfa_token"], recovery_code=codes[0])
     verify(client, first_step(auth, account)["mfa_token"], code="000000")
     with app.app_context():
-        dumped = json.dumps([[e.type, e.details, e.email, e.user_agent] for e in db.session.scalars(select(AuditEvent))])
+        events = db.session.scalars(select(AuditEvent))
+        dumped = json.dumps([[e.type, e.details, e.email, e.user_agent] for e in events])
     for secret_value in (secret, *codes, *(c.replace("-", "") for c in codes)):
         assert secret_value not in dumped
 
@@ -317,8 +318,8 @@ def protected_routes(app):
     return routes
 
 
-ENROLMENT_ROUTES = {"auth.me", "auth.logout", "auth.reauthenticate", "auth.mfa_setup", "auth.mfa_confirm"}
-PASSWORD_CHANGE_ROUTES = {"auth.me", "auth.logout", "auth.reauthenticate", "auth.change_password"}
+ENROLMENT_ROUTES = {"profile.me", "auth.logout", "auth.reauthenticate", "auth.mfa_setup", "auth.mfa_confirm"}
+PASSWORD_CHANGE_ROUTES = {"profile.me", "auth.logout", "auth.reauthenticate", "auth.change_password"}
 
 
 def assert_restricted_everywhere_else(app, client, account, code, allowed):
@@ -418,7 +419,7 @@ def test_an_older_password_below_the_policy_must_be_changed_first(app, client, a
         "password_change_required"
     assert_restricted_everywhere_else(app, client, account, "password_change_required", PASSWORD_CHANGE_ROUTES)
     change = client.post("/api/auth/password", json={"current_password": "Brume-42", "password": NEW_PASSWORD,
-                                                      "password_confirmation": NEW_PASSWORD},
+                                                     "password_confirmation": NEW_PASSWORD},
                          headers=account.headers)
     assert change.status_code == 200, change.json
     assert client.get("/api/documents", headers=account.headers).status_code == 200
@@ -464,7 +465,7 @@ def later(monkeypatch):
 
 def change_password(client, account, current=None):
     return client.post("/api/auth/password", json={"current_password": current or account.password,
-                                                    "password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD},
+                                                   "password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD},
                        headers=account.headers)
 
 
@@ -491,10 +492,10 @@ def test_reauthentication_with_mfa_needs_a_code(client, enrolled, clock, later):
     no_code = client.post("/api/auth/reauthenticate", json={"password": account.password}, headers=account.headers)
     assert no_code.status_code == 422 and "code" in no_code.json["errors"]
     ok = client.post("/api/auth/reauthenticate", json={"password": account.password,
-                                                        "code": code_at(secret, clock.now)}, headers=account.headers)
+                                                       "code": code_at(secret, clock.now)}, headers=account.headers)
     assert ok.status_code == 200
     replay = client.post("/api/auth/reauthenticate", json={"password": account.password,
-                                                            "code": code_at(secret, clock.now)},
+                                                           "code": code_at(secret, clock.now)},
                          headers=account.headers)
     assert replay.status_code == 422
 
@@ -533,4 +534,4 @@ def test_the_challenge_is_stored_hashed(app, auth, enrolled):
     token = first_step(auth, account)["mfa_token"]
     with app.app_context():
         stored = db.session.scalars(select(MfaChallenge.token_hash)).all()
-    assert token not in stored and mfa.sha256(token) in stored
+    assert token not in stored and totp.sha256(token) in stored

@@ -101,20 +101,20 @@ def documented_as_protected(wrapper):
     return wrapper
 
 
-# What a restricted session may still do (issue 15), by restriction: the restriction's error code
-# (403) answers every other route. Endpoints are `blueprint.view`.
-RESTRICTED_SESSION_ROUTES = {
-    "mfa_enrollment_required": {"auth.me", "auth.logout", "auth.reauthenticate", "auth.mfa_setup",
-                                "auth.mfa_confirm"},
-    "password_change_required": {"auth.me", "auth.logout", "auth.reauthenticate", "auth.change_password"},
-}
+# A restricted session (issue 15) must do one thing first: every route answers the restriction's error
+# code (403), except those whose `auth_required(open_to=…)` names the restriction.
+ENROLMENT_REQUIRED = "mfa_enrollment_required"
+PASSWORD_CHANGE_REQUIRED = "password_change_required"
+ANY_RESTRICTION = (ENROLMENT_REQUIRED, PASSWORD_CHANGE_REQUIRED)
 
 
-def auth_required(*roles, check_with=None):
+def auth_required(*roles, check_with=None, open_to=()):
     """Require a live access token; with `roles`, also one of those roles (read from the database).
 
     `check_with`: a PreparedQuery extending the session check (SessionTokenStore.check_statement) with
     what the view shows of the caller; its rows are `g.check_rows` (None without a sessions table).
+    The feature owning the view passes it, so the guard knows nothing of what a view shows.
+    `open_to`: the session restrictions under which the view still runs (ANY_RESTRICTION or some).
     """
 
     def decorator(view):
@@ -126,7 +126,7 @@ def auth_required(*roles, check_with=None):
             else:
                 g.principal, g.check_rows = token_store().authenticate_with(g.token_claims, check_with)
             restriction = g.principal.restriction
-            if restriction and request.endpoint not in RESTRICTED_SESSION_ROUTES[restriction]:
+            if restriction and restriction not in open_to:
                 raise ApiError(restriction)
             if roles and g.principal.role not in roles:
                 raise ApiError("forbidden")

@@ -28,7 +28,7 @@ class User(db.Model):
     # The password policy (courrier.auth.passwords.policy_mark) this password was last found to meet;
     # a login under a stricter policy (or a promotion) checks it again.
     password_policy: Mapped[Optional[str]] = mapped_column(String(20))
-    # TOTP (courrier.auth.mfa): on when `mfa_enabled_at` is set. The pending secret waits for the first code;
+    # TOTP (courrier.auth.totp): on when `mfa_enabled_at` is set. The pending secret waits for the first code;
     # `mfa_last_step` is the last time step accepted, so that a code is never accepted twice.
     mfa_secret: Mapped[Optional[str]] = mapped_column(String(64))
     mfa_pending_secret: Mapped[Optional[str]] = mapped_column(String(64))
@@ -97,8 +97,8 @@ class MfaChallenge(db.Model):
     """The second step of a login: an `mfa_token` (stored as its SHA-256), single use, short-lived."""
 
     __tablename__ = "mfa_challenges"
-    __table_args__ = (Index("ix_mfa_challenges_user_id", "user_id"), Index("ix_mfa_challenges_expires_at",
-                                                                          "expires_at"))
+    __table_args__ = (Index("ix_mfa_challenges_user_id", "user_id"),
+                      Index("ix_mfa_challenges_expires_at", "expires_at"))
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -13,6 +13,7 @@ from courrier import signals
 from courrier.auth.models import User
 from courrier.auth.passwords import check_password
 from courrier.auth.tokens import token_store
+from courrier.auth.totp import consume_code
 from courrier.columns import utcnow
 from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
@@ -40,8 +41,6 @@ def require_recent_authentication(principal):
 
 def reauthenticate(principal, password, code=None):
     """Prove one's identity again: the password, and a current code when MFA is on; refreshes the proof."""
-    from courrier.auth.mfa import consume_code
-
     user = db.session.get(User, principal.id)
     if user.mfa_enabled_at is not None and not code:
         raise validation_error("code", "Saisissez le code de votre application d'authentification.")

@@ -1,18 +1,18 @@
 """/api/auth: registration, login, tokens, sessions and password (API.md section 3)."""
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 
-from courrier.auth import mfa, reauth, service
+from courrier.auth import login as login_methods, mfa, reauth, service
 from courrier.auth.guard import (
-    auth_required, bearer_token, current_claims, current_principal, decode_token, refresh_token_required,
-    session_routes,
+    ANY_RESTRICTION, ENROLMENT_REQUIRED, PASSWORD_CHANGE_REQUIRED, auth_required, bearer_token, current_claims,
+    current_principal, decode_token, refresh_token_required, session_routes,
 )
 from courrier.errors import ApiError
 from courrier.auth.schemas import (
     AuthConfigSchema, AuthTokensSchema, LoginAnswerSchema, LoginSchema, MfaCodeSchema, MfaDisableSchema, MfaSetupSchema,
-    MfaVerifySchema, PasswordChangeSchema, ProfileSchema, ProfileUpdateSchema, ReauthenticateSchema,
-    RecoveryCodesSchema, RegisterSchema, SessionListArgsSchema, SessionSchema,
+    MfaVerifySchema, PasswordChangeSchema, ReauthenticateSchema, RecoveryCodesSchema, RegisterSchema,
+    SessionListArgsSchema, SessionSchema,
 )
 from courrier.extensions import limiter
 from courrier.oidc import service as oidc_service
@@ -50,14 +50,14 @@ def config():
 @blp.response(201, envelope(AuthTokensSchema))
 def register(data):
     """Create an agent account and open a session."""
-    return {"message": "Compte créé.", "data": service.register(data)}
+    return {"message": "Compte créé.", "data": login_methods.register(data)}
 
 
 def mfa_account_key():
     """Rate-limit key for the second step: the account the `mfa_token` belongs to, like login's per email."""
     body = request.get_json(silent=True)
     token = body.get("mfa_token") if isinstance(body, dict) else None
-    user_id = mfa.challenge_user_id(token) if isinstance(token, str) and len(token) <= 100 else None
+    user_id = login_methods.challenge_user_id(token) if isinstance(token, str) and len(token) <= 100 else None
     return "user:" + user_id if user_id else "ip:" + (get_remote_address() or "")
 
 
@@ -80,7 +80,7 @@ def login(data):
     For an account with a second factor the answer is `{mfa_required: true, mfa_token, expires_in}`
     and no session: POST /api/auth/mfa/verify continues.
     """
-    result = service.login(data["email"], data["password"])
+    result = login_methods.login(data["email"], data["password"])
     message = "Code de vérification requis." if result.get("mfa_required") else "Connexion réussie."
     return {"message": message, "data": result}
 
@@ -93,11 +93,11 @@ def login(data):
 def mfa_verify(data):
     """The login's second step: `mfa_token` with a TOTP `code` or a `recovery_code` gives the tokens."""
     return {"message": "Connexion réussie.",
-            "data": mfa.verify(data["mfa_token"], data.get("code"), data.get("recovery_code"))}
+            "data": login_methods.verify(data["mfa_token"], data.get("code"), data.get("recovery_code"))}
 
 
 @blp.route("/mfa/setup", methods=["POST"])
-@auth_required()
+@auth_required(open_to=(ENROLMENT_REQUIRED,))
 @blp.response(200, envelope(MfaSetupSchema))
 def mfa_setup():
     """A new TOTP secret, its otpauth:// URI and QR code (SVG); active once confirmed by a first code."""
@@ -105,7 +105,7 @@ def mfa_setup():
 
 
 @blp.route("/mfa/confirm", methods=["POST"])
-@auth_required()
+@auth_required(open_to=(ENROLMENT_REQUIRED,))
 @limiter.limit(auth_rate_limit, key_func=caller_key, scope="mfa-confirm")
 @blp.arguments(MfaCodeSchema)
 @blp.response(200, envelope(RecoveryCodesSchema))
@@ -127,7 +127,7 @@ def mfa_disable(data):
 
 
 @blp.route("/reauthenticate", methods=["POST"])
-@auth_required()
+@auth_required(open_to=ANY_RESTRICTION)
 @limiter.limit(auth_rate_limit, key_func=caller_key, scope="reauthenticate")
 @blp.arguments(ReauthenticateSchema)
 @blp.response(200, MessageEnvelopeSchema)
@@ -145,25 +145,8 @@ def refresh():
     return {"data": service.refresh(current_claims())}
 
 
-@blp.route("/me", methods=["GET"])
-@auth_required(check_with=service.PROFILE_CHECK)
-@blp.response(200, envelope(ProfileSchema))
-def me():
-    """The caller, with their services and preferences (read with /me's session check, in one statement)."""
-    return {"data": service.profile(current_principal(), g.check_rows)}
-
-
-@blp.route("/me", methods=["PATCH"])
-@auth_required()
-@blp.arguments(ProfileUpdateSchema)
-@blp.response(200, envelope(ProfileSchema))
-def update_me(data):
-    """Change one's own preferences: `notifications_email` turns e-mail notifications on or off."""
-    return {"message": "Profil mis à jour.", "data": service.update_profile(current_principal(), data)}
-
-
 @blp.route("/logout", methods=["POST"])
-@auth_required()
+@auth_required(open_to=ANY_RESTRICTION)
 @blp.response(200, LogoutEnvelopeSchema)
 def logout():
     """Revoke this session (its access and refresh tokens); a ProConnect session's `data` has the provider's
@@ -202,7 +185,7 @@ def revoke_session(session_id):
 
 
 @blp.route("/password", methods=["POST"])
-@auth_required()
+@auth_required(open_to=(PASSWORD_CHANGE_REQUIRED,))
 @blp.arguments(PasswordChangeSchema)
 @blp.response(200, MessageEnvelopeSchema)
 def change_password(data):

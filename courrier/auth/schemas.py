@@ -5,7 +5,6 @@ from marshmallow.validate import Regexp
 from courrier.auth.models import ROLES
 from courrier.auth.passwords import password_problems
 from courrier.schemas import NoWhitespaceString, Schema, length, one_of
-from courrier.users.schemas import StrictBoolean
 
 
 class AuthConfigSchema(Schema):
@@ -45,23 +44,6 @@ class UserSchema(Schema):
     services = fields.List(fields.Nested(UserServiceSchema), attribute="memberships", dump_only=True)
     mfa_enabled = fields.Function(lambda user: user.mfa_enabled_at is not None, dump_only=True,
                                   metadata={"type": "boolean"})
-
-
-class ProfileSchema(UserSchema):
-    """The caller's own `user` object (/api/auth/me): their preferences and second factor too."""
-
-    notifications_email = fields.Boolean()
-    mfa_enabled = fields.Boolean(metadata={"description": "La double authentification (TOTP) est active."})
-    mfa_required = fields.Boolean(metadata={"description": "Le rôle impose la double authentification."})
-    restriction = fields.String(allow_none=True, metadata={
-        "enum": [None, "mfa_enrollment_required", "password_change_required"],
-        "description": "Ce que la session doit faire avant toute autre chose, le cas échéant."})
-
-
-class ProfileUpdateSchema(Schema):
-    """What a user changes on their own profile."""
-
-    notifications_email = StrictBoolean(required=True)
 
 
 class UserSummarySchema(Schema):

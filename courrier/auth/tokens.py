@@ -110,9 +110,8 @@ class SessionTokenStore:
 
     def authenticate(self, claims):
         """The Principal of an access token, or ApiError if its session is not live."""
-        return run_idempotent(
-            lambda connection: self._check_session(connection, claims, self._check.one_or_none(connection,
-                                                                                             jti=claims["jti"])))
+        return run_idempotent(lambda connection: self._check_session(
+            connection, claims, self._check.one_or_none(connection, jti=claims["jti"])))
 
     def authenticate_with(self, claims, query):
         """The Principal and every row of `query`, `check_statement` with more columns over left joins.

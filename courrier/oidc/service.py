@@ -16,7 +16,8 @@ from sqlalchemy import delete, select
 from courrier import signals
 from courrier.auth.models import AuthSession, User
 from courrier.auth.passwords import hash_password
-from courrier.auth.service import complete_login, find_user_by_email
+from courrier.auth.login import complete_login
+from courrier.auth.service import find_user_by_email
 from courrier.columns import utcnow
 from courrier.errors import ApiError
 from courrier.extensions import db

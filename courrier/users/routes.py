@@ -1,17 +1,39 @@
-"""/api/users: user management, for administrateurs only (API.md section 6)."""
+"""/api/users: user management, for administrateurs only (API.md section 6); /api/auth/me: one's own profile."""
+from flask import g
 from flask_smorest import Blueprint
 
-from courrier.auth.guard import auth_required, current_principal
+from courrier.auth.guard import ANY_RESTRICTION, auth_required, current_principal
 from courrier.auth.schemas import UserCreateSchema, UserSchema
 from courrier.schemas import envelope
 from courrier.services import service as services
 from courrier.services.schemas import MembershipsSchema
-from courrier.users import service
-from courrier.users.schemas import RevokedSessionsSchema, UserListArgsSchema, UserUpdateSchema
+from courrier.users import profile, service
+from courrier.users.schemas import (
+    ProfileSchema, ProfileUpdateSchema, RevokedSessionsSchema, UserListArgsSchema, UserUpdateSchema,
+)
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Gestion des utilisateurs (administrateurs)")
 
+profile_blp = Blueprint("profile", __name__, url_prefix="/api/auth", description="Profil de l'utilisateur connecté")
+
 admin_only = auth_required("administrateur")
+
+
+@profile_blp.route("/me", methods=["GET"])
+@auth_required(check_with=profile.PROFILE_CHECK, open_to=ANY_RESTRICTION)
+@profile_blp.response(200, envelope(ProfileSchema))
+def me():
+    """The caller, with their services and preferences (read with /me's session check, in one statement)."""
+    return {"data": profile.profile(current_principal(), g.check_rows)}
+
+
+@profile_blp.route("/me", methods=["PATCH"])
+@auth_required()
+@profile_blp.arguments(ProfileUpdateSchema)
+@profile_blp.response(200, envelope(ProfileSchema))
+def update_me(data):
+    """Change one's own preferences: `notifications_email` turns e-mail notifications on or off."""
+    return {"message": "Profil mis à jour.", "data": profile.update_profile(current_principal(), data)}
 
 
 @blp.route("", methods=["GET"])

@@ -1,4 +1,4 @@
-"""Schemas of the administrateur's user management (API.md section 6).
+"""Schemas of the administrateur's user management (API.md section 6) and of the caller's own profile.
 
 Creation reuses the registration rules (`UserCreateSchema`) and the `user` object (`UserSchema`) of
 the auth package, so a user looks and validates the same everywhere.
@@ -6,6 +6,7 @@ the auth package, so a user looks and validates the same everywhere.
 from marshmallow import ValidationError, fields, validates_schema
 
 from courrier.auth.models import ROLES
+from courrier.auth.schemas import UserSchema
 from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
 
 
@@ -41,3 +42,20 @@ class UserUpdateSchema(Schema):
 
 class RevokedSessionsSchema(Schema):
     revoked = fields.Integer()
+
+
+class ProfileSchema(UserSchema):
+    """The caller's own `user` object (/api/auth/me): their preferences and second factor too."""
+
+    notifications_email = fields.Boolean()
+    mfa_enabled = fields.Boolean(metadata={"description": "La double authentification (TOTP) est active."})
+    mfa_required = fields.Boolean(metadata={"description": "Le rôle impose la double authentification."})
+    restriction = fields.String(allow_none=True, metadata={
+        "enum": [None, "mfa_enrollment_required", "password_change_required"],
+        "description": "Ce que la session doit faire avant toute autre chose, le cas échéant."})
+
+
+class ProfileUpdateSchema(Schema):
+    """What a user changes on their own profile."""
+
+    notifications_email = StrictBoolean(required=True)

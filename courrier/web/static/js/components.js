@@ -1,7 +1,7 @@
 // Reusable pieces of screens: page title, tables that turn into cards on a phone, pagination,
-// list filters kept in the URL fragment.
+// list filters kept in the URL fragment, the card of the signed-out screens, the cells of a session.
 
-import { h } from "./dom.js";
+import { h, label, formatDateTime, describeUserAgent } from "./dom.js";
 import { field } from "./forms.js";
 
 /** The page title (focused after each navigation, for screen readers) and optional actions. */
@@ -123,9 +123,40 @@ export function pick(query, names) {
   return picked;
 }
 
+/** The card of a signed-out screen (login, code step, registration, ProConnect's return): its h1 is the page title. */
+export function authCard(title, intro, body, footer, attrs = {}) {
+  return h(
+    "section",
+    { class: "auth-card card", ...attrs },
+    h("h1", { id: "page-title", tabindex: "-1" }, title),
+    intro ? h("p", { class: "muted" }, intro) : null,
+    body,
+    footer ? h("p", { class: "auth-switch" }, footer) : null,
+  );
+}
+
 /** A failure box for a screen that could not load. */
 export function loadError(err) {
   return h("div", { class: "alert alert-error", role: "alert", "data-testid": "load-error" }, err.message);
+}
+
+// ---------------------------------------------------------------- sessions (Mes sessions, Mon historique, Connexions)
+
+/** "Active", "Expirée" or "Révoquée le … (raison)". */
+export function sessionState(session) {
+  if (session.revoked_at) {
+    const reason = session.revoked_reason ? ` (${label("reason", session.revoked_reason)})` : "";
+    return h("span", { class: "badge badge-session-revoked" }, `Révoquée le ${formatDateTime(session.revoked_at)}${reason}`);
+  }
+  if (session.active === false || (session.expires_at && new Date(session.expires_at) < new Date())) {
+    return h("span", { class: "badge badge-session-expired" }, "Expirée");
+  }
+  return h("span", { class: "badge badge-session-active" }, "Active");
+}
+
+/** The device of a session or an event ("Firefox sur Linux"), its whole user agent as a tooltip. */
+export function deviceCell(session) {
+  return h("span", { title: session.user_agent || "" }, describeUserAgent(session.user_agent));
 }
 
 // ---------------------------------------------------------------- the services tree

@@ -55,6 +55,17 @@ export function field(spec) {
   return { row, input, error };
 }
 
+/**
+ * A new password and its confirmation (names `password` and `password_confirmation`); the confirmation's
+ * id is `<id>-confirmation` unless given.
+ */
+export function newPasswordFields({ id, confirmationId = `${id}-confirmation`, label, confirmationLabel, hint }) {
+  return {
+    password: field({ id, name: "password", label, type: "password", required: true, autocomplete: "new-password", hint }),
+    password_confirmation: field({ id: confirmationId, name: "password_confirmation", label: confirmationLabel, type: "password", required: true, autocomplete: "new-password" }),
+  };
+}
+
 /** Flatten whatever an `errors` entry holds (list, string, nested object) into one sentence. */
 function messagesOf(value) {
   if (value === null || value === undefined) return [];
@@ -132,6 +143,51 @@ export async function busy(button, action) {
   }
 }
 
+/**
+ * Run `action` with `button` busy and the form's errors cleared. A failure it throws is shown in
+ * `errors`, unless the session ended (the app is then already on its way to the login screen);
+ * `onError(err)` runs first, for what else the form undoes (a password emptied, a switch put back).
+ * Resolves to the action's result, or undefined when it failed.
+ */
+export function attempt(button, errors, action, { onError } = {}) {
+  return busy(button, async () => {
+    errors.clear();
+    try {
+      return await action();
+    } catch (err) {
+      if (onError) onError(err);
+      if (!err.sessionEnded) errors.show(err);
+      return undefined;
+    }
+  });
+}
+
+/** Send `form` through attempt() (its `button` busy, failures shown in `errors`) each time it is submitted. */
+export function onSubmit(form, button, errors, action, options) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(button, errors, action, options);
+  });
+}
+
+/**
+ * The usual form: its alert (id `alertId`) first, the rows of `fields` (name → field()), then `buttons`,
+ * in a `.form-actions` row when `actionsRow`. `plain` is passed to FormErrors; `attrs` go on the <form>.
+ * Returns {form, errors, alert}.
+ */
+export function formOf({ id, fields, alertId, buttons, className, actionsRow = false, plain, attrs = {} }) {
+  const alert = formAlert(alertId);
+  const errors = new FormErrors(fields, alert, { plain });
+  const form = h(
+    "form",
+    { id, class: className, noValidate: true, ...attrs },
+    alert,
+    Object.values(fields).map((f) => f.row),
+    actionsRow ? h("div", { class: "form-actions" }, buttons) : buttons,
+  );
+  return { form, errors, alert };
+}
+
 /** The values of `fields` (name → field()) as an object, trimmed strings. */
 export function valuesOf(fields) {
   const values = {};
@@ -140,5 +196,11 @@ export function valuesOf(fields) {
     else if (input.type === "password") values[name] = input.value; // spaces are part of a password
     else values[name] = input.value.trim();
   }
+  return values;
+}
+
+/** `values` without the named entries left empty: optional fields the API wants absent, not "". */
+export function withoutEmpty(values, ...names) {
+  for (const name of names) if (!values[name]) delete values[name];
   return values;
 }

@@ -3,7 +3,7 @@
 
 import * as api from "./api.js";
 import { h } from "./dom.js";
-import { field, FormErrors, formAlert, busy, valuesOf } from "./forms.js";
+import { field, formOf, onSubmit, valuesOf } from "./forms.js";
 
 let pending = null;
 
@@ -17,11 +17,9 @@ export function askForIdentity(user, original) {
     if (user?.mfa_enabled) {
       fields.code = field({ id: "reauth-code", name: "code", label: "Code à 6 chiffres", required: true, autocomplete: "one-time-code", inputmode: "numeric", maxlength: 6 });
     }
-    const alert = formAlert("reauth-error");
-    const errors = new FormErrors(fields, alert);
     const submit = h("button", { type: "submit", class: "btn", id: "reauth-submit" }, "Confirmer");
     const cancel = h("button", { type: "button", class: "btn btn-secondary", id: "reauth-cancel" }, "Annuler");
-    const form = h("form", { id: "reauth-form", noValidate: true }, alert, Object.values(fields).map((f) => f.row), h("div", { class: "form-actions" }, submit, cancel));
+    const { form, errors } = formOf({ id: "reauth-form", fields, alertId: "reauth-error", buttons: [submit, cancel], actionsRow: true });
     const dialog = h(
       "dialog",
       { class: "reauth-dialog card", "aria-labelledby": "reauth-title", "aria-describedby": "reauth-intro", "data-testid": "reauth-dialog" },
@@ -42,21 +40,18 @@ export function askForIdentity(user, original) {
     dialog.addEventListener("close", () => {
       if (!settled) close(false); // Escape
     });
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      busy(submit, async () => {
-        errors.clear();
+    onSubmit(
+      form,
+      submit,
+      errors,
+      async () => {
         const values = valuesOf(fields);
         if (values.code) values.code = values.code.replace(/\s/g, "");
-        try {
-          await api.request("/api/auth/reauthenticate", { method: "POST", json: values });
-          close(true);
-        } catch (err) {
-          if (err.sessionEnded) close(false);
-          else errors.show(err);
-        }
-      });
-    });
+        await api.request("/api/auth/reauthenticate", { method: "POST", json: values });
+        close(true);
+      },
+      { onError: (err) => { if (err.sessionEnded) close(false); } },
+    );
     document.body.append(dialog);
     dialog.showModal();
     fields.password.input.focus();

@@ -2,9 +2,9 @@
 
 import * as api from "../api.js";
 import { h, badge, label, formatDateTime, personName, LABELS } from "../dom.js";
-import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
-import { pageHeader, dataTable, pagination, filterForm, pick, serviceTree, setOptions } from "../components.js";
-import { sessionState, deviceCell } from "./sessions.js";
+import { field, FormErrors, formAlert, formOf, attempt, newPasswordFields, onSubmit, valuesOf, withoutEmpty } from "../forms.js";
+import { pageHeader, dataTable, pagination, filterForm, pick, serviceTree, setOptions, sessionState, deviceCell } from "../components.js";
+import { activeToggle, editToggle, reloadTo } from "../admin-list.js";
 
 const roleOptions = (anyText) => [...(anyText ? [["", anyText]] : []), ...Object.entries(LABELS.role)];
 
@@ -17,34 +17,18 @@ function createUserForm(reload) {
     email: field({ id: "user-email", name: "email", label: "Adresse électronique", type: "email", required: true, autocomplete: "off" }),
     contact: field({ id: "user-contact", name: "contact", label: "Téléphone ou poste (facultatif)", type: "tel", maxlength: 30, autocomplete: "off" }),
     role: field({ id: "user-role", name: "role", label: "Rôle", type: "select", value: "agent", options: roleOptions() }),
-    password: field({
+    ...newPasswordFields({
       id: "user-password",
-      name: "password",
       label: "Mot de passe initial",
-      type: "password",
-      required: true,
-      autocomplete: "new-password",
-      hint: "8 à 72 caractères, difficile à deviner ; à transmettre à la personne par un canal sûr.",
+      confirmationLabel: "Confirmation du mot de passe",
+      hint: "Au moins 12 caractères, 16 pour un validateur ou un administrateur (72 octets au plus), difficile à deviner ; à transmettre à la personne par un canal sûr.",
     }),
-    password_confirmation: field({ id: "user-password-confirmation", name: "password_confirmation", label: "Confirmation du mot de passe", type: "password", required: true, autocomplete: "new-password" }),
   };
-  const alert = formAlert("user-form-error");
-  const errors = new FormErrors(fields, alert);
   const submit = h("button", { type: "submit", class: "btn", id: "user-submit" }, "Créer l'utilisateur");
-  const form = h("form", { id: "user-form", class: "form-grid", noValidate: true }, alert, Object.values(fields).map((f) => f.row), h("div", { class: "form-actions" }, submit));
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      errors.clear();
-      const values = valuesOf(fields);
-      if (!values.contact) delete values.contact;
-      try {
-        const payload = await api.request("/api/users", { method: "POST", json: values });
-        await reload(`Utilisateur ${personName(payload.data)} créé avec le rôle « ${label("role", payload.data.role)} ».`);
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
-    });
+  const { form, errors } = formOf({ id: "user-form", className: "form-grid", fields, alertId: "user-form-error", buttons: submit, actionsRow: true });
+  onSubmit(form, submit, errors, async () => {
+    const payload = await api.request("/api/users", { method: "POST", json: withoutEmpty(valuesOf(fields), "contact") });
+    await reload(`Utilisateur ${personName(payload.data)} créé avec le rôle « ${label("role", payload.data.role)} ».`);
   });
   return h(
     "details",
@@ -111,43 +95,27 @@ function membershipsEditor(target, services, reload) {
     h("div", { class: "field" }, h("label", { for: primaryId }, "Service principal"), primary),
     h("div", { class: "form-actions" }, save, cancel),
   );
-  const toggle = h(
-    "button",
-    { type: "button", class: "btn btn-secondary btn-small", "aria-expanded": "false", "aria-controls": form.id, "data-testid": "user-services-edit" },
-    "Modifier",
-    h("span", { class: "visually-hidden" }, ` les services de ${personName(target)}`),
-  );
-  const show = (open) => {
-    form.hidden = !open;
-    toggle.setAttribute("aria-expanded", String(open));
-  };
-  toggle.addEventListener("click", () => {
-    show(form.hidden);
-    if (!form.hidden) (boxes[0]?.input || primary).focus();
+  const { button: toggle, show } = editToggle(form, {
+    testid: "user-services-edit",
+    what: `les services de ${personName(target)}`,
+    onOpen: () => (boxes[0]?.input || primary).focus(),
   });
   cancel.addEventListener("click", () => {
     show(false);
     toggle.focus();
   });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(save, async () => {
-      errors.clear();
-      const chosen = boxes.filter(({ input }) => input.checked).map(({ service }) => service.id);
-      const body = { services: chosen, primary: chosen.length ? primary.value || chosen[0] : null };
-      try {
-        const payload = await api.request(`/api/users/${encodeURIComponent(target.id)}/services`, { method: "PUT", json: body });
-        const codes = (payload.data?.services || []).map((service) => service.code);
-        await reload(codes.length ? `Services de ${personName(target)} : ${codes.join(", ")}.` : `${personName(target)} n'appartient plus à aucun service.`);
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
-    });
+  onSubmit(form, save, errors, async () => {
+    const chosen = boxes.filter(({ input }) => input.checked).map(({ service }) => service.id);
+    const body = { services: chosen, primary: chosen.length ? primary.value || chosen[0] : null };
+    const payload = await api.request(`/api/users/${encodeURIComponent(target.id)}/services`, { method: "PUT", json: body });
+    const codes = (payload.data?.services || []).map((service) => service.code);
+    await reload(codes.length ? `Services de ${personName(target)} : ${codes.join(", ")}.` : `${personName(target)} n'appartient plus à aucun service.`);
   });
   return h("div", { class: "memberships" }, servicesList(target), toggle, form);
 }
 
-export async function usersView({ query, navigate, user: me, flash }) {
+export async function usersView(context) {
+  const { query, navigate, user: me } = context;
   const filters = pick(query, ["role", "is_active", "q", "page"]);
   const [payload, servicesPayload] = await Promise.all([
     api.request("/api/users", { query: { per_page: 20, ...filters } }),
@@ -159,19 +127,12 @@ export async function usersView({ query, navigate, user: me, flash }) {
   const errors = new FormErrors({}, alert);
   const current = `/admin/users${query.toString() ? `?${query}` : ""}`;
 
-  const reload = async (message) => {
-    flash(message);
-    navigate(current);
-  };
+  const reload = reloadTo(current, context);
 
-  const patch = async (button, target, changes, message) =>
-    busy(button, async () => {
-      try {
-        await api.request(`/api/users/${encodeURIComponent(target.id)}`, { method: "PATCH", json: changes });
-        await reload(message);
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
+  const patch = (button, target, changes, message) =>
+    attempt(button, errors, async () => {
+      await api.request(`/api/users/${encodeURIComponent(target.id)}`, { method: "PATCH", json: changes });
+      await reload(message);
     });
 
   const roleCell = (target) => {
@@ -197,11 +158,7 @@ export async function usersView({ query, navigate, user: me, flash }) {
 
   const actionsCell = (target) => {
     if (target.id === me.id) return h("span", { class: "muted" }, "(vous)");
-    const toggle = h(
-      "button",
-      { type: "button", class: ["btn", "btn-small", target.is_active ? "btn-danger" : "btn-success"], "data-testid": "user-toggle-active" },
-      target.is_active ? "Désactiver" : "Réactiver",
-    );
+    const toggle = activeToggle(target, { testid: "user-toggle-active", small: true });
     toggle.addEventListener("click", () =>
       patch(
         toggle,
@@ -212,27 +169,19 @@ export async function usersView({ query, navigate, user: me, flash }) {
     );
     const revoke = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "user-revoke-sessions" }, "Forcer la déconnexion");
     revoke.addEventListener("click", () =>
-      busy(revoke, async () => {
-        try {
-          const result = await api.request(`/api/users/${encodeURIComponent(target.id)}/revoke-sessions`, { method: "POST" });
-          const count = result.data?.revoked ?? 0;
-          errors.message(`${count} session${count > 1 ? "s" : ""} de ${personName(target)} fermée${count > 1 ? "s" : ""}.`, "success");
-        } catch (err) {
-          if (!err.sessionEnded) errors.show(err);
-        }
+      attempt(revoke, errors, async () => {
+        const result = await api.request(`/api/users/${encodeURIComponent(target.id)}/revoke-sessions`, { method: "POST" });
+        const count = result.data?.revoked ?? 0;
+        errors.message(`${count} session${count > 1 ? "s" : ""} de ${personName(target)} fermée${count > 1 ? "s" : ""}.`, "success");
       }),
     );
     const resetMfa = target.mfa_enabled
       ? h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "user-reset-mfa" }, "Réinitialiser la double authentification")
       : null;
     resetMfa?.addEventListener("click", () =>
-      busy(resetMfa, async () => {
-        try {
-          await api.request(`/api/users/${encodeURIComponent(target.id)}/mfa/reset`, { method: "POST" });
-          await reload(`Double authentification de ${personName(target)} réinitialisée ; ses sessions sont fermées. Elle l'activera de nouveau à sa prochaine connexion.`);
-        } catch (err) {
-          if (!err.sessionEnded) errors.show(err);
-        }
+      attempt(resetMfa, errors, async () => {
+        await api.request(`/api/users/${encodeURIComponent(target.id)}/mfa/reset`, { method: "POST" });
+        await reload(`Double authentification de ${personName(target)} réinitialisée ; ses sessions sont fermées. Elle l'activera de nouveau à sa prochaine connexion.`);
       }),
     );
     return h("div", { class: "inline-control" }, toggle, revoke, resetMfa);
@@ -279,35 +228,49 @@ export async function usersView({ query, navigate, user: me, flash }) {
   );
 }
 
-// ---------------------------------------------------------------- connection history
+// ---------------------------------------------------------------- the audit's lists
 
-export async function connectionsView({ query, navigate }) {
-  const filters = pick(query, ["email", "ip", "active", "date_from", "date_to", "page"]);
-  const payload = await api.request("/api/audit/sessions", { query: { per_page: 20, ...filters } });
+const ADDRESS_FILTERS = { email: { label: "Adresse électronique", type: "search" }, ip: { label: "Adresse IP", type: "search" } };
+const PERIOD_FILTERS = { date_from: { label: "Du", type: "date" }, date_to: { label: "Au", type: "date" } };
+
+/**
+ * A read-only list of the audit at `url`: its filters (`specs`, kept in the fragment of `route`), its
+ * table (`table`: the dataTable spec without rows) and its pagination.
+ */
+async function auditList({ query, navigate }, { route, url, perPage, testid, title, filterId, specs, table }) {
+  const filters = pick(query, [...Object.keys(specs), "page"]);
+  const payload = await api.request(url, { query: { per_page: perPage, ...filters } });
   const queryWithoutPage = { ...filters };
   delete queryWithoutPage.page;
   return h(
     "section",
-    { class: "page", "data-testid": "connections-page" },
-    pageHeader("Historique des connexions"),
-    filterForm({
-      id: "connection-filters",
-      route: "/admin/connections",
-      query,
-      navigate,
-      specs: {
-        email: { label: "Adresse électronique", type: "search" },
-        ip: { label: "Adresse IP", type: "search" },
-        active: { label: "Sessions", type: "select", options: [["", "Toutes"], ["true", "Actives"], ["false", "Terminées"]] },
-        date_from: { label: "Du", type: "date" },
-        date_to: { label: "Au", type: "date" },
-      },
-    }),
-    dataTable({
+    { class: "page", "data-testid": testid },
+    pageHeader(title),
+    filterForm({ id: filterId, route, query, navigate, specs }),
+    dataTable({ ...table, rows: payload.data || [] }),
+    pagination(payload.meta, route, queryWithoutPage),
+  );
+}
+
+// ---------------------------------------------------------------- connection history
+
+export function connectionsView(context) {
+  return auditList(context, {
+    route: "/admin/connections",
+    url: "/api/audit/sessions",
+    perPage: 20,
+    testid: "connections-page",
+    title: "Historique des connexions",
+    filterId: "connection-filters",
+    specs: {
+      ...ADDRESS_FILTERS,
+      active: { label: "Sessions", type: "select", options: [["", "Toutes"], ["true", "Actives"], ["false", "Terminées"]] },
+      ...PERIOD_FILTERS,
+    },
+    table: {
       testid: "connections-table",
       caption: "Sessions de tous les utilisateurs",
       empty: "Aucune connexion ne correspond à ces critères.",
-      rows: payload.data || [],
       rowAttrs: (session) => ({ "data-testid": "connection-row", "data-id": session.id }),
       columns: [
         { label: "Utilisateur", cell: (session) => [personName(session.user), session.user?.email ? h("span", { class: "muted block" }, session.user.email) : null] },
@@ -318,9 +281,8 @@ export async function connectionsView({ query, navigate }) {
         { label: "Expire le", cell: (session) => formatDateTime(session.expires_at) },
         { label: "État", cell: sessionState },
       ],
-    }),
-    pagination(payload.meta, "/admin/connections", queryWithoutPage),
-  );
+    },
+  });
 }
 
 // ---------------------------------------------------------------- audit log
@@ -338,33 +300,23 @@ function eventDetails(event) {
   );
 }
 
-export async function eventsView({ query, navigate }) {
-  const filters = pick(query, ["type", "email", "ip", "date_from", "date_to", "page"]);
-  const payload = await api.request("/api/audit/events", { query: { per_page: 50, ...filters } });
-  const queryWithoutPage = { ...filters };
-  delete queryWithoutPage.page;
-  return h(
-    "section",
-    { class: "page", "data-testid": "events-page" },
-    pageHeader("Journal d'audit"),
-    filterForm({
-      id: "event-filters",
-      route: "/admin/events",
-      query,
-      navigate,
-      specs: {
-        type: { label: "Événement", type: "select", options: [["", "Tous"], ...Object.entries(LABELS.event)] },
-        email: { label: "Adresse électronique", type: "search" },
-        ip: { label: "Adresse IP", type: "search" },
-        date_from: { label: "Du", type: "date" },
-        date_to: { label: "Au", type: "date" },
-      },
-    }),
-    dataTable({
+export function eventsView(context) {
+  return auditList(context, {
+    route: "/admin/events",
+    url: "/api/audit/events",
+    perPage: 50,
+    testid: "events-page",
+    title: "Journal d'audit",
+    filterId: "event-filters",
+    specs: {
+      type: { label: "Événement", type: "select", options: [["", "Tous"], ...Object.entries(LABELS.event)] },
+      ...ADDRESS_FILTERS,
+      ...PERIOD_FILTERS,
+    },
+    table: {
       testid: "events-table",
       caption: "Événements d'audit",
       empty: "Aucun événement ne correspond à ces critères.",
-      rows: payload.data || [],
       rowAttrs: (event) => ({ "data-testid": "event-row", "data-type": event.type }),
       columns: [
         { label: "Date", cell: (event) => formatDateTime(event.created_at) },
@@ -375,7 +327,6 @@ export async function eventsView({ query, navigate }) {
         { label: "Adresse IP", cell: (event) => event.ip || "—" },
         { label: "Détails", cell: eventDetails },
       ],
-    }),
-    pagination(payload.meta, "/admin/events", queryWithoutPage),
-  );
+    },
+  });
 }

@@ -2,8 +2,7 @@
 
 import * as api from "../api.js";
 import { h, label, formatDateTime } from "../dom.js";
-import { pageHeader, dataTable, pagination } from "../components.js";
-import { sessionState, deviceCell } from "./sessions.js";
+import { pageHeader, dataTable, pagination, sessionState, deviceCell } from "../components.js";
 
 // Event types the shared labels may not name yet (issue 15's second factor).
 const SECURITY_LABELS = {

@@ -3,9 +3,9 @@
 
 import * as api from "../api.js";
 import { h, replace } from "../dom.js";
-import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
+import { field, FormErrors, formAlert, formOf, attempt, onSubmit, valuesOf } from "../forms.js";
 import { pageHeader } from "../components.js";
-import { passwordForm } from "./sessions.js";
+import { passwordForm } from "../panels/password-form.js";
 
 const RESTRICTION_MESSAGES = {
   mfa_enrollment_required:
@@ -54,15 +54,10 @@ function enrolment(container, { onEnabled }) {
   const alert = formAlert("mfa-setup-error");
   const errors = new FormErrors({}, alert);
   start.addEventListener("click", () =>
-    busy(start, async () => {
-      errors.clear();
-      try {
-        const { data } = await api.request("/api/auth/mfa/setup", { method: "POST" });
-        replace(container, confirmation(data, { onEnabled, container }));
-        container.querySelector("#mfa-confirm-code")?.focus();
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
+    attempt(start, errors, async () => {
+      const { data } = await api.request("/api/auth/mfa/setup", { method: "POST" });
+      replace(container, confirmation(data, { onEnabled, container }));
+      container.querySelector("#mfa-confirm-code")?.focus();
     }),
   );
   return [
@@ -74,22 +69,12 @@ function enrolment(container, { onEnabled }) {
 
 function confirmation(setup, { onEnabled, container }) {
   const code = field({ id: "mfa-confirm-code", name: "code", label: "Code affiché par l'application", required: true, autocomplete: "one-time-code", inputmode: "numeric", maxlength: 6 });
-  const alert = formAlert("mfa-confirm-error");
-  const errors = new FormErrors({ code }, alert);
   const submit = h("button", { type: "submit", class: "btn", id: "mfa-confirm-submit" }, "Confirmer l'activation");
-  const form = h("form", { id: "mfa-confirm-form", noValidate: true }, alert, code.row, submit);
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      errors.clear();
-      try {
-        const { data } = await api.request("/api/auth/mfa/confirm", { method: "POST", json: { code: code.input.value.replace(/\s/g, "") } });
-        replace(container, recoveryCodesPanel(data.recovery_codes, onEnabled));
-        container.querySelector("#recovery-title")?.focus();
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
-    });
+  const { form, errors } = formOf({ id: "mfa-confirm-form", fields: { code }, alertId: "mfa-confirm-error", buttons: submit });
+  onSubmit(form, submit, errors, async () => {
+    const { data } = await api.request("/api/auth/mfa/confirm", { method: "POST", json: { code: code.input.value.replace(/\s/g, "") } });
+    replace(container, recoveryCodesPanel(data.recovery_codes, onEnabled));
+    container.querySelector("#recovery-title")?.focus();
   });
   return [
     h("ol", { class: "steps" },
@@ -110,21 +95,11 @@ function disableForm({ onDisabled }) {
     password: field({ id: "mfa-disable-password", name: "password", label: "Mot de passe", type: "password", required: true, autocomplete: "current-password" }),
     code: field({ id: "mfa-disable-code", name: "code", label: "Code à 6 chiffres", required: true, autocomplete: "one-time-code", inputmode: "numeric", maxlength: 6 }),
   };
-  const alert = formAlert("mfa-disable-error");
-  const errors = new FormErrors(fields, alert);
   const submit = h("button", { type: "submit", class: "btn btn-danger", id: "mfa-disable-submit" }, "Désactiver");
-  const form = h("form", { id: "mfa-disable-form", noValidate: true }, alert, Object.values(fields).map((f) => f.row), submit);
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      errors.clear();
-      try {
-        await api.request("/api/auth/mfa/disable", { method: "POST", json: valuesOf(fields) });
-        await onDisabled();
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
-    });
+  const { form, errors } = formOf({ id: "mfa-disable-form", fields, alertId: "mfa-disable-error", buttons: submit });
+  onSubmit(form, submit, errors, async () => {
+    await api.request("/api/auth/mfa/disable", { method: "POST", json: valuesOf(fields) });
+    await onDisabled();
   });
   return h("details", { class: "mfa-disable" }, h("summary", {}, "Désactiver la double authentification"), form);
 }

@@ -1,67 +1,10 @@
-// "Mes sessions": the devices where the user is signed in, revoking them, and the password.
+// "Mes sessions": the devices where the user is signed in, revoking them, the e-mail notifications, and the password.
 
 import * as api from "../api.js";
-import { h, label, formatDateTime, describeUserAgent } from "../dom.js";
-import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
-import { pageHeader, dataTable } from "../components.js";
-
-/** "Active", "Expirée" or "Révoquée le … (raison)". */
-export function sessionState(session) {
-  if (session.revoked_at) {
-    const reason = session.revoked_reason ? ` (${label("reason", session.revoked_reason)})` : "";
-    return h("span", { class: "badge badge-session-revoked" }, `Révoquée le ${formatDateTime(session.revoked_at)}${reason}`);
-  }
-  if (session.active === false || (session.expires_at && new Date(session.expires_at) < new Date())) {
-    return h("span", { class: "badge badge-session-expired" }, "Expirée");
-  }
-  return h("span", { class: "badge badge-session-active" }, "Active");
-}
-
-export function deviceCell(session) {
-  return h("span", { title: session.user_agent || "" }, describeUserAgent(session.user_agent));
-}
-
-export function passwordForm({ onChanged } = {}) {
-  const fields = {
-    current_password: field({ id: "password-current", name: "current_password", label: "Mot de passe actuel", type: "password", required: true, autocomplete: "current-password" }),
-    password: field({
-      id: "password-new",
-      name: "password",
-      label: "Nouveau mot de passe",
-      type: "password",
-      required: true,
-      autocomplete: "new-password",
-      hint: "Au moins 12 caractères, 16 pour un validateur ou un administrateur (72 octets au plus), difficile à deviner.",
-    }),
-    password_confirmation: field({ id: "password-confirmation", name: "password_confirmation", label: "Confirmation du nouveau mot de passe", type: "password", required: true, autocomplete: "new-password" }),
-  };
-  const alert = formAlert("password-message");
-  const errors = new FormErrors(fields, alert);
-  const submit = h("button", { type: "submit", class: "btn", id: "password-submit" }, "Changer le mot de passe");
-  const form = h("form", { id: "password-form", noValidate: true }, alert, Object.values(fields).map((f) => f.row), submit);
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      errors.clear();
-      try {
-        const payload = await api.request("/api/auth/password", { method: "POST", json: valuesOf(fields) });
-        if (payload.data?.access_token) api.saveAuth(payload.data);
-        form.reset();
-        errors.message("Mot de passe modifié. Vos autres sessions ont été fermées.", "success");
-        if (onChanged) await onChanged();
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
-    });
-  });
-  return h(
-    "section",
-    { class: "card card-narrow", "aria-labelledby": "password-title" },
-    h("h2", { id: "password-title" }, "Changer de mot de passe"),
-    h("p", { class: "muted" }, "Toutes vos autres sessions seront fermées ; celle-ci reste ouverte."),
-    form,
-  );
-}
+import { h, formatDateTime } from "../dom.js";
+import { field, FormErrors, formAlert, attempt } from "../forms.js";
+import { pageHeader, dataTable, sessionState, deviceCell } from "../components.js";
+import { passwordForm } from "../panels/password-form.js";
 
 /** The caller's e-mail notification switch: PATCH /api/auth/me {notifications_email}. */
 function notificationsForm(user, me) {
@@ -78,25 +21,23 @@ function notificationsForm(user, me) {
   });
   toggle.input.checked = enabled;
   toggle.row.classList.add("field-switch");
-  toggle.input.addEventListener("change", async () => {
+  toggle.input.addEventListener("change", () => {
     const wanted = toggle.input.checked;
-    toggle.input.disabled = true;
-    errors.clear();
-    try {
-      const payload = await api.request("/api/auth/me", { method: "PATCH", json: { notifications_email: wanted } });
-      const saved = payload.data?.notifications_email ?? wanted;
-      toggle.input.checked = saved;
-      if (user) {
-        Object.assign(user, payload.data || { notifications_email: saved });
-        api.saveUser(user);
-      }
-      errors.message(saved ? "Vous recevrez les notifications par e-mail." : "Vous ne recevrez plus de notifications par e-mail.", "success");
-    } catch (err) {
-      toggle.input.checked = !wanted;
-      if (!err.sessionEnded) errors.show(err);
-    } finally {
-      toggle.input.disabled = false;
-    }
+    attempt(
+      toggle.input,
+      errors,
+      async () => {
+        const payload = await api.request("/api/auth/me", { method: "PATCH", json: { notifications_email: wanted } });
+        const saved = payload.data?.notifications_email ?? wanted;
+        toggle.input.checked = saved;
+        if (user) {
+          Object.assign(user, payload.data || { notifications_email: saved });
+          api.saveUser(user);
+        }
+        errors.message(saved ? "Vous recevrez les notifications par e-mail." : "Vous ne recevrez plus de notifications par e-mail.", "success");
+      },
+      { onError: () => { toggle.input.checked = !wanted; } },
+    );
   });
   return h(
     "section",
@@ -129,17 +70,10 @@ export async function sessionsView({ query, navigate, onLogout, user }) {
       session.current ? "Se déconnecter" : "Révoquer",
     );
     button.addEventListener("click", () =>
-      busy(button, async () => {
-        try {
-          await api.request(`/api/auth/sessions/${encodeURIComponent(session.id)}`, { method: "DELETE", endOnAuthFailure: !session.current });
-          if (session.current) {
-            onLogout("Cette session a été fermée.");
-            return;
-          }
-          navigate(`/sessions${showAll ? "?all=1" : ""}`);
-        } catch (err) {
-          if (!err.sessionEnded) errors.show(err);
-        }
+      attempt(button, errors, async () => {
+        await api.request(`/api/auth/sessions/${encodeURIComponent(session.id)}`, { method: "DELETE", endOnAuthFailure: !session.current });
+        if (session.current) onLogout("Cette session a été fermée.");
+        else navigate(`/sessions${showAll ? "?all=1" : ""}`);
       }),
     );
     return button;
@@ -151,14 +85,15 @@ export async function sessionsView({ query, navigate, onLogout, user }) {
 
   const logoutAll = h("button", { type: "button", class: "btn btn-danger", id: "logout-all-button" }, "Se déconnecter partout");
   logoutAll.addEventListener("click", () =>
-    busy(logoutAll, async () => {
+    attempt(logoutAll, errors, async () => {
       try {
         await api.request("/api/auth/logout-all", { method: "POST", endOnAuthFailure: false });
-        onLogout("Toutes vos sessions ont été fermées, sur tous vos appareils.");
       } catch (err) {
-        if (err.status === 401) onLogout();
-        else errors.show(err);
+        if (err.status !== 401) throw err;
+        onLogout(); // the session was already dead: nothing left to close here
+        return;
       }
+      onLogout("Toutes vos sessions ont été fermées, sur tous vos appareils.");
     }),
   );
 

@@ -10,11 +10,12 @@ import traceback
 from bench import report
 from bench.database import Databases
 from bench.load import have_wrk
-from bench.scenarios import ADMIN, SCENARIOS as BASE_SCENARIOS, Context, log, scenario_me
+from bench.scenarios import ADMIN, SCENARIOS as BASE_SCENARIOS, Context, log
 from bench.servers import LOAD_CORE, PROJECT_ROOT, AppEnvironment, pin_self
+from bench.rss import scenario_worker_rss
 from bench.storm import scenario_login_storm
 
-SCENARIOS = {**BASE_SCENARIOS, "login-storm": scenario_login_storm}
+SCENARIOS = {**BASE_SCENARIOS, "login-storm": scenario_login_storm, "rss": scenario_worker_rss}
 DEFAULT_ORDER = ["me", "login", "login-storm", "sessions-scale", "documents", "services", "bannettes", "registre",
                  "prune", "rss"]
 
@@ -54,6 +55,8 @@ def parse_args(argv=None):
     parser.add_argument("--registre-letters", type=int, default=100_000,
                         help="letters of the registre scenario (one type, this year)")
     parser.add_argument("--registre-type", choices=("entrant", "sortant", "interne"), default="entrant")
+    parser.add_argument("--rss-requests", type=int, default=10_000,
+                        help="GET /api/auth/me each worker answers before its VmRSS is read (rss scenario)")
     parser.add_argument("--prune-rows", type=int, default=1_000_000)
     parser.add_argument("--prune-timeout", type=float, default=240,
                         help="interrupt the prune after that many seconds and report it (default 240)")
@@ -101,14 +104,9 @@ def main(argv=None):
         databases.create_template(app_env, ADMIN)
         ctx = Context(options, databases, app_env, log_dir)
         for name in options.scenarios:
-            if name == "rss" and "me" in options.scenarios:
-                continue  # measured by the `me` runs
             log(f"scenario {name}")
             try:
-                if name == "me":
-                    sections.append(scenario_me(ctx, report_rss="rss" in options.scenarios))
-                else:
-                    sections.append(SCENARIOS[name](ctx))
+                sections.append(SCENARIOS[name](ctx))
             except Exception as error:  # noqa: BLE001 - one broken scenario must not hide the others
                 traceback.print_exc()
                 errors.append((name, error))

@@ -166,8 +166,9 @@ def check_errors(section):
             section.notes.append(f"WARNING: {label}: {errors} non-2xx or socket errors during the runs")
 
 
-# -- GET /api/auth/me: full session check vs the stateless baseline, and worker RSS ----------------------
-def scenario_me(ctx, report_throughput=True, report_rss=True):
+# -- GET /api/auth/me: full session check vs the stateless baseline ------------------------------------------
+def scenario_me(ctx):
+    """Throughput of GET /me against the baseline; the peak RSS of the runs is printed (the goal: `rss`)."""
     target = 0.85 if ctx.dialect == "sqlite" else 0.75
     section = Section(f"GET /api/auth/me — session check vs stateless baseline [{ctx.dialect}]")
     url = ctx.databases.clone("me")
@@ -186,19 +187,10 @@ def scenario_me(ctx, report_throughput=True, report_rss=True):
     ctx.databases.drop("me")
     section.runs = runs
     base_runs, app_runs = runs["baseline (stateless JWT)"], runs["app (session check)"]
-    if report_throughput:
-        section.goals.append(Goal(f"me req/s app/baseline [{ctx.dialect}]", ratios(app_runs, base_runs), target,
-                                  cpu_values=cpu_ratios(app_runs, base_runs)))
-    if report_rss:
-        rss = [a.rss_kb / b.rss_kb for a, b in zip(app_runs, base_runs) if a.rss_kb and b.rss_kb]
-        section.goals.append(Goal(f"worker RSS under load app/baseline [{ctx.dialect}]", rss, 1.5,
-                                  higher_is_better=False))
+    section.goals.append(Goal(f"me req/s app/baseline [{ctx.dialect}]", ratios(app_runs, base_runs), target,
+                              cpu_values=cpu_ratios(app_runs, base_runs)))
     check_errors(section)
     return section
-
-
-def scenario_rss(ctx):
-    return scenario_me(ctx, report_throughput=False)
 
 
 # -- Login vs raw bcrypt.checkpw ------------------------------------------------------------------------
@@ -705,5 +697,4 @@ SCENARIOS = {
     "bannettes": scenario_bannettes,
     "registre": scenario_registre,
     "prune": scenario_prune,
-    "rss": scenario_rss,
 }

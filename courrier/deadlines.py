@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 PARIS = ZoneInfo("Europe/Paris")
 
 
 @lru_cache(maxsize=64)
 def public_holidays(subdivision, year):
+    """France's public holidays of `year` (the package loads every country's calendar: 11 MB)."""
+    import holidays  # imported at the first deadline, for the worker's memory: GET /me never needs it
+
     return holidays.country_holidays("FR", subdiv=subdivision, years=year)
 
 

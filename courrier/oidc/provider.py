@@ -4,17 +4,14 @@ Authlib's `OAuth2Session` speaks OAuth (PKCE S256, `client_secret_post`); joserf
 for JOSE: `authlib.jose` is deprecated) verifies the ID token and a signed userinfo against the
 provider's JWKS. Discovery and keys are cached per process for DISCOVERY_TTL seconds; a key id the
 cache does not know makes one fresh fetch (the provider rotated its keys).
+
+Authlib, requests and joserfc are imported by the functions that use them, for the worker's memory
+(about 25 MB that a worker never needs unless ProConnect is used: issue 22).
 """
 import logging
 import time
 
-import requests
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
-from joserfc import jws, jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from courrier.errors import ApiError
 
@@ -38,6 +35,8 @@ class ProviderError(Exception):
 
 
 def _get_json(url):
+    import requests  # for the worker's memory (see the module's docstring)
+
     try:
         response = requests.get(url, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})
         response.raise_for_status()
@@ -68,6 +67,8 @@ def metadata():
 
 def key_set(kid=None):
     """The provider's public keys; fetched again once if `kid` is not among the cached ones."""
+    from joserfc.jwk import KeySet  # for the worker's memory (see the module's docstring)
+
     url = metadata()["jwks_uri"]
     keys = _cached("jwks", url, lambda u: KeySet.import_key_set(_get_json(u)))
     if kid is not None and all(key.kid != kid for key in keys.keys):
@@ -77,6 +78,8 @@ def key_set(kid=None):
 
 def client(**kwargs):
     """Authlib's OAuth client for this application, as declared to the provider."""
+    from authlib.integrations.requests_client import OAuth2Session  # for the worker's memory (module docstring)
+
     config = current_app.config
     return OAuth2Session(
         config["OIDC_CLIENT_ID"], config["OIDC_CLIENT_SECRET"], scope=config["OIDC_SCOPES"],
@@ -102,6 +105,9 @@ def authorization_url(state, nonce, code_verifier):
 
 def fetch_tokens(code, code_verifier):
     """Exchange the authorisation code (with the PKCE verifier) for the provider's tokens."""
+    import requests  # for the worker's memory (see the module's docstring)
+    from authlib.integrations.base_client import OAuthError
+
     session = client()
     try:
         return session, session.fetch_token(metadata()["token_endpoint"], grant_type="authorization_code",
@@ -115,6 +121,9 @@ def fetch_tokens(code, code_verifier):
 
 def decode_signed(token, claims_options):
     """A JWT signed with one of the provider's keys, its claims checked against `claims_options`."""
+    from joserfc import jws, jwt  # for the worker's memory (see the module's docstring)
+    from joserfc.errors import JoseError
+
     try:
         header_kid = jws.extract_compact(token.encode()).headers().get("kid")
         decoded = jwt.decode(token, key_set(header_kid), algorithms=SIGNING_ALGORITHMS)
@@ -141,6 +150,8 @@ def verify_id_token(id_token, nonce):
 
 def read_userinfo(session, sub):
     """The userinfo claims: a signed JWT (ProConnect) or plain JSON; its `sub` must be the ID token's."""
+    import requests  # for the worker's memory (see the module's docstring)
+
     try:
         response = session.get(metadata()["userinfo_endpoint"], timeout=HTTP_TIMEOUT)
         response.raise_for_status()

@@ -19,29 +19,32 @@ import { accessibilityView } from "./views/accessibility.js";
 
 const ADMIN = ["administrateur"];
 
-// `title` names the screen in the browser tab ("<title> — courrier"); `open` screens are shown signed in or not.
+// `path` is matched whole, each `:name` standing for one URL segment (a view's context.params);
+// `title` names the screen in the browser tab ("<title> — courrier"); `open` screens are shown signed in
+// or not; `roles` limits a screen (and its menu entry) to those roles; `nav` puts it in the main menu,
+// in this order.
 const ROUTES = [
-  { pattern: /^\/login$/, view: loginView, public: true, title: "Connexion" },
-  { pattern: /^\/register$/, view: registerView, public: true, title: "Création de compte" },
-  { pattern: /^\/oidc$/, view: oidcReturnView, public: true, title: "Connexion avec ProConnect" },
-  { pattern: /^\/accueil$/, view: homeView, title: "Accueil" },
-  { pattern: /^\/documents$/, view: documentListView, title: "Registre" },
-  { pattern: /^\/documents\/new$/, view: documentCreateView, title: "Enregistrer un courrier" },
-  { pattern: /^\/documents\/([\w-]+)\/edit$/, view: documentEditView, title: "Modifier le courrier" },
-  { pattern: /^\/documents\/([\w-]+)$/, view: documentDetailView, title: "Fiche du courrier" },
-  { pattern: /^\/contacts$/, view: contactsView, title: "Correspondants" },
-  { pattern: /^\/contacts\/new$/, view: contactCreateView, title: "Nouveau correspondant" },
-  { pattern: /^\/contacts\/([\w-]+)$/, view: contactDetailView, title: "Fiche du correspondant" },
-  { pattern: /^\/sessions$/, view: sessionsView, title: "Mes sessions" },
-  { pattern: /^\/historique$/, view: historyView, title: "Mon historique" },
-  { pattern: /^\/securite$/, view: securityView, title: "Sécurité du compte" },
-  { pattern: /^\/admin\/users$/, view: usersView, roles: ADMIN, title: "Utilisateurs" },
-  { pattern: /^\/admin\/services$/, view: servicesView, roles: ADMIN, title: "Services" },
-  { pattern: /^\/admin\/typologies$/, view: typologiesView, roles: ADMIN, title: "Typologies" },
-  { pattern: /^\/admin\/connections$/, view: connectionsView, roles: ADMIN, title: "Historique des connexions" },
-  { pattern: /^\/admin\/events$/, view: eventsView, roles: ADMIN, title: "Journal d'audit" },
-  { pattern: /^\/accessibilite$/, view: accessibilityView, open: true, title: "Accessibilité" },
-];
+  { path: "/login", view: loginView, public: true, title: "Connexion" },
+  { path: "/register", view: registerView, public: true, title: "Création de compte" },
+  { path: "/oidc", view: oidcReturnView, public: true, title: "Connexion avec ProConnect" },
+  { path: "/accueil", view: homeView, title: "Accueil", nav: { text: "Accueil", testid: "nav-home" } },
+  { path: "/documents", view: documentListView, title: "Registre", nav: { text: "Registre", testid: "nav-documents" } },
+  { path: "/documents/new", view: documentCreateView, title: "Enregistrer un courrier" },
+  { path: "/documents/:id/edit", view: documentEditView, title: "Modifier le courrier" },
+  { path: "/documents/:id", view: documentDetailView, title: "Fiche du courrier" },
+  { path: "/contacts", view: contactsView, title: "Correspondants", nav: { text: "Correspondants", testid: "nav-contacts" } },
+  { path: "/contacts/new", view: contactCreateView, title: "Nouveau correspondant" },
+  { path: "/contacts/:id", view: contactDetailView, title: "Fiche du correspondant" },
+  { path: "/sessions", view: sessionsView, title: "Mes sessions", nav: { text: "Mes sessions", testid: "nav-sessions" } },
+  { path: "/historique", view: historyView, title: "Mon historique", nav: { text: "Mon historique", testid: "nav-history" } },
+  { path: "/securite", view: securityView, title: "Sécurité du compte", nav: { text: "Sécurité", testid: "nav-security" } },
+  { path: "/admin/users", view: usersView, roles: ADMIN, title: "Utilisateurs", nav: { text: "Utilisateurs", testid: "nav-users" } },
+  { path: "/admin/services", view: servicesView, roles: ADMIN, title: "Services", nav: { text: "Services", testid: "nav-services" } },
+  { path: "/admin/typologies", view: typologiesView, roles: ADMIN, title: "Typologies", nav: { text: "Typologies", testid: "nav-typologies" } },
+  { path: "/admin/connections", view: connectionsView, roles: ADMIN, title: "Historique des connexions", nav: { text: "Connexions", testid: "nav-connections" } },
+  { path: "/admin/events", view: eventsView, roles: ADMIN, title: "Journal d'audit", nav: { text: "Journal", testid: "nav-events" } },
+  { path: "/accessibilite", view: accessibilityView, open: true, title: "Accessibilité" },
+].map((route) => ({ ...route, pattern: new RegExp(`^${route.path.replace(/:\w+/g, "([\\w-]+)")}$`) }));
 
 const HOME = "/accueil";
 // A session restricted to enrolling or to changing its password (issue 15) shows only this screen.
@@ -89,6 +92,11 @@ function navLink(href, text, current, testid) {
   return h("a", { href: `#${href}`, class: ["nav-link", active ? "active" : ""], "aria-current": active ? "page" : null, "data-testid": testid }, text);
 }
 
+/** May `user` open `route`? (a route without `roles` is for everyone signed in) */
+function allowed(route, user) {
+  return !route.roles || route.roles.includes(user?.role);
+}
+
 /** "FIN, DG" — the user's services, primary first (the header's reminder of where they work). */
 function userServices(user) {
   const services = [...(user.services || [])].sort((a, b) => Number(Boolean(b.primary)) - Number(Boolean(a.primary)));
@@ -106,7 +114,6 @@ function renderHeader(path) {
     replace(header);
     return;
   }
-  const isAdmin = state.user.role === "administrateur";
   const restricted = Boolean(state.user.restriction);
   const logoutButton = h("button", { type: "button", class: "btn btn-secondary", id: "logout-button" }, "Se déconnecter");
   logoutButton.addEventListener("click", async () => {
@@ -130,17 +137,7 @@ function renderHeader(path) {
       restricted ? null : h(
         "nav",
         { class: "main-nav", "aria-label": "Navigation principale" },
-        navLink("/accueil", "Accueil", path, "nav-home"),
-        navLink("/documents", "Registre", path, "nav-documents"),
-        navLink("/contacts", "Correspondants", path, "nav-contacts"),
-        navLink("/sessions", "Mes sessions", path, "nav-sessions"),
-        navLink("/historique", "Mon historique", path, "nav-history"),
-        navLink("/securite", "Sécurité", path, "nav-security"),
-        isAdmin ? navLink("/admin/users", "Utilisateurs", path, "nav-users") : null,
-        isAdmin ? navLink("/admin/services", "Services", path, "nav-services") : null,
-        isAdmin ? navLink("/admin/typologies", "Typologies", path, "nav-typologies") : null,
-        isAdmin ? navLink("/admin/connections", "Connexions", path, "nav-connections") : null,
-        isAdmin ? navLink("/admin/events", "Journal", path, "nav-events") : null,
+        ROUTES.filter((route) => route.nav && allowed(route, state.user)).map((route) => navLink(route.path, route.nav.text, path, route.nav.testid)),
       ),
       h(
         "div",
@@ -182,7 +179,7 @@ async function render() {
     navigate(RESTRICTED_SCREEN);
     return;
   }
-  if (route.roles && !route.roles.includes(state.user?.role)) {
+  if (!allowed(route, state.user)) {
     flash("Cette page est réservée aux administrateurs.", "error");
     navigate(HOME);
     return;

@@ -156,7 +156,7 @@ def test_get_returns_the_document(client, agent):
     assert client.get(f"/api/documents/{doc['id']}", headers=agent.headers).json["data"] == doc
 
 
-@pytest.mark.parametrize("document_id", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize("document_id", ["6f1c2a9e-3b4d-4e8f-9a7b-0c5d2e1f4a3b", "not-a-uuid"])
 def test_unknown_document_is_404(client, validateur, document_id):
     assert_error(client.get(f"/api/documents/{document_id}", headers=validateur.headers), 404, "not_found")
 
@@ -405,7 +405,8 @@ def test_invalid_list_arguments_are_422(client, agent, query, field):
 def test_pagination_meta(client, agent):
     ids = [create_doc(client, agent)["id"] for _ in range(5)]
     first = client.get("/api/documents", query_string={"per_page": 2}, headers=agent.headers).json
-    assert first["meta"] == {"page": 1, "per_page": 2, "total": 5, "pages": 3}
+    # An agent outside the mail office may not export the register: no `exporter_registre`.
+    assert first["meta"] == {"page": 1, "per_page": 2, "total": 5, "pages": 3, "actions": []}
     last = client.get("/api/documents", query_string={"per_page": 2, "page": 3}, headers=agent.headers).json
     assert last["meta"]["page"] == 3 and len(last["data"]) == 1
     beyond = client.get("/api/documents", query_string={"per_page": 2, "page": 9}, headers=agent.headers).json

@@ -7,15 +7,15 @@ change (accents folded the same way on SQLite and PostgreSQL), so every write he
 from contextlib import contextmanager
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from courrier import signals
-from courrier.columns import new_uuid, utcnow
+from courrier.columns import utcnow
 from courrier.contacts.models import ADDRESS_FIELDS, REQUIRED_NAME, Contact, normalized
 from courrier.database import transactional
-from courrier.documents.models import Document, DocumentEvent, document_reads
-from courrier.documents.service import REGISTER_ORDER, escape_like, visible_documents
+from courrier.documents import correspondence
+from courrier.documents.service import escape_like
 from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
 from courrier.schemas import paginate
@@ -27,8 +27,6 @@ DUPLICATE = "Un correspondant semblable existe déjà : « {name} » (id {id}). 
 IN_USE = ("Ce correspondant est utilisé par {count} courrier(s) : il ne peut pas être supprimé. "
           "Fusionnez-le plutôt avec un autre correspondant.")
 CHANGED_MEANWHILE = "Un courrier vient d'être lié à ce correspondant : réessayez."
-# The letter columns that name a contact, and the role each gives it in a merge's history.
-CONTACT_COLUMNS = {"expediteur": Document.expediteur_id, "destinataire": Document.destinataire_id}
 LIST_ORDER = (Contact.search_text, Contact.id)
 
 
@@ -75,23 +73,8 @@ def iter_contacts(filters):
 
 
 def contact_documents(user, contact_id, page, per_page):
-    """The letters from or to a contact that `user` may see, newest first, with the caller's read marks."""
-    contact = get_contact(contact_id)
-    query = visible_documents(user).where(or_(*(column == contact.id for column in CONTACT_COLUMNS.values())))
-    result = paginate(query.order_by(*REGISTER_ORDER), page, per_page, keyed_by=(Document.id, REGISTER_ORDER))
-    if result["data"]:
-        reads = document_reads.c
-        read = set(db.session.scalars(select(reads.document_id).where(
-            reads.user_id == user.id, reads.document_id.in_([d.id for d in result["data"]]))))
-        for document in result["data"]:
-            document.lu = document.id in read
-    return result
-
-
-def letters_using(contact_id):
-    """How many letters name the contact as sender or recipient."""
-    return db.session.scalar(select(func.count()).select_from(Document).where(
-        or_(*(column == contact_id for column in CONTACT_COLUMNS.values()))))
+    """The letters from or to a contact that `user` may see (`documents.correspondence`)."""
+    return correspondence.contact_documents(user, get_contact(contact_id).id, page, per_page)
 
 
 # ------------------------------------------------------------------ rules
@@ -162,7 +145,7 @@ def update_contact(actor, contact_id, changes):
 def delete_contact(actor, contact_id):
     """An administrateur deletes a contact no letter names (409 saying how many do)."""
     contact = get_contact(contact_id)
-    count = letters_using(contact.id)
+    count = correspondence.letters_using(contact.id)
     if count:
         raise ApiError("conflict", IN_USE.format(count=count))
     details = {"contact_id": contact.id, "type": contact.type, "nom": contact.display_name}
@@ -174,10 +157,8 @@ def delete_contact(actor, contact_id):
 
 @transactional
 def merge_contact(actor, contact_id, into_id):
-    """Move every letter of a contact to another one, with a history line on each, then delete it.
-
-    Two UPDATEs and one bulk INSERT whatever the number of letters; the letters' text fields are kept.
-    """
+    """Move every letter of a contact to another one, with a history line on each (`correspondence.move_letters`),
+    then delete it."""
     source = get_contact(contact_id)
     if into_id == source.id:
         raise validation_error("into", MERGE_INTO_ITSELF)
@@ -185,25 +166,15 @@ def merge_contact(actor, contact_id, into_id):
     target = find_contact(into_id)
     if target is None:
         raise validation_error("into", UNKNOWN_TARGET)
-    roles = {}
-    for role, column in CONTACT_COLUMNS.items():
-        for document_id in db.session.scalars(select(Document.id).where(column == source.id)):
-            roles.setdefault(document_id, []).append(role)
-        db.session.execute(update(Document).where(column == source.id).values({column.key: target.id})
-                           .execution_options(synchronize_session=False))
     now = utcnow()
     details = {"from_id": source.id, "from": source.display_name, "into_id": target.id, "into": target.display_name}
-    if roles:
-        db.session.execute(insert(DocumentEvent), [
-            {"id": new_uuid(), "document_id": document_id, "action": "contact_merged", "actor_id": actor.id,
-             "at": now, "details": {**details, "roles": document_roles}}
-            for document_id, document_roles in roles.items()])
+    moved = correspondence.move_letters(actor, source.id, target.id, details, now)
     with refused_if_linked_meanwhile():
         db.session.execute(delete(Contact).where(Contact.id == source.id))
     db.session.expunge(source)
     signals.contacts_merged.send(current_app._get_current_object(), actor_id=actor.id,
-                                 details={**details, "documents": len(roles)})
-    return {"contact": target, "documents": len(roles)}
+                                 details={**details, "documents": moved})
+    return {"contact": target, "documents": moved}
 
 
 @contextmanager

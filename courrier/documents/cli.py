@@ -10,7 +10,6 @@ from flask.cli import AppGroup
 
 from courrier.documents import register
 from courrier.documents.models import DOCUMENT_TYPES
-from courrier.documents.register_pdf import write_pdf
 from courrier.errors import ApiError
 
 registre_cli = AppGroup("registre", help="Registre chronologique du courrier (export PDF ou CSV).")
@@ -43,6 +42,8 @@ def export_command(kind, year, date_from, date_to, output_format, separator, no_
 
     with click.progressbar(length=total, label=f"Registre {kind} ({period.label})", file=sys.stderr) as bar:
         if output_format == "pdf":
+            from courrier.documents.register_pdf import write_pdf  # fpdf2 only when a PDF is rendered
+
             write_pdf(rows, period, output, total=total, on_row=on_row)
         else:
             for chunk in register.csv_chunks(rows, separator, bom=not no_bom, on_row=on_row):

@@ -21,7 +21,7 @@ from courrier.deadlines import paris_today
 from courrier.documents import visibility
 from courrier.documents.models import Document
 from courrier.documents.service import day_start
-from courrier.documents.treatment import etat_of
+from courrier.documents.rules import etat_of
 from courrier.errors import ApiError
 from courrier.extensions import db
 from courrier.services.models import Service
@@ -46,6 +46,7 @@ MAY_EXPORT = (
     lambda viewer: viewer.role in ("administrateur", "validateur"),
     lambda viewer: viewer.in_mail_office,
 )
+REGISTER_ACTIONS = ("exporter_registre",)
 FORBIDDEN = "Seuls le bureau du courrier, les validateurs et les administrateurs peuvent exporter le registre."
 
 # (key of RegisterRow, French header) of the CSV, in order.
@@ -118,11 +119,20 @@ def french_date(value):
 
 # ------------------------------------------------------------------ reading
 
+def may_export(viewer):
+    """Whether the caller keeps the register (MAY_EXPORT)."""
+    return any(rule(viewer) for rule in MAY_EXPORT)
+
+
 def require_export(user):
     """403 unless the caller keeps the register (MAY_EXPORT)."""
-    viewer = visibility.viewer_of(user)
-    if not any(rule(viewer) for rule in MAY_EXPORT):
+    if not may_export(visibility.viewer_of(user)):
         raise ApiError("forbidden", FORBIDDEN)
+
+
+def register_actions(viewer):
+    """What the caller may do with the register as a whole (the register list's `meta.actions`)."""
+    return ["exporter_registre"] if may_export(viewer) else []
 
 
 def _in_period(query, period):

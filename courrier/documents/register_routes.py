@@ -8,7 +8,6 @@ from marshmallow import ValidationError, fields, validates_schema
 from courrier.auth.guard import auth_required, current_principal
 from courrier.documents import register
 from courrier.documents.models import DOCUMENT_TYPES
-from courrier.documents.register_pdf import write_pdf
 from courrier.schemas import Schema, one_of
 
 blp = Blueprint("registre", __name__, url_prefix="/api/registre",
@@ -68,6 +67,9 @@ def export_register(args):
         response.headers["Content-Type"] = "text/csv; charset=utf-8"
         response.headers["Content-Disposition"] = f'attachment; filename="{period.filename("csv")}"'
     else:
+        # fpdf2 is imported here, when a PDF is asked for: a worker that never renders one does not hold it.
+        from courrier.documents.register_pdf import write_pdf
+
         # On disk, not in memory: the PDF of a busy year is tens of megabytes.
         out = tempfile.TemporaryFile()
         rows = write_pdf(register.iter_register(period), period, out, total=register.count_register(period))

@@ -1,13 +1,13 @@
-"""/api/documents: the mail register (API.md section 5); the rules live in `courrier.documents.service`."""
+"""/api/documents: the mail register (API.md section 5); who may do what is `courrier.documents.rules`."""
 from flask import send_file
 from flask_smorest import Blueprint
 
 from courrier.auth.guard import auth_required, current_principal
-from courrier.documents import bannettes, replies, service, treatment, visibility
+from courrier.documents import attachments, bannettes, register, replies, rules, service, treatment, visibility
 from courrier.documents.schemas import (
     AcknowledgementSchema, AssignSchema, AttachmentSchema, AttachmentUploadSchema, BannetteSchema, CommentSchema,
-    DocumentCreateSchema, DocumentDetailSchema, DocumentListArgsSchema, DocumentSchema, DocumentUpdateSchema,
-    HistoryEntrySchema, RejectSchema, ReopenSchema, ReplyCreateSchema,
+    DocumentCreateSchema, DocumentDetailSchema, DocumentListArgsSchema, DocumentUpdateSchema,
+    HistoryEntrySchema, RegisterPageEnvelopeSchema, RejectSchema, ReopenSchema, ReplyCreateSchema,
 )
 from courrier.documents.storage import SIGNATURES
 from courrier.http import accepts_upload
@@ -21,10 +21,12 @@ accepts_upload("documents.upload_attachment")
 
 def as_seen(document):
     """One letter as the caller sees it: they are looking at it, so it is read by them (`lu`, and the
-    `en_copie` queue forgets it), with the letters it links to that they may see. Every route returning
-    one letter returns this same shape."""
+    `en_copie` queue forgets it), with the letters it links to that they may see and what they may do
+    to it now (`actions`). Every route returning one letter returns this same shape."""
     user = current_principal()
-    return replies.with_links(user, service.mark_read(user, document))
+    viewer = visibility.viewer_of(user)
+    document = replies.with_links(user, service.mark_read(user, document), viewer)
+    return rules.with_actions(viewer, [document])[0]
 
 
 ATTACHMENT_TYPES = tuple(content_type for _, content_type, _ in SIGNATURES)
@@ -51,10 +53,14 @@ def create_document(data):
 @blp.route("", methods=["GET"])
 @auth_required()
 @blp.arguments(DocumentListArgsSchema, location="query")
-@blp.response(200, envelope(DocumentSchema, paginated=True))
+@blp.response(200, RegisterPageEnvelopeSchema)
 def list_documents(filters):
-    """The register, newest first; an agent sees only the documents they registered."""
-    return service.list_documents(current_principal(), filters)
+    """The register, newest first; an agent sees only the documents they registered. Each letter carries
+    the caller's `actions`; `meta.actions` says what they may do with the register itself."""
+    viewer = visibility.viewer_of(current_principal())
+    page = service.list_documents(current_principal(), filters, viewer)
+    page["meta"]["actions"] = register.register_actions(viewer)
+    return page
 
 
 @blp.route("/<document_id>", methods=["GET"])
@@ -176,7 +182,7 @@ def document_history(document_id):
 @auth_required()
 @blp.response(200, envelope(AttachmentSchema, many=True))
 def list_attachments(document_id):
-    return {"data": service.list_attachments(current_principal(), document_id)}
+    return {"data": attachments.list_attachments(current_principal(), document_id)}
 
 
 @blp.route("/<document_id>/attachments", methods=["POST"])
@@ -186,7 +192,7 @@ def list_attachments(document_id):
 @blp.response(201, envelope(AttachmentSchema))
 def upload_attachment(files, document_id):
     """Attach a PDF, PNG or JPEG (recognised by its content) to a pending document: its creator or an admin."""
-    attachment = service.add_attachment(current_principal(), document_id, files["file"])
+    attachment = attachments.add_attachment(current_principal(), document_id, files["file"])
     return {"message": "Pièce jointe ajoutée.", "data": attachment}
 
 
@@ -195,7 +201,7 @@ def upload_attachment(files, document_id):
 @blp.doc(responses=DOWNLOAD_RESPONSE)
 def download_attachment(document_id, attachment_id):
     """Download an attachment under its original name, always as a download, never rendered inline."""
-    attachment, path = service.get_attachment_file(current_principal(), document_id, attachment_id)
+    attachment, path = attachments.get_attachment_file(current_principal(), document_id, attachment_id)
     response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
                          download_name=attachment.filename, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -1,7 +1,7 @@
 """Routing a letter (imputation, issue 12): the treating service, its responsable, the copy list.
 
-Who may route is a table; what a routing may name is checked against the database (active services,
-active users, a responsable who belongs to the treating service), and a bad id is a 422, never a 500.
+Who may route is a table (`rules.MAY_ASSIGN`); what a routing may name is checked against the database (active
+services, active users, a responsable who belongs to the treating service), and a bad id is a 422, never a 500.
 """
 from dataclasses import dataclass
 
@@ -9,31 +9,10 @@ from courrier.auth.models import User
 from courrier.errors import ApiError
 from courrier.services.service import active_by_id, active_services, is_member
 
-NOT_ROUTABLE = "Ce courrier a été rejeté : il ne peut plus être imputé."
-MAY_NOT_ASSIGN = ("Seuls le bureau du courrier, les administrateurs, les validateurs du service traitant (ou d'un "
-                  "service supérieur) et le responsable du courrier peuvent l'imputer.")
 RESPONSABLE_NOT_MEMBER = "Le responsable doit être un membre actif du service traitant."
 RESPONSABLE_WITHOUT_SERVICE = "Choisissez d'abord le service traitant."
 UNKNOWN_USERS = "Utilisateur(s) inconnu(s) ou désactivé(s) : {ids}."
 ROUTING_FIELDS = ("service_id", "responsable_id", "copie_service_ids", "copie_user_ids")
-
-# Who may route or re-route a letter they see: anyone for whom one of these holds.
-MAY_ASSIGN = {
-    "administrateur": lambda viewer, document: viewer.role == "administrateur",
-    "mail_office": lambda viewer, document: viewer.in_mail_office,
-    "validateur_above": lambda viewer, document: viewer.role == "validateur" and viewer.supervises(document.service_id),
-    "responsable": lambda viewer, document: document.responsable_id == viewer.id,
-}
-
-
-def require_may_assign(viewer, document):
-    if not any(rule(viewer, document) for rule in MAY_ASSIGN.values()):
-        raise ApiError("forbidden", MAY_NOT_ASSIGN)
-
-
-def require_routable(document):
-    if document.statut == "rejete":
-        raise ApiError("conflict", NOT_ROUTABLE)
 
 
 @dataclass

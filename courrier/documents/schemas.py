@@ -7,9 +7,12 @@ from marshmallow import ValidationError, fields, post_load, pre_load, validate, 
 from courrier.auth.schemas import UserSummarySchema
 from courrier.documents.models import DOCUMENT_TYPES, NATURES, PRIORITES, REGISTERED_NATURES, STATUTS
 from courrier.schemas import (
-    SPACE_CHARACTERS, SPACES, NoWhitespaceString, PaginationArgsSchema, Schema, has_control_character, length, one_of,
+    SPACE_CHARACTERS, SPACES, MetaSchema, NoWhitespaceString, PaginationArgsSchema, Schema, has_control_character,
+    length, one_of,
 )
 from courrier.documents.bannettes import BANNETTES
+from courrier.documents.register import REGISTER_ACTIONS
+from courrier.documents.rules import ACTIONS
 from courrier.documents.treatment import traitement_of
 from courrier.services.schemas import IDENTIFIER, ServiceSummarySchema
 from courrier.typologies.schemas import TypologieSummarySchema
@@ -135,6 +138,12 @@ class DocumentSchema(Schema):
     expediteur_contact = fields.Nested(ContactSummarySchema, allow_none=True)
     destinataire_contact = fields.Nested(ContactSummarySchema, allow_none=True)
     en_reponse_a_id = fields.String(allow_none=True, metadata={"description": "La lettre à laquelle il répond."})
+    actions = fields.List(fields.String(validate=one_of(tuple(ACTIONS))), metadata={"description": (
+        "Ce que l'utilisateur qui fait la requête peut faire à ce courrier maintenant, calculé par les règles "
+        "mêmes qui autorisent chaque action (une action absente serait refusée : 403 ou 409). modifier : "
+        "PATCH ; valider, rejeter : /validate, /reject ; affecter : /assign ; prendre_en_charge, traiter, "
+        "rouvrir : les étapes du traitement ; repondre : POST /reponses ; joindre : POST /attachments ; "
+        "accuser_reception : POST /accuse-reception. D'autres actions pourront s'ajouter.")})
 
 
 class DocumentDetailSchema(DocumentSchema):
@@ -304,3 +313,18 @@ class AttachmentUploadSchema(Schema):
         """Loaded from the body's files: its other parts (plain form fields) are unknown fields too."""
         if request.form:
             raise ValidationError({name: [self.error_messages["unknown"]] for name in request.form})
+
+
+class RegisterMetaSchema(MetaSchema):
+    """The register's page, and what the caller may do with the register as a whole."""
+
+    actions = fields.List(fields.String(validate=one_of(REGISTER_ACTIONS)), metadata={"description": (
+        "exporter_registre : l'utilisateur peut exporter le registre chronologique (GET /api/registre).")})
+
+
+RegisterPageEnvelopeSchema = Schema.from_dict({
+    "success": fields.Boolean(dump_default=True),
+    "message": fields.String(),
+    "data": fields.Nested(DocumentSchema, many=True),
+    "meta": fields.Nested(RegisterMetaSchema),
+}, name="RegisterPageEnvelopeSchema")

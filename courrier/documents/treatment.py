@@ -1,85 +1,26 @@
 """The treatment of a letter (issue 13): its states, who moves it between them, and its deadline.
 
+Who may take which step from which state is `rules.TREATMENT_STEPS` and `rules.MAY_TREAT`.
 `a_traiter` is not stored: a valid letter with a treating service and no stored state is to be
 treated. `en_cours` and `traite` are stored in `traitement_etat`, changed by conditional UPDATEs like
 the decisions, so two concurrent clicks cannot both win.
 """
-from dataclasses import dataclass
-
-from blinker import Signal
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from courrier import deadlines, signals
+from courrier import deadlines
 from courrier.columns import utcnow
 from courrier.database import transactional
-from courrier.documents import service, visibility
+from courrier.documents import rules, service, visibility
 from courrier.documents.models import EN_COURS, TRAITE, Document
+from courrier.documents.rules import A_TRAITER, TREATMENT_STEPS, WRONG_STATE, etat_of
 from courrier.errors import ApiError
 from courrier.extensions import db
 
-A_TRAITER = "a_traiter"
 SVA_SVR = {
     "sva": "Silence vaut acceptation : sans réponse à l'échéance, la demande sera réputée acceptée.",
     "svr": "Silence vaut rejet : sans réponse à l'échéance, la demande sera réputée rejetée.",
 }
-
-
-@dataclass(frozen=True)
-class TreatmentStep:
-    sources: tuple  # the stored states it starts from (None: à traiter)
-    target: str | None  # the stored state it leads to (None: back to à traiter)
-    action: str  # the history action
-    signal: Signal  # the audit event
-    who: str  # "treaters" or "supervisors", see `may_treat`
-    message: str  # the success message
-
-
-TREATMENT_STEPS = {
-    "prendre-en-charge": TreatmentStep((None,), EN_COURS, "taken_in_charge", signals.document_taken_in_charge,
-                                       "treaters", "Courrier pris en charge."),
-    "traiter": TreatmentStep((None, EN_COURS), TRAITE, "treated", signals.document_treated, "treaters",
-                             "Courrier traité."),
-    "rouvrir": TreatmentStep((EN_COURS, TRAITE), None, "reopened", signals.document_reopened, "supervisors",
-                             "Courrier rouvert : il est de nouveau à traiter."),
-}
-
-WRONG_STATE = {
-    None: "Ce courrier n'est pas à traiter : il doit être validé et imputé à un service.",
-    A_TRAITER: "Ce courrier est à traiter : il n'a pas été pris en charge ni traité.",
-    EN_COURS: "Ce courrier est déjà pris en charge.",
-    TRAITE: "Ce courrier est déjà traité.",
-}
-MAY_NOT = {
-    "treaters": "Seuls le responsable du courrier, les membres du service traitant et les administrateurs "
-                "peuvent le traiter.",
-    "supervisors": "Seuls les validateurs du service traitant (ou d'un service supérieur) et les administrateurs "
-                   "peuvent rouvrir un courrier.",
-}
-
-# Who may take a step, by its `who`: anyone for whom one rule holds.
-MAY_TREAT = {
-    "treaters": (
-        lambda viewer, document: viewer.role == "administrateur",
-        lambda viewer, document: document.responsable_id == viewer.id,
-        lambda viewer, document: document.service_id in viewer.service_ids,
-    ),
-    "supervisors": (
-        lambda viewer, document: viewer.role == "administrateur",
-        lambda viewer, document: viewer.role == "validateur" and viewer.supervises(document.service_id),
-    ),
-}
-
-
-def may_treat(viewer, document, who):
-    return any(rule(viewer, document) for rule in MAY_TREAT[who])
-
-
-def etat_of(statut, service_id, stored):
-    """The treatment state shown: null unless the letter is valid and routed."""
-    if statut != "valide" or service_id is None:
-        return None
-    return stored or A_TRAITER
 
 
 def traitement_of(document, today=None):
@@ -114,13 +55,10 @@ def _stored_state_is_one_of(sources):
 def take_step(user, document_id, name, data):
     """Take a treatment step (TREATMENT_STEPS) on a letter: who may, from which state, as one conditional UPDATE."""
     step = TREATMENT_STEPS[name]
-    document = service.get_document(user, document_id)
     viewer = visibility.viewer_of(user)
-    if not may_treat(viewer, document, step.who):
-        raise ApiError("forbidden", MAY_NOT[step.who])
+    document = service.get_document(user, document_id, viewer)
     before = etat_of(document.statut, document.service_id, document.traitement_etat)
-    if before is None or document.traitement_etat not in step.sources:
-        raise ApiError("conflict", WRONG_STATE[before])
+    service.require(viewer, rules.STEP_ACTIONS[name], document)
     now = utcnow()
     values = {"traitement_etat": step.target, "updated_at": now}
     details = {"reference": document.reference, "from": before, "to": step.target or A_TRAITER}

@@ -1,24 +1,55 @@
-"""Fixtures: an app on a fresh database per test, its client and CLI runner, and account helpers.
+"""Fixtures: an app and a clean database per test, its client and CLI runner, and account helpers.
 
 The suite runs on SQLite by default; with TEST_DATABASE_URL (PostgreSQL) and TEST_REDIS_URL it runs
-the same tests against them (rate-limit storage on Redis).
+the same tests against them (rate-limit storage on Redis). Under pytest-xdist (`-n 2`) each worker
+has a database of its own: `<database>_gw0`, `<database>_gw1`, … created on the fly, and a SQLite
+file of its own.
+
+What is built once and what is reset per test (the suite ran ~1,350 `create_app` + schema builds):
+- the schema is built once per worker: SQLite keeps a template file, copied over the test's file
+  before each test; PostgreSQL truncates every table (RESTART IDENTITY) before each test, with the
+  audit tables' append-only triggers set aside for that statement only (`session_replication_role`);
+- the app is built once per distinct configuration (`app_config`) and reused by the following tests
+  that ask for the same one; its settings, rate-limit counters and upload folder are restored or
+  emptied before each test;
+- accounts are made through the service layer (user row, then the same `complete_login` the login
+  route ends in), not by an HTTP login each; the tests of login and registration go through HTTP.
 """
 import os
+import shutil
 import uuid
 from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from courrier import create_app
+from courrier.auth.login import complete_login
 from courrier.auth.models import User
-from courrier.auth.passwords import hash_password
-from courrier.extensions import db
+from courrier.auth.passwords import hash_password, policy_mark
+from courrier.auth.schemas import LoginAnswerSchema
+from courrier.extensions import api, db, limiter
+from courrier.services import service as services_service
+from courrier.services.schemas import MembershipsSchema, ServiceCreateSchema, ServiceSchema
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def worker_database_url(url):
+    """The database of this xdist worker (`<name>_gw0`), or `url` itself outside xdist."""
+    if not url or not WORKER:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+SHARED_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_DATABASE_URL = worker_database_url(SHARED_DATABASE_URL)
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 STRONG_PASSWORD = "Tournesol-Quai-Brume-42"
+RUN_KEY_PREFIX = f"test-{uuid.uuid4().hex}"
 
 
 def base_config(tmp_path):
@@ -36,12 +67,161 @@ def base_config(tmp_path):
         # Bcrypt slots of their own (other test runs on the machine hash too), and room to wait for one.
         "PASSWORD_HASHING_LOCK_DIR": str(tmp_path / "bcrypt-slots"),
         "PASSWORD_HASHING_WAIT_MS": 10_000,
-        # One key space per test, so that limits never leak from one test to the next on Redis.
-        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        # A key space of this process's own on Redis; each test gets a fresh one (reset_rate_limits).
+        "RATELIMIT_KEY_PREFIX": RUN_KEY_PREFIX,
     }
     if TEST_REDIS_URL:
         config["RATELIMIT_STORAGE_URI"] = TEST_REDIS_URL
     return config
+
+
+# ------------------------------------------------------------------------ databases, built once
+
+
+def _admin_engine(url):
+    return create_engine(make_url(url), isolation_level="AUTOCOMMIT", poolclass=None)
+
+
+class _Schema:
+    """Whether this process has built the schema of TEST_DATABASE_URL, and SQLite's template file."""
+
+    postgres_ready = False
+    worker_database_created = False
+    sqlite_templates = {}  # database file -> template file
+
+
+def _create_worker_database():
+    """`<database>_gwN` from TEST_DATABASE_URL's server, new for this run (an old one is dropped)."""
+    if _Schema.worker_database_created or TEST_DATABASE_URL == SHARED_DATABASE_URL:
+        return
+    name = make_url(TEST_DATABASE_URL).database
+    engine = _admin_engine(SHARED_DATABASE_URL)
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    _Schema.worker_database_created = True
+
+
+def _drop_worker_database():
+    if not _Schema.worker_database_created:
+        return
+    engine = _admin_engine(SHARED_DATABASE_URL)
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(TEST_DATABASE_URL).database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def pytest_sessionfinish(session):
+    if TEST_DATABASE_URL:
+        _drop_worker_database()
+
+
+def _sqlite_path(app):
+    return make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+
+
+def _remove_sqlite_files(path):
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
+def empty_database(app):
+    """Bring the app's database back to the schema and no rows, building the schema the first time."""
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            _empty_postgresql()
+        else:
+            _empty_sqlite(app)
+
+
+def _empty_postgresql():
+    if not _Schema.postgres_ready:
+        _create_worker_database()
+        db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.session.commit()
+        db.create_all()
+        _Schema.postgres_ready = True
+        return
+    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    # The audit tables refuse TRUNCATE (courrier/audit/append_only.py): a trigger set aside, for this
+    # transaction only, by replica mode, which the tests' superuser may enter and the app's role may not.
+    db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+def _empty_sqlite(app):
+    path = _sqlite_path(app)
+    template = _Schema.sqlite_templates.get(path)
+    db.engine.dispose()
+    if template is None:
+        _remove_sqlite_files(path)
+        db.create_all()
+        db.engine.dispose()
+        template = path + ".template"
+        shutil.copyfile(path, template)
+        _Schema.sqlite_templates[path] = template
+        return
+    _remove_sqlite_files(path)
+    shutil.copyfile(template, path)
+
+
+@contextmanager
+def app_on_fresh_database(config):
+    """An app of its own (not shared with other tests) whose database holds the schema and no rows."""
+    app = create_app(config)
+    empty_database(app)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+# --------------------------------------------------------------------------- one app per config
+
+
+class _Cache:
+    """The last app built and the configuration it was built for."""
+
+    app = key = None
+
+
+def _config_key(config):
+    return repr(sorted(config.items()))
+
+
+def _cached_app(config, own=False):
+    """The app of `config`, reused while the tests that follow ask for the same configuration.
+
+    Extensions such as flask-smorest's `api` (the OpenAPI document) and the limiter are module-level
+    objects that the last `create_app` configures: the cached app is reused only while it is that last
+    app, otherwise it is built again.
+    """
+    key = None if own else _config_key(config)
+    if key is not None and _Cache.key == key and api._app is _Cache.app:
+        return _Cache.app
+    if _Cache.app is not None:
+        with _Cache.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    _Cache.app, _Cache.key = create_app(config), key
+    return _Cache.app
+
+
+def reset_rate_limits(app):
+    """Fresh limiter storage and key space, as a new app had: no counts carried from the last test."""
+    app.config["RATELIMIT_KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    limiter._key_prefix = None  # init_app keeps a prefix it already has
+    limiter.init_app(app)  # a new storage; the app's hooks are not added twice
+
+
+@pytest.fixture(scope="session")
+def suite_directory(tmp_path_factory):
+    """This process's SQLite file, upload folder and bcrypt slots (reset per test)."""
+    return tmp_path_factory.mktemp("suite")
 
 
 @pytest.fixture
@@ -50,25 +230,38 @@ def app_config():
     return {}
 
 
-@contextmanager
-def app_on_fresh_database(config):
-    """An app whose database holds the current schema and nothing else; disposed of afterwards."""
-    app = create_app(config)
-    with app.app_context():
-        if TEST_DATABASE_URL:
-            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
-        db.create_all()
+@pytest.fixture
+def app(request, suite_directory, app_config):
+    """The app of this test's configuration, on an emptied database; `@pytest.mark.own_app` for an app
+    of the test's own (one that adds routes, which an app that has served a request no longer accepts)."""
+    config = {**base_config(suite_directory), **app_config}
+    app = _cached_app(config, own=request.node.get_closest_marker("own_app") is not None)
+    settings = dict(app.config)
+    shutil.rmtree(app.config["UPLOAD_FOLDER"], ignore_errors=True)
+    empty_database(app)
+    reset_rate_limits(app)
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+    app.config.clear()
+    app.config.update(settings)
 
 
 @pytest.fixture
-def app(tmp_path, app_config):
-    with app_on_fresh_database({**base_config(tmp_path), **app_config}) as app:
-        yield app
+def scratch_database_url(tmp_path):
+    """A database no other test uses, for tests that build their own schema (the migrations)."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite'}"
+        return
+    name = f"{make_url(TEST_DATABASE_URL).database}_scratch"
+    engine = _admin_engine(SHARED_DATABASE_URL)
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
 
 
 @pytest.fixture
@@ -100,8 +293,11 @@ class Account:
         return bearer(self.token)
 
 
+_password_hashes = {}  # bcrypt rounds -> a hash of STRONG_PASSWORD (a salt shared by the suite's accounts)
+
+
 class AuthActions:
-    """Register, log in and create users of any role through the API."""
+    """Register and log in through the API; create users of any role with open sessions directly."""
 
     def __init__(self, app, client):
         self.app, self.client = app, client
@@ -133,14 +329,25 @@ class AuthActions:
         return Account(email, password, response.json["data"])
 
     def account(self, role="agent", **fields):
-        """A user of `role`, created directly in the database, then logged in through the API."""
+        """A user of `role` with a session, as a login would leave them: the user's row (its password
+        meeting today's policy for the role, so no zxcvbn), then `complete_login`, which every login
+        method ends in (the session, its tokens, the `login_succeeded` audit row), from the client's
+        address and user agent."""
         email = fields.pop("email", f"{role}-{uuid.uuid4().hex[:10]}@example.com")
-        with self.app.app_context():
-            db.session.add(User(email=email, password_hash=hash_password(STRONG_PASSWORD),
-                                nom=fields.get("nom", "Durand"), prenom=fields.get("prenom", "Paul"),
-                                contact=None, role=role, is_active=True))
+        with self.app.test_request_context(environ_base=self.client.environ_base):
+            rounds = self.app.config["BCRYPT_ROUNDS"]
+            if rounds not in _password_hashes:
+                _password_hashes[rounds] = hash_password(STRONG_PASSWORD)
+            user = User(email=email, password_hash=_password_hashes[rounds], password_policy=policy_mark(role),
+                        nom=fields.get("nom", "Durand"), prenom=fields.get("prenom", "Paul"), contact=None,
+                        role=role, is_active=True)
+            db.session.add(user)
+            db.session.flush()
+            answer = complete_login(user)
             db.session.commit()
-        return self.login_account(email, STRONG_PASSWORD)
+            data = LoginAnswerSchema().dump(answer)
+            db.session.remove()
+        return Account(email, STRONG_PASSWORD, data)
 
 
 @pytest.fixture
@@ -178,15 +385,38 @@ def join(client, admin, account, *services):
     assert response.status_code == 200, response.json
 
 
+class OrganisationBuilder:
+    """Services and memberships written by the services' own functions, as the administrateur."""
+
+    def __init__(self, app, admin):
+        self.app, self.admin = app, admin
+
+    def _as_admin(self, work):
+        with self.app.test_request_context():
+            result = work(db.session.get(User, self.admin.id))
+            db.session.remove()
+            return result
+
+    def service(self, code, parent=None, **fields):
+        body = {"code": code, "nom": f"Service {code}", "parent_id": parent["id"] if parent else None, **fields}
+        data = ServiceCreateSchema().load(body)  # the route's own schema: its defaults too
+        return self._as_admin(lambda actor: ServiceSchema().dump(services_service.create_service(actor, data)))
+
+    def join(self, account, *services):
+        data = MembershipsSchema().load({"services": [s["id"] for s in services]})
+        self._as_admin(lambda actor: services_service.set_memberships(actor, account.id, data))
+
+
 @pytest.fixture
-def org(client, auth, admin):
+def org(app, auth, admin):
     """DG > FIN > COMPTA, RH beside DG, BC the mail office; one or two people in each."""
+    build = OrganisationBuilder(app, admin)
     o = SimpleNamespace(admin=admin)
-    o.dg = service(client, admin, "DG")
-    o.fin = service(client, admin, "FIN", o.dg)
-    o.compta = service(client, admin, "COMPTA", o.fin)
-    o.rh = service(client, admin, "RH")
-    o.bc = service(client, admin, "BC", is_mail_office=True)
+    o.dg = build.service("DG")
+    o.fin = build.service("FIN", o.dg)
+    o.compta = build.service("COMPTA", o.fin)
+    o.rh = build.service("RH")
+    o.bc = build.service("BC", is_mail_office=True)
     people = {
         "registrar": ("agent", []), "fin_agent": ("agent", [o.fin]), "fin_agent2": ("agent", [o.fin]),
         "dg_validateur": ("validateur", [o.dg]), "fin_validateur": ("validateur", [o.fin]),
@@ -197,7 +427,7 @@ def org(client, auth, admin):
     for name, (role, services) in people.items():
         account = auth.account(role, nom=name)
         if services:
-            join(client, admin, account, *services)
+            build.join(account, *services)
         setattr(o, name, account)
     return o
 

@@ -190,13 +190,14 @@ def test_clean_filename(client_name, expected):
     assert clean_filename(client_name, "image/png") == expected
 
 
-def test_path_traversal_stays_inside_the_upload_folder(app, client, agent, tmp_path):
+def test_path_traversal_stays_inside_the_upload_folder(app, client, agent):
     doc = create_doc(client, agent)
     response = upload(client, agent, doc["id"], PDF, "../../etc/passwd.pdf")
     assert response.status_code == 201
     assert response.json["data"]["filename"] == "passwd.pdf"
     lock_dir = app.config["PASSWORD_HASHING_LOCK_DIR"]  # the bcrypt slots' lock files live there too
-    on_disk = [os.path.join(root, name) for root, _, names in os.walk(tmp_path) for name in names
+    app_files = os.path.dirname(app.config["UPLOAD_FOLDER"])  # the database, the uploads, the bcrypt slots
+    on_disk = [os.path.join(root, name) for root, _, names in os.walk(app_files) for name in names
                if not name.startswith("test.sqlite") and root != lock_dir]
     stored_as = attachment_storage_name(app, response.json["data"]["id"])
     assert on_disk == [os.path.join(app.config["UPLOAD_FOLDER"], stored_as)]

@@ -8,10 +8,11 @@ from courrier.extensions import db
 BEFORE_SERVICES = "4be5b34c317d"
 
 
-def test_the_services_and_treatment_migrations_keep_existing_letters_and_give_them_deadlines(tmp_path):
+def test_the_services_and_treatment_migrations_keep_existing_letters_and_give_them_deadlines(
+        tmp_path, scratch_database_url):
     from flask_migrate import upgrade
 
-    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'live.sqlite'}"
+    url = scratch_database_url
     app = create_app({**base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
     register_migrations(app)
     with app.app_context():
@@ -53,12 +54,13 @@ def test_the_services_and_treatment_migrations_keep_existing_letters_and_give_th
 BEFORE_AUDIT_CHAIN = "5e1d3c0a2b7f"
 
 
-def test_the_audit_chain_migration_chains_the_existing_events_and_makes_them_append_only(tmp_path):
+def test_the_audit_chain_migration_chains_the_existing_events_and_makes_them_append_only(
+        tmp_path, scratch_database_url):
     import pytest
     from flask_migrate import upgrade
     from sqlalchemy.exc import DBAPIError
 
-    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'live.sqlite'}"
+    url = scratch_database_url
     app = create_app({**base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
     register_migrations(app)
     with app.app_context():

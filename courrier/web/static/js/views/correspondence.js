@@ -1,13 +1,12 @@
 // A letter's correspondents, nature and links (issue 14): the rows of the detail list (sender and
 // recipient with their directory card, nature, registered-mail number, acknowledgement of receipt,
 // the letter it answers), the "Réponses" card with its "Répondre" button, the acknowledgement form,
-// and the history lines of those steps. The server decides who may; the buttons are offered to
-// those who probably may, and a refusal is shown with the server's message.
+// and the history lines of those steps. "Répondre" and the acknowledgement form are shown when the
+// letter's `actions` (the server's rules) list them; a refusal is shown with the server's message.
 
 import * as api from "../api.js";
 import { h, badge, label, formatDate, contactName, REGISTERED_NATURES } from "../dom.js";
 import { field, FormErrors, formAlert, busy } from "../forms.js";
-import { mailOfficeOf } from "./routing.js";
 
 const docHref = (doc) => `#/documents/${encodeURIComponent(doc.id)}`;
 
@@ -55,20 +54,10 @@ export function linkDetails(doc, item) {
   ];
 }
 
-/** Who answers a letter or records its acknowledgement: its author, its treaters, the mail office, admins. */
-export function mayHandle(user, doc, services) {
-  if (!user) return false;
-  if (user.role === "administrateur" || doc.created_by?.id === user.id || doc.responsable?.id === user.id) return true;
-  const mine = new Set((user.services || []).map((service) => service.id));
-  if (doc.service && mine.has(doc.service.id)) return true;
-  const office = mailOfficeOf(services);
-  return Boolean(office && mine.has(office.id));
-}
-
 /** The "Réponses" card: the replies (each a link) and, on an incoming letter, "Répondre". */
-export function correspondenceSection(doc, user, services, { navigate, flash }) {
+export function correspondenceSection(doc, { navigate, flash }) {
   const replies = doc.reponses || [];
-  const canReply = doc.type === "entrant" && doc.statut !== "rejete" && mayHandle(user, doc, services);
+  const canReply = (doc.actions || []).includes("repondre");
   if (doc.type !== "entrant" && !replies.length) return null;
 
   const alert = formAlert("reply-error");
@@ -120,9 +109,9 @@ function today() {
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
-/** The "Accusé de réception" card of a registered letter, for those who may record it. */
-export function acknowledgementSection(doc, user, services, reload) {
-  if (!REGISTERED_NATURES.includes(doc.nature) || !mayHandle(user, doc, services)) return null;
+/** The "Accusé de réception" card of a registered letter (the only kind that has one), when the server lists it. */
+export function acknowledgementSection(doc, reload) {
+  if (!REGISTERED_NATURES.includes(doc.nature) || !(doc.actions || []).includes("accuser_reception")) return null;
   const alert = formAlert("ack-error");
   const date = field({
     id: "ack-date",

@@ -5,13 +5,12 @@ import * as api from "../api.js";
 import { h, replace, badge, label, formatDate, formatDateTime, formatSize, personName, serviceCode, LABELS, REGISTERED_NATURES } from "../dom.js";
 import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
 import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, loadError, serviceOptions } from "../components.js";
-import { canRoute, routingPanel, routingDetails, routingHistoryLines, registrationRoutingFields } from "./routing.js";
+import { routingPanel, routingDetails, routingHistoryLines, registrationRoutingFields } from "./routing.js";
 import { contactPicker } from "../contact-picker.js";
-import { canExportRegister, registerExportPanel } from "./register.js";
+import { registerExportPanel } from "./register.js";
 import { correspondenceSection, acknowledgementSection, linkDetails, correspondenceHistoryLines } from "./correspondence.js";
 import { deadlineBadge, etatBadge, silenceNotice, treatmentDetails, treatmentPanel, treatmentHistoryLines, typologieName } from "./treatment.js";
 
-const DECIDERS = ["validateur", "administrateur"];
 const FILTERS = ["bannette", "statut", "type", "priorite", "q", "date_from", "date_to", "service_id", "sous_services", "non_affecte", "responsable_id", "page"];
 
 const optionsOf = (kind, anyText) => [
@@ -52,7 +51,7 @@ export async function loadBannettes() {
 }
 
 // The names of the queues, should GET /api/bannettes not answer (the server's libelle wins).
-export const BANNETTE_LABELS = {
+const BANNETTE_LABELS = {
   a_qualifier: "À qualifier",
   a_valider: "À valider",
   a_traiter: "À traiter",
@@ -61,19 +60,12 @@ export const BANNETTE_LABELS = {
   mes_enregistrements: "Mes enregistrements en cours",
 };
 
-/** May this user validate or reject this document (role, four-eyes rule, still pending)? */
-export function canDecide(user, doc) {
-  return Boolean(user && DECIDERS.includes(user.role) && doc.statut === "en_attente" && doc.created_by?.id !== user.id);
-}
-
-/** May this user edit the document or attach files (its creator or an admin, while pending)? */
-export function canEdit(user, doc) {
-  return Boolean(user && doc.statut === "en_attente" && (user.role === "administrateur" || doc.created_by?.id === user.id));
-}
+/** Whether the server lists `action` among what the caller may do to the letter now (`doc.actions`). */
+const may = (doc, action) => (doc.actions || []).includes(action);
 
 // ---------------------------------------------------------------- list
 
-export async function documentListView({ query, navigate, user }) {
+export async function documentListView({ query, navigate }) {
   const filters = pick(query, FILTERS);
   const [payload, services, bannettes] = await Promise.all([
     api.request("/api/documents", { query: { per_page: 20, ...filters } }),
@@ -149,7 +141,7 @@ export async function documentListView({ query, navigate, user }) {
           h("a", { href: "#/documents", "data-testid": "whole-register" }, "Voir tout le registre"),
         )
       : null,
-    canExportRegister(user, services) ? registerExportPanel() : null,
+    (payload.meta?.actions || []).includes("exporter_registre") ? registerExportPanel() : null,
     form,
     table,
     pagination(payload.meta, "/documents", queryWithoutPage),
@@ -302,9 +294,9 @@ export async function documentCreateView({ navigate, flash }) {
   });
 }
 
-export async function documentEditView({ params: [id], navigate, flash, user }) {
+export async function documentEditView({ params: [id], navigate, flash }) {
   const [{ data: doc }, typologies] = await Promise.all([api.request(`/api/documents/${encodeURIComponent(id)}`), loadTypologies({ is_active: "true" })]);
-  if (!canEdit(user, doc)) {
+  if (!may(doc, "modifier")) {
     return h("section", { class: "page" }, pageHeader("Modifier le courrier"), h("p", { class: "alert alert-error" }, "Ce courrier ne peut plus être modifié."));
   }
   return documentForm({
@@ -452,7 +444,7 @@ function historySection(events, typologies) {
   );
 }
 
-function attachmentsSection(doc, attachments, user, reload) {
+function attachmentsSection(doc, attachments, reload) {
   const base = `/api/documents/${encodeURIComponent(doc.id)}/attachments`;
   const alert = formAlert("attachment-error");
 
@@ -484,7 +476,7 @@ function attachmentsSection(doc, attachments, user, reload) {
     : h("p", { class: "empty" }, "Aucune pièce jointe.");
 
   let upload = null;
-  if (canEdit(user, doc)) {
+  if (may(doc, "joindre")) {
     const fileField = field({
       id: "attachment-file",
       name: "file",
@@ -526,6 +518,7 @@ function attachmentsSection(doc, attachments, user, reload) {
   );
 }
 
+/** The "Décision" card: "Valider" and "Rejeter", each when the server lists it. */
 function decisionPanel(doc, reload) {
   const base = `/api/documents/${encodeURIComponent(doc.id)}`;
   const alert = formAlert("decision-error");
@@ -602,30 +595,31 @@ function decisionPanel(doc, reload) {
     { class: "card decision", "aria-labelledby": "decision-title", "data-testid": "decision-panel" },
     h("h2", { id: "decision-title" }, "Décision"),
     alert,
-    h("div", { class: "form-actions" }, validateButton, rejectButton),
+    h("div", { class: "form-actions" }, may(doc, "valider") ? validateButton : null, may(doc, "rejeter") ? rejectButton : null),
     validatePanel,
     rejectForm,
   );
 }
 
 export async function documentDetailView(context) {
-  const { params: [id], user, isCurrent, navigate, flash } = context;
+  const { params: [id], isCurrent, navigate, flash } = context;
   const base = `/api/documents/${encodeURIComponent(id)}`;
   const container = h("section", { class: "page", "data-testid": "document-page" });
   const messageBox = h("div", { class: "alert alert-success", role: "status", id: "document-message", tabindex: "-1", hidden: true });
 
   const load = async () => {
-    const [docResult, historyResult, attachmentsResult, services, typologies] = await Promise.allSettled([
+    const [docResult, historyResult, attachmentsResult, typologies] = await Promise.allSettled([
       api.request(base),
       api.request(`${base}/history`),
       api.request(`${base}/attachments`),
-      loadServices(),
       loadTypologies(),
     ]);
     if (docResult.status === "rejected") throw docResult.reason;
+    const doc = docResult.value.data;
     return {
-      doc: docResult.value.data,
-      services: services.status === "fulfilled" ? services.value : [],
+      doc,
+      // The routing form's pickers are the only use of the services here.
+      services: may(doc, "affecter") ? await loadServices() : [],
       typologies: typologies.status === "fulfilled" ? typologies.value : [],
       history: historyResult.status === "fulfilled" ? historyResult.value.data || [] : null,
       attachments: attachmentsResult.status === "fulfilled" ? attachmentsResult.value.data || [] : null,
@@ -635,7 +629,7 @@ export async function documentDetailView(context) {
 
   const draw = ({ doc, services, typologies, history, attachments, partialError }) => {
     const actions = [linkButton("#/documents", "← Retour au registre", { class: "btn btn-secondary" })];
-    if (canEdit(user, doc)) actions.push(linkButton(`${docHref(doc)}/edit`, "Modifier", { id: "edit-document-button" }));
+    if (may(doc, "modifier")) actions.push(linkButton(`${docHref(doc)}/edit`, "Modifier", { id: "edit-document-button" }));
     replace(
       container,
       pageHeader(`${doc.reference} — ${doc.objet}`, ...actions),
@@ -649,12 +643,12 @@ export async function documentDetailView(context) {
           "div",
           { class: "detail-main" },
           h("section", { class: "card", "aria-label": "Informations" }, detailList(doc)),
-          canDecide(user, doc) ? decisionPanel(doc, reload) : null,
-          correspondenceSection(doc, user, services, { navigate, flash }),
-          acknowledgementSection(doc, user, services, reload),
-          treatmentPanel(doc, user, services, reload),
-          canRoute(user, doc, services) && services.length ? routingPanel(doc, services, reload) : null,
-          attachments ? attachmentsSection(doc, attachments, user, reload) : null,
+          may(doc, "valider") || may(doc, "rejeter") ? decisionPanel(doc, reload) : null,
+          correspondenceSection(doc, { navigate, flash }),
+          acknowledgementSection(doc, reload),
+          treatmentPanel(doc, reload),
+          may(doc, "affecter") && services.length ? routingPanel(doc, services, reload) : null,
+          attachments ? attachmentsSection(doc, attachments, reload) : null,
         ),
         history ? historySection(history, typologies) : null,
       ),

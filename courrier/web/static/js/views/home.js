@@ -4,7 +4,6 @@
 import * as api from "../api.js";
 import { h, personName } from "../dom.js";
 import { pageHeader, linkButton } from "../components.js";
-import { BANNETTE_LABELS } from "./documents.js";
 
 // What each queue holds, in a sentence (GET /api/bannettes gives its name and count).
 const DESCRIPTIONS = {
@@ -19,7 +18,7 @@ const DESCRIPTIONS = {
 const plural = (count) => `${count} courrier${count > 1 ? "s" : ""}`;
 
 function bannetteCard(queue) {
-  const libelle = queue.libelle || BANNETTE_LABELS[queue.code] || queue.code;
+  const libelle = queue.libelle || queue.code;
   const count = Number(queue.count) || 0;
   const alarming = queue.code === "en_retard" && count > 0;
   return h(

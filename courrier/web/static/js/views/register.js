@@ -1,19 +1,10 @@
 // The export of the chronological register (issue 14): every letter of one type and period, in
 // reference order, as a CSV file (for a spreadsheet) or a PDF (to print, for the archives). Offered
-// to the mail office, validateurs and administrateurs; the server refuses anyone else (403).
+// when the register list's `meta.actions` says "exporter_registre" (the server's rule).
 
 import * as api from "../api.js";
 import { h, LABELS } from "../dom.js";
 import { field, FormErrors, formAlert, busy } from "../forms.js";
-import { mailOfficeOf } from "./routing.js";
-
-/** May this user export the register (validateur, administrateur, member of the mail office)? */
-export function canExportRegister(user, services) {
-  if (!user) return false;
-  if (["validateur", "administrateur"].includes(user.role)) return true;
-  const office = mailOfficeOf(services);
-  return Boolean(office && (user.services || []).some((service) => service.id === office.id));
-}
 
 /** The "Exporter le registre" panel: type, period, then CSV or PDF (the file the server names). */
 export function registerExportPanel() {

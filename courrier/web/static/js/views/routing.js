@@ -1,6 +1,6 @@
 // Routing a letter (imputation): who treats it (service, responsable), who gets a copy, and how
-// those appear in the detail list and the history. The server decides who may route; the panel is
-// only offered to those who probably may.
+// those appear in the detail list and the history. The panel is offered when the letter's `actions`
+// (the server's rules) list "affecter".
 
 import * as api from "../api.js";
 import { h, personName, serviceName } from "../dom.js";
@@ -8,20 +8,6 @@ import { field, FormErrors, formAlert, busy } from "../forms.js";
 import { serviceOptions, setOptions } from "../components.js";
 
 const NO_RESPONSABLE = ["", "— Aucun responsable —"];
-
-/** The mail office among the services, or undefined. */
-export function mailOfficeOf(services) {
-  return services.find((service) => service.is_mail_office);
-}
-
-/** Should the routing panel be offered (administrateur, mail office, validateur, responsable; not rejected)? */
-export function canRoute(user, doc, services) {
-  if (!user || doc.statut === "rejete") return false;
-  if (["administrateur", "validateur"].includes(user.role)) return true;
-  if (doc.responsable?.id === user.id) return true;
-  const office = mailOfficeOf(services);
-  return Boolean(office && (user.services || []).some((service) => service.id === office.id));
-}
 
 /** The members of a service (the possible responsables), by name. */
 export async function membersOf(serviceId) {

@@ -1,7 +1,7 @@
 // The treatment of a letter (issue 13): its deadline badge, its typologie, the treatment rows of
 // the detail list, the "Traitement" panel (take in charge, mark treated, reopen) and the history
-// lines of those steps. The server decides who may take a step; the buttons are only offered to
-// those who probably may, and a refusal is shown with the server's message.
+// lines of those steps. A button is shown when the letter's `actions` (the server's rules) list its
+// step; a refusal (a change made meanwhile) is shown with the server's message.
 
 import * as api from "../api.js";
 import { h, label, formatDate, formatDateTime, personName } from "../dom.js";
@@ -87,46 +87,15 @@ export function treatmentDetails(doc, item) {
   ];
 }
 
-// ---------------------------------------------------------------- who may
-
-/** The id of the letter's treating service and of every service above it (from GET /api/services). */
-function serviceAndAncestors(serviceId, services) {
-  const byId = new Map(services.map((service) => [service.id, service]));
-  const ids = new Set();
-  let current = serviceId;
-  while (current && !ids.has(current)) {
-    ids.add(current);
-    current = byId.get(current)?.parent_id || null;
-  }
-  return ids;
-}
-
-/** May this user take the letter in charge or mark it treated (responsable, member of its service, administrateur)? */
-export function canTreat(user, doc) {
-  if (!user || !doc.traitement?.etat || !doc.service) return false;
-  if (user.role === "administrateur" || doc.responsable?.id === user.id) return true;
-  return (user.services || []).some((service) => service.id === doc.service.id);
-}
-
-/** May this user reopen the letter (validateur of its service or of one above it, administrateur)? */
-export function canReopen(user, doc, services) {
-  if (!user || !doc.service || !["en_cours", "traite"].includes(doc.traitement?.etat)) return false;
-  if (user.role === "administrateur") return true;
-  if (user.role !== "validateur") return false;
-  if (!services.length) return true; // the tree could not be read: let the server say
-  const above = serviceAndAncestors(doc.service.id, services);
-  return (user.services || []).some((service) => above.has(service.id));
-}
-
 // ---------------------------------------------------------------- the panel
 
 /** The "Traitement" card of the letter detail, or null when this user has no step to take. */
-export function treatmentPanel(doc, user, services, reload) {
+export function treatmentPanel(doc, reload) {
   const etat = doc.traitement?.etat;
-  const treater = canTreat(user, doc);
-  const canTake = treater && etat === "a_traiter";
-  const canFinish = treater && (etat === "a_traiter" || etat === "en_cours");
-  const canOpen = canReopen(user, doc, services);
+  const actions = doc.actions || [];
+  const canTake = actions.includes("prendre_en_charge");
+  const canFinish = actions.includes("traiter");
+  const canOpen = actions.includes("rouvrir");
   if (!canTake && !canFinish && !canOpen) return null;
 
   const base = `/api/documents/${encodeURIComponent(doc.id)}`;

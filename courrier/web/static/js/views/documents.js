@@ -5,11 +5,11 @@ import * as api from "../api.js";
 import { h, replace, badge, label, formatDate, formatDateTime, formatSize, personName, serviceCode, LABELS, REGISTERED_NATURES } from "../dom.js";
 import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
 import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, loadError, serviceOptions } from "../components.js";
-import { routingPanel, routingDetails, routingHistoryLines, registrationRoutingFields } from "./routing.js";
+import { routingPanel, routingDetails, routingHistoryLines, registrationRoutingFields } from "../panels/routing.js";
 import { contactPicker } from "../contact-picker.js";
-import { registerExportPanel } from "./register.js";
-import { correspondenceSection, acknowledgementSection, linkDetails, correspondenceHistoryLines } from "./correspondence.js";
-import { deadlineBadge, etatBadge, silenceNotice, treatmentDetails, treatmentPanel, treatmentHistoryLines, typologieName } from "./treatment.js";
+import { registerExportPanel } from "../panels/register-export.js";
+import { correspondenceSection, acknowledgementSection, linkDetails, correspondenceHistoryLines } from "../panels/correspondence.js";
+import { deadlineBadge, etatBadge, silenceNotice, treatmentDetails, treatmentPanel, treatmentHistoryLines, typologieName } from "../panels/treatment.js";
 
 const FILTERS = ["bannette", "statut", "type", "priorite", "q", "date_from", "date_to", "service_id", "sous_services", "non_affecte", "responsable_id", "page"];
 

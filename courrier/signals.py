@@ -4,8 +4,15 @@ Senders pass keyword arguments: `actor_id` (who acted), `subject_user_id` (whom 
 `email` (the email concerned, e.g. the one tried on a failed login) and `details` (a JSON dict).
 """
 from blinker import Namespace
+from flask import current_app
 
 _signals = Namespace()
+
+
+def announce(signal, **event):
+    """Send a domain event from this app; its listeners write their rows in the caller's transaction."""
+    signal.send(current_app._get_current_object(), **event)
+
 
 login_succeeded = _signals.signal("login_succeeded")
 login_failed = _signals.signal("login_failed")

@@ -4,11 +4,12 @@ import sys
 from datetime import timedelta
 
 import click
-from flask import current_app
+
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import delete, func, or_, select, text
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.auth.models import AuthSession, User
 from courrier.auth.passwords import hash_password, password_problems, policy_mark
 from courrier.columns import utcnow
@@ -27,7 +28,6 @@ def create_admin_command(email, nom, prenom, contact, password):
     email = email.strip().lower()
     password = password or os.environ.get("ADMIN_PASSWORD")
     user = db.session.scalar(select(User).where(User.email == email))
-    app = current_app._get_current_object()
     if user is not None:
         changes = {"role": {"old": user.role, "new": "administrateur"},
                    "is_active": {"old": user.is_active, "new": True}}
@@ -37,7 +37,7 @@ def create_admin_command(email, nom, prenom, contact, password):
             if problems:
                 raise click.ClickException(" ".join(problems))
             user.password_hash, user.password_policy = hash_password(password), policy_mark("administrateur")
-        signals.user_updated.send(app, subject_user_id=user.id, email=email, details={"changes": changes, "via": "cli"})
+        announce(signals.user_updated, subject_user_id=user.id, email=email, details={"changes": changes, "via": "cli"})
         db.session.commit()
         click.echo(f"{email} est maintenant administrateur.")
         return
@@ -50,8 +50,8 @@ def create_admin_command(email, nom, prenom, contact, password):
                 nom=nom.strip(), prenom=prenom.strip(), contact=contact, role="administrateur", is_active=True)
     db.session.add(user)
     db.session.flush()
-    signals.user_created.send(app, subject_user_id=user.id, email=email,
-                              details={"role": "administrateur", "via": "cli"})
+    announce(signals.user_created, subject_user_id=user.id, email=email,
+             details={"role": "administrateur", "via": "cli"})
     db.session.commit()
     click.echo(f"Administrateur {email} créé.")
 

@@ -11,6 +11,7 @@ from flask import current_app, request
 from sqlalchemy import select, update
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.auth.models import MfaChallenge, User
 from courrier.auth.passwords import check_password, dummy_hash, password_problems, policy_mark
 from courrier.auth.service import create_user, find_user_by_email
@@ -56,8 +57,8 @@ def complete_login(user, method="password", mfa=False, restriction=None):
     if restriction is None and not mfa and requires_mfa(user):
         restriction = "mfa_enrollment_required"
     result = open_session(user, method, mfa, restriction)
-    signals.login_succeeded.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
-                                 email=user.email, details={"method": method, "mfa": mfa, "restriction": restriction})
+    announce(signals.login_succeeded, actor_id=user.id, subject_user_id=user.id,
+             email=user.email, details={"method": method, "mfa": mfa, "restriction": restriction})
     return result
 
 
@@ -81,11 +82,10 @@ def login(email, password):
     """Same answer and same bcrypt work for an unknown email, a wrong password and an inactive account."""
     user = find_user_by_email(email)
     password_ok = check_password(password, user.password_hash if user else dummy_hash())
-    app = current_app._get_current_object()
     if user is None or not password_ok or not user.is_active:
-        signals.login_failed.send(app, subject_user_id=user.id if user else None, email=email.strip().lower()[:254],
-                                  details={"reason": "unknown_email" if user is None else
-                                           "wrong_password" if not password_ok else "inactive"})
+        announce(signals.login_failed, subject_user_id=user.id if user else None, email=email.strip().lower()[:254],
+                 details={"reason": "unknown_email" if user is None else
+                          "wrong_password" if not password_ok else "inactive"})
         db.session.commit()
         raise ApiError("invalid_credentials")
     restriction = None if meets_password_policy(user, password) else "password_change_required"

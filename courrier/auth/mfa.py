@@ -9,6 +9,7 @@ import pyotp
 from flask import current_app
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.auth.models import User
 from courrier.auth.passwords import check_password
 from courrier.auth.reauth import require_recent_authentication
@@ -58,8 +59,8 @@ def confirm(principal, code):
     revoked = store.revoke_all(user.id, "mfa_enabled", except_session_id=principal.session_id)
     restriction = None if principal.restriction == "mfa_enrollment_required" else principal.restriction
     store.update_session(principal.session_id, mfa=True, authenticated_at=utcnow(), restriction=restriction)
-    signals.mfa_enabled.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
-                             email=user.email, details={"revoked_sessions": revoked})
+    announce(signals.mfa_enabled, actor_id=user.id, subject_user_id=user.id,
+             email=user.email, details={"revoked_sessions": revoked})
     db.session.commit()
     return {"recovery_codes": codes}
 
@@ -78,8 +79,8 @@ def disable(principal, password, code):
         db.session.commit()
         raise validation_error("code", "Code incorrect ou déjà utilisé.")
     clear_second_factor(user)
-    signals.mfa_disabled.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
-                              email=user.email)
+    announce(signals.mfa_disabled, actor_id=user.id, subject_user_id=user.id,
+             email=user.email)
     db.session.commit()
 
 
@@ -89,7 +90,7 @@ def reset(actor, user):
     had_mfa = user.mfa_enabled_at is not None
     clear_second_factor(user)
     revoked = token_store().revoke_all(user.id, "mfa_reset")
-    signals.mfa_reset.send(current_app._get_current_object(), actor_id=actor.id, subject_user_id=user.id,
-                           email=user.email, details={"had_mfa": had_mfa, "revoked_sessions": revoked})
+    announce(signals.mfa_reset, actor_id=actor.id, subject_user_id=user.id,
+             email=user.email, details={"had_mfa": had_mfa, "revoked_sessions": revoked})
     db.session.commit()
     return revoked

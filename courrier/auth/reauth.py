@@ -10,6 +10,7 @@ from datetime import timedelta
 from flask import current_app
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.auth.models import User
 from courrier.auth.passwords import check_password
 from courrier.auth.tokens import token_store
@@ -44,19 +45,18 @@ def reauthenticate(principal, password, code=None):
     user = db.session.get(User, principal.id)
     if user.mfa_enabled_at is not None and not code:
         raise validation_error("code", "Saisissez le code de votre application d'authentification.")
-    app = current_app._get_current_object()
     failure = None
     if not check_password(password, user.password_hash):
         failure = signals.login_failed
     elif user.mfa_enabled_at is not None and not consume_code(user, code):
         failure = signals.mfa_failed
     if failure is not None:
-        failure.send(app, actor_id=user.id, subject_user_id=user.id, email=user.email,
-                     details={"reason": "reauthentication"})
+        announce(failure, actor_id=user.id, subject_user_id=user.id, email=user.email,
+                 details={"reason": "reauthentication"})
         db.session.commit()
         raise validation_error("password", WRONG_PROOF)
     token_store().update_session(principal.session_id, authenticated_at=utcnow(),
                                  mfa=principal.mfa or user.mfa_enabled_at is not None)
-    signals.reauthenticated.send(app, actor_id=user.id, subject_user_id=user.id, email=user.email,
-                                 details={"session_id": principal.session_id})
+    announce(signals.reauthenticated, actor_id=user.id, subject_user_id=user.id, email=user.email,
+             details={"session_id": principal.session_id})
     db.session.commit()

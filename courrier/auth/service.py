@@ -5,11 +5,12 @@ Logging in is `courrier.auth.login`'s; the caller's profile (/me) is `courrier.u
 Each function does its writes in the caller's transaction and commits once at the end, audit row
 included (the audit listener adds to the same session).
 """
-from flask import current_app
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.auth.models import AuthSession, User
 from courrier.auth.passwords import check_password, hash_password, password_problems, policy_mark
 from courrier.auth.reauth import require_recent_authentication
@@ -39,8 +40,8 @@ def create_user(data, role="agent", actor_id=None):
     except IntegrityError:
         db.session.rollback()
         raise validation_error("email", EMAIL_TAKEN) from None
-    signals.user_created.send(current_app._get_current_object(), actor_id=actor_id or user.id,
-                              subject_user_id=user.id, email=user.email, details={"role": role})
+    announce(signals.user_created, actor_id=actor_id or user.id,
+             subject_user_id=user.id, email=user.email, details={"role": role})
     return user
 
 
@@ -53,30 +54,29 @@ def set_password(user, password):
 def refresh(claims):
     """Rotate the refresh token; a reused one revokes its whole session (theft)."""
     tokens, session_id = token_store().rotate(claims)
-    app = current_app._get_current_object()
     user = db.session.get(User, claims["userId"])
     if tokens is None:
-        signals.refresh_reuse_detected.send(app, actor_id=user.id, subject_user_id=user.id, email=user.email,
-                                            details={"session_id": session_id})
+        announce(signals.refresh_reuse_detected, actor_id=user.id, subject_user_id=user.id, email=user.email,
+                 details={"session_id": session_id})
         db.session.commit()
         raise ApiError("token_revoked", "Jeton de rafraîchissement déjà utilisé : la session a été révoquée.")
-    signals.token_refreshed.send(app, actor_id=user.id, subject_user_id=user.id, email=user.email,
-                                 details={"session_id": session_id})
+    announce(signals.token_refreshed, actor_id=user.id, subject_user_id=user.id, email=user.email,
+             details={"session_id": session_id})
     db.session.commit()
     return {"user": user, **vars(tokens)}
 
 
 def logout(principal):
     token_store().revoke(principal.session_id, "logout")
-    signals.logout.send(current_app._get_current_object(), actor_id=principal.id, subject_user_id=principal.id,
-                        email=principal.email, details={"session_id": principal.session_id})
+    announce(signals.logout, actor_id=principal.id, subject_user_id=principal.id,
+             email=principal.email, details={"session_id": principal.session_id})
     db.session.commit()
 
 
 def logout_all(principal):
     revoked = token_store().revoke_all(principal.id, "logout_all")
-    signals.logout_all.send(current_app._get_current_object(), actor_id=principal.id,
-                            subject_user_id=principal.id, email=principal.email, details={"revoked": revoked})
+    announce(signals.logout_all, actor_id=principal.id,
+             subject_user_id=principal.id, email=principal.email, details={"revoked": revoked})
     db.session.commit()
     return revoked
 
@@ -107,8 +107,8 @@ def revoke_own_session(principal, session_id):
         require_recent_authentication(principal)
     if not token_store().revoke(session_id, "revoked_by_user", user_id=principal.id):
         raise ApiError("not_found", "Session introuvable.")
-    signals.logout.send(current_app._get_current_object(), actor_id=principal.id, subject_user_id=principal.id,
-                        email=principal.email, details={"session_id": session_id})
+    announce(signals.logout, actor_id=principal.id, subject_user_id=principal.id,
+             email=principal.email, details={"session_id": session_id})
     db.session.commit()
 
 
@@ -136,6 +136,6 @@ def change_password(principal, data):
     if principal.restriction == "password_change_required":
         enrolment = (user.mfa_enabled_at is None and not principal.mfa and requires_mfa(user))
         store.update_session(principal.session_id, restriction="mfa_enrollment_required" if enrolment else None)
-    signals.password_changed.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
-                                  email=user.email, details={"revoked_sessions": revoked})
+    announce(signals.password_changed, actor_id=user.id, subject_user_id=user.id,
+             email=user.email, details={"revoked_sessions": revoked})
     db.session.commit()

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.auth.models import MfaRecoveryCode, User
 from courrier.columns import utcnow
 from courrier.extensions import db
@@ -74,8 +75,8 @@ def consume_recovery_code(user, code):
     if used:
         remaining = db.session.scalar(select(func.count()).select_from(MfaRecoveryCode).where(
             MfaRecoveryCode.user_id == user.id, MfaRecoveryCode.used_at.is_(None)))
-        signals.mfa_recovery_used.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
-                                       email=user.email, details={"remaining": remaining})
+        announce(signals.mfa_recovery_used, actor_id=user.id, subject_user_id=user.id,
+                 email=user.email, details={"remaining": remaining})
     return used
 
 
@@ -103,5 +104,5 @@ def requires_mfa(user):
 
 def mfa_failed(user, reason):
     """Announce a wrong second factor (audited `mfa_failed`)."""
-    signals.mfa_failed.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
-                            email=user.email, details={"reason": reason})
+    announce(signals.mfa_failed, actor_id=user.id, subject_user_id=user.id,
+             email=user.email, details={"reason": reason})

@@ -6,11 +6,11 @@ change (accents folded the same way on SQLite and PostgreSQL), so every write he
 """
 from contextlib import contextmanager
 
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.columns import utcnow
 from courrier.contacts.models import ADDRESS_FIELDS, REQUIRED_NAME, Contact, normalized
 from courrier.database import transactional
@@ -152,7 +152,7 @@ def delete_contact(actor, contact_id):
     with refused_if_linked_meanwhile():
         db.session.delete(contact)
         db.session.flush()
-    signals.contact_deleted.send(current_app._get_current_object(), actor_id=actor.id, details=details)
+    announce(signals.contact_deleted, actor_id=actor.id, details=details)
 
 
 @transactional
@@ -172,8 +172,8 @@ def merge_contact(actor, contact_id, into_id):
     with refused_if_linked_meanwhile():
         db.session.execute(delete(Contact).where(Contact.id == source.id))
     db.session.expunge(source)
-    signals.contacts_merged.send(current_app._get_current_object(), actor_id=actor.id,
-                                 details={**details, "documents": moved})
+    announce(signals.contacts_merged, actor_id=actor.id,
+             details={**details, "documents": moved})
     return {"contact": target, "documents": moved}
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple, Optional
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.audit.cli import csv_safe
 from courrier.database import transactional
 from courrier.deadlines import paris_today
@@ -170,7 +170,7 @@ def iter_register(period):
 def record_export(user, period, output_format, rows):
     """The `register_exported` audit event: who exported which register (None: the command line), in which
     format, how many rows."""
-    signals.register_exported.send(current_app._get_current_object(), actor_id=user.id if user else None, details={
+    announce(signals.register_exported, actor_id=user.id if user else None, details={
         **period.as_details(), "format": output_format, "rows": rows})
 
 

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from courrier import deadlines, signals
+from courrier.signals import announce
 from courrier.deadlines import paris_today
 from courrier.columns import new_uuid, utcnow
 from courrier.database import transactional
@@ -202,9 +203,9 @@ def _record_assignment(user, document, now, before, motif):
     if motif:
         details["motif"] = motif
     record(document, "assigned", user, now, details)
-    signals.document_assigned.send(current_app._get_current_object(), actor_id=user.id,
-                                   subject_user_id=document.responsable_id,
-                                   details={"document_id": document.id, "reference": document.reference, **details})
+    announce(signals.document_assigned, actor_id=user.id,
+             subject_user_id=document.responsable_id,
+             details={"document_id": document.id, "reference": document.reference, **details})
 
 
 @transactional
@@ -247,9 +248,9 @@ def decide(user, document_id, decision, motif=None):
         values["motif_rejet"] = details["motif"] = motif
     update_if_statut(document, transition.source, **values)
     record(document, transition.action, user, now, details)
-    transition.signal.send(current_app._get_current_object(), actor_id=user.id,
-                           subject_user_id=document.created_by_id,
-                           details={"document_id": document.id, **details})
+    announce(transition.signal, actor_id=user.id,
+             subject_user_id=document.created_by_id,
+             details={"document_id": document.id, **details})
     if decision == "validate" and document.en_reponse_a_id is not None:
         _close_answered_letter(document, user, now)
     return document

@@ -16,6 +16,7 @@ from courrier.documents.models import EN_COURS, TRAITE, Document
 from courrier.documents.rules import A_TRAITER, TREATMENT_STEPS, WRONG_STATE, etat_of
 from courrier.errors import ApiError
 from courrier.extensions import db
+from courrier.signals import announce
 
 SVA_SVR = {
     "sva": "Silence vaut acceptation : sans réponse à l'échéance, la demande sera réputée acceptée.",
@@ -80,7 +81,7 @@ def take_step(user, document_id, name, data):
                                      .where(Document.id == document.id)).one()
         raise ApiError("conflict", WRONG_STATE[etat_of(*current)])
     service.record(document, step.action, user, now, details)
-    step.signal.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=document.created_by_id,
-                     details={"document_id": document.id, **details})
+    announce(step.signal, actor_id=user.id, subject_user_id=document.created_by_id,
+             details={"document_id": document.id, **details})
     db.session.expire(document)
     return document

@@ -14,6 +14,7 @@ from flask_jwt_extended import decode_token
 from sqlalchemy import delete, select
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.auth.models import AuthSession, User
 from courrier.auth.passwords import hash_password
 from courrier.auth.login import complete_login
@@ -115,8 +116,8 @@ def finish_login(handle, args):
     try:
         user = find_or_create_user(id_claims["sub"], userinfo)
     except OidcRefusal as refusal:
-        signals.login_failed.send(current_app._get_current_object(), email=(userinfo.get("email") or "")[:254] or None,
-                                  details={"method": "oidc", "reason": refusal.reason})
+        announce(signals.login_failed, email=(userinfo.get("email") or "")[:254] or None,
+                 details={"method": "oidc", "reason": refusal.reason})
         db.session.commit()
         raise
     ticket = secrets.token_urlsafe(32)
@@ -153,14 +154,13 @@ def link_first_sign_in(issuer, sub, userinfo):
     """First sign-in of (issuer, sub): link the account with the same e-mail, or create one if allowed."""
     email = (userinfo.get("email") or "").strip().lower()
     user = find_user_by_email(email) if email else None
-    app = current_app._get_current_object()
     if user is None:
         if not (current_app.config["OIDC_AUTO_CREATE"] and email):
             raise OidcRefusal("account_unknown")
         user = create_agent(email, userinfo)
     elif user.is_active:
-        signals.oidc_identity_linked.send(app, actor_id=user.id, subject_user_id=user.id, email=user.email,
-                                          details={"issuer": issuer, "sub": sub})
+        announce(signals.oidc_identity_linked, actor_id=user.id, subject_user_id=user.id, email=user.email,
+                 details={"issuer": issuer, "sub": sub})
     if user.is_active:
         db.session.add(OidcIdentity(issuer=issuer, sub=sub, user_id=user.id))
     return user
@@ -174,8 +174,8 @@ def create_agent(email, userinfo):
                 role="agent", is_active=True)
     db.session.add(user)
     db.session.flush()
-    signals.user_created.send(current_app._get_current_object(), actor_id=user.id, subject_user_id=user.id,
-                              email=user.email, details={"role": "agent", "method": "oidc"})
+    announce(signals.user_created, actor_id=user.id, subject_user_id=user.id,
+             email=user.email, details={"role": "agent", "method": "oidc"})
     return user
 
 

@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.extensions import db
 from courrier.services.models import Service
 from courrier.services.schemas import ServiceCreateSchema
@@ -103,7 +104,7 @@ def create_planned(steps):
             db.session.add(service)
             db.session.flush()
             ids[service.code] = service.id
-            signals.service_created.send(None, details={
+            announce(signals.service_created, details={
                 "service_id": service.id, "code": service.code, "nom": service.nom,
                 "parent_id": service.parent_id, "source": "import"})
             created += 1

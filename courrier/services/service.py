@@ -3,12 +3,13 @@
 The tree's invariants (no cycle, a known parent, one mail office, unique codes) are checked here and,
 where a race could break them, by the database too (unique indexes): a concurrent loser gets 422.
 """
-from flask import current_app
+
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.auth.models import User
 from courrier.database import transactional
 from courrier.errors import ApiError, validation_error
@@ -142,7 +143,7 @@ def create_service(actor, data):
     _check_mail_office(service, service.is_mail_office, service.is_active)
     db.session.add(service)
     _flush_unique()
-    signals.service_created.send(current_app._get_current_object(), actor_id=actor.id, details={
+    announce(signals.service_created, actor_id=actor.id, details={
         "service_id": service.id, "code": service.code, "nom": service.nom, "parent_id": service.parent_id,
         "is_mail_office": service.is_mail_office})
     return service
@@ -165,7 +166,7 @@ def update_service(actor, service_id, changes):
     for name, change in changed.items():
         setattr(service, name, change["new"])
     _flush_unique()
-    signals.service_updated.send(current_app._get_current_object(), actor_id=actor.id, details={
+    announce(signals.service_updated, actor_id=actor.id, details={
         "service_id": service.id, "code": service.code, "changes": changed})
     return service
 
@@ -182,8 +183,8 @@ def set_memberships(actor, user_id, data):
                        for service in services)
     db.session.flush()
     db.session.expire(user, ["memberships"])
-    signals.memberships_changed.send(
-        current_app._get_current_object(), actor_id=actor.id, subject_user_id=user.id, email=user.email,
+    announce(
+        signals.memberships_changed, actor_id=actor.id, subject_user_id=user.id, email=user.email,
         details={"before": [code for code, _ in before],
                  "after": [service.code for service in services],
                  "primary": next((s.code for s in services if s.id == primary), None)})

@@ -1,9 +1,9 @@
 """Typologies: list, create, change; a typologie is deactivated, never deleted (letters keep theirs)."""
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.database import transactional
 from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
@@ -54,8 +54,8 @@ def _save(typologie):
 def create_typologie(actor, data):
     typologie = Typologie(**data)
     _save(typologie)
-    signals.typologie_changed.send(current_app._get_current_object(), actor_id=actor.id,
-                                   details={"typologie_id": typologie.id, "created": data})
+    announce(signals.typologie_changed, actor_id=actor.id,
+             details={"typologie_id": typologie.id, "created": data})
     return typologie
 
 
@@ -69,6 +69,6 @@ def update_typologie(actor, typologie_id, changes):
         setattr(typologie, name, change["new"])
     if changed:
         _save(typologie)
-        signals.typologie_changed.send(current_app._get_current_object(), actor_id=actor.id,
-                                       details={"typologie_id": typologie.id, "changes": changed})
+        announce(signals.typologie_changed, actor_id=actor.id,
+                 details={"typologie_id": typologie.id, "changes": changed})
     return typologie

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.auth.models import User
 from courrier.auth.tokens import SessionTokenStore
 from courrier.columns import utcnow
@@ -57,8 +58,8 @@ def update_profile(principal, data):
         update(User).where(User.id == principal.id, User.notifications_email != wanted)
         .values(notifications_email=wanted, updated_at=utcnow())).rowcount
     if changed:
-        signals.notifications_changed.send(current_app._get_current_object(), actor_id=principal.id,
-                                           subject_user_id=principal.id, email=principal.email,
-                                           details={"notifications_email": wanted})
+        announce(signals.notifications_changed, actor_id=principal.id,
+                 subject_user_id=principal.id, email=principal.email,
+                 details={"notifications_email": wanted})
     db.session.commit()
     return profile(principal)

@@ -5,11 +5,11 @@ once at the end, so an action without its audit row, or the reverse, can never b
 """
 import uuid
 
-from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from courrier import signals
+from courrier.signals import announce
 from courrier.auth import mfa, service as auth_service
 from courrier.auth.reauth import require_recent_authentication
 from courrier.auth.models import User
@@ -92,8 +92,8 @@ def update_user(actor, user_id, changes):
     if loses_admin and count_active_admins() == 0:
         db.session.rollback()
         raise ApiError("conflict", LAST_ADMIN_REFUSED)
-    signals.user_updated.send(current_app._get_current_object(), actor_id=actor.id, subject_user_id=user.id,
-                              email=user.email, details=details)
+    announce(signals.user_updated, actor_id=actor.id, subject_user_id=user.id,
+             email=user.email, details=details)
     db.session.commit()
     return user
 
@@ -108,8 +108,8 @@ def revoke_sessions(actor, user_id):
     require_recent_authentication(actor)
     user = get_user(user_id)
     revoked = token_store().revoke_all(user.id, "admin_revoked")
-    signals.sessions_revoked.send(current_app._get_current_object(), actor_id=actor.id, subject_user_id=user.id,
-                                  email=user.email, details={"revoked": revoked})
+    announce(signals.sessions_revoked, actor_id=actor.id, subject_user_id=user.id,
+             email=user.email, details={"revoked": revoked})
     db.session.commit()
     return revoked
 

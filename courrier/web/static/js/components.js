@@ -206,3 +206,11 @@ export function setOptions(select, options, value) {
     ...options.map(([optionValue, text]) => h("option", { value: optionValue, selected: String(value ?? "") === String(optionValue) }, text)),
   );
 }
+
+// ---------------------------------------------------------------- a letter
+
+/** The fragment route of a letter's screen. */
+export const docHref = (doc) => `#/documents/${encodeURIComponent(doc.id)}`;
+
+/** Whether the server lists `action` among what the caller may do to the letter now (`doc.actions`). */
+export const may = (doc, action) => (doc.actions || []).includes(action);

@@ -172,12 +172,13 @@ export function onSubmit(form, button, errors, action, options) {
 
 /**
  * The usual form: its alert (id `alertId`) first, the rows of `fields` (name → field()), then `buttons`,
- * in a `.form-actions` row when `actionsRow`. `plain` is passed to FormErrors; `attrs` go on the <form>.
+ * in a `.form-actions` row when `actionsRow`. `plain` is passed to FormErrors; `aliases` (API name → one of
+ * `fields`) show the errors of a name the form has no row for under that field; `attrs` go on the <form>.
  * Returns {form, errors, alert}.
  */
-export function formOf({ id, fields, alertId, buttons, className, actionsRow = false, plain, attrs = {} }) {
+export function formOf({ id, fields, alertId, buttons, className, actionsRow = false, plain, aliases = {}, attrs = {} }) {
   const alert = formAlert(alertId);
-  const errors = new FormErrors(fields, alert, { plain });
+  const errors = new FormErrors({ ...fields, ...aliases }, alert, { plain });
   const form = h(
     "form",
     { id, class: className, noValidate: true, ...attrs },
@@ -186,6 +187,24 @@ export function formOf({ id, fields, alertId, buttons, className, actionsRow = f
     actionsRow ? h("div", { class: "form-actions" }, buttons) : buttons,
   );
   return { form, errors, alert };
+}
+
+/** Show `message` under the field `name` as the API's validation error would: for a value the form checks before sending. */
+export function showMissing(errors, name, message) {
+  errors.show({ code: "validation_error", errors: { [name]: [message] } });
+}
+
+/**
+ * A confirmation step, hidden until a button of its panel opens it: `body` (rows, a sentence), then the
+ * confirm button (id `confirmId`, class `confirmClass`) and « Annuler ». A <form> (confirmed by submitting
+ * it) unless `tag` is "div" (confirmed by a click). Returns {step, confirm, cancel}.
+ */
+export function confirmStep({ id, body, confirmId, confirmText, confirmClass = "btn", tag = "form" }) {
+  const isForm = tag === "form";
+  const confirm = h("button", { type: isForm ? "submit" : "button", class: confirmClass, id: confirmId }, confirmText);
+  const cancel = h("button", { type: "button", class: "btn btn-secondary" }, "Annuler");
+  const step = h(tag, { class: "confirm-panel", id, hidden: true, noValidate: isForm }, body, h("div", { class: "form-actions" }, confirm, cancel));
+  return { step, confirm, cancel };
 }
 
 /** The values of `fields` (name → field()) as an object, trimmed strings. */

@@ -6,9 +6,8 @@
 
 import * as api from "../api.js";
 import { h, badge, label, formatDate, contactName, REGISTERED_NATURES } from "../dom.js";
-import { field, FormErrors, formAlert, busy } from "../forms.js";
-
-const docHref = (doc) => `#/documents/${encodeURIComponent(doc.id)}`;
+import { field, FormErrors, formAlert, attempt, onSubmit, showMissing } from "../forms.js";
+import { docHref, may } from "../components.js";
 
 /** The text the letter carries, and — when linked — a link to the contact's card. */
 function party(text, contact, testid) {
@@ -57,7 +56,7 @@ export function linkDetails(doc, item) {
 /** The "Réponses" card: the replies (each a link) and, on an incoming letter, "Répondre". */
 export function correspondenceSection(doc, { navigate, flash }) {
   const replies = doc.reponses || [];
-  const canReply = (doc.actions || []).includes("repondre");
+  const canReply = may(doc, "repondre");
   if (doc.type !== "entrant" && !replies.length) return null;
 
   const alert = formAlert("reply-error");
@@ -66,15 +65,10 @@ export function correspondenceSection(doc, { navigate, flash }) {
   if (canReply) {
     button = h("button", { type: "button", class: "btn", id: "reply-button", "data-testid": "reply-button" }, "Répondre");
     button.addEventListener("click", () =>
-      busy(button, async () => {
-        errors.clear();
-        try {
-          const payload = await api.request(`/api/documents/${encodeURIComponent(doc.id)}/reponses`, { method: "POST", json: {} });
-          flash(`Réponse ${payload.data.reference} créée, adressée à ${payload.data.destinataire}. Complétez-la si besoin, puis faites-la valider : le courrier ${doc.reference} sera alors traité.`);
-          navigate(`/documents/${encodeURIComponent(payload.data.id)}`);
-        } catch (err) {
-          if (!err.sessionEnded) errors.show(err);
-        }
+      attempt(button, errors, async () => {
+        const payload = await api.request(`/api/documents/${encodeURIComponent(doc.id)}/reponses`, { method: "POST", json: {} });
+        flash(`Réponse ${payload.data.reference} créée, adressée à ${payload.data.destinataire}. Complétez-la si besoin, puis faites-la valider : le courrier ${doc.reference} sera alors traité.`);
+        navigate(`/documents/${encodeURIComponent(payload.data.id)}`);
       }),
     );
   }
@@ -111,7 +105,7 @@ function today() {
 
 /** The "Accusé de réception" card of a registered letter (the only kind that has one), when the server lists it. */
 export function acknowledgementSection(doc, reload) {
-  if (!REGISTERED_NATURES.includes(doc.nature) || !(doc.actions || []).includes("accuser_reception")) return null;
+  if (!REGISTERED_NATURES.includes(doc.nature) || !may(doc, "accuser_reception")) return null;
   const alert = formAlert("ack-error");
   const date = field({
     id: "ack-date",
@@ -126,22 +120,11 @@ export function acknowledgementSection(doc, reload) {
   const errors = new FormErrors({ date }, alert);
   const submit = h("button", { type: "submit", class: "btn", id: "ack-submit" }, "Enregistrer l'accusé de réception");
   const form = h("form", { id: "ack-form", class: "upload-form", noValidate: true }, date.row, submit);
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      errors.clear();
-      const value = date.input.value;
-      if (!value) {
-        errors.show({ code: "validation_error", errors: { date: ["Indiquez la date de l'accusé de réception."] } });
-        return;
-      }
-      try {
-        await api.request(`/api/documents/${encodeURIComponent(doc.id)}/accuse-reception`, { method: "POST", json: { date: value } });
-        await reload(`Accusé de réception du ${formatDate(value)} enregistré.`);
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
-    });
+  onSubmit(form, submit, errors, async () => {
+    const value = date.input.value;
+    if (!value) return showMissing(errors, "date", "Indiquez la date de l'accusé de réception.");
+    await api.request(`/api/documents/${encodeURIComponent(doc.id)}/accuse-reception`, { method: "POST", json: { date: value } });
+    await reload(`Accusé de réception du ${formatDate(value)} enregistré.`);
   });
   return h(
     "section",

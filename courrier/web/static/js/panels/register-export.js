@@ -4,7 +4,7 @@
 
 import * as api from "../api.js";
 import { h, LABELS } from "../dom.js";
-import { field, FormErrors, formAlert, busy } from "../forms.js";
+import { field, FormErrors, formAlert, attempt } from "../forms.js";
 
 /** The "Exporter le registre" panel: type, period, then CSV or PDF (the file the server names). */
 export function registerExportPanel() {
@@ -15,25 +15,25 @@ export function registerExportPanel() {
   const errors = new FormErrors({ type, date_from: from, date_to: to }, alert);
   const status = h("p", { class: "visually-hidden", "aria-live": "polite", id: "register-export-status" });
 
-  const exportAs = (format, button) =>
-    busy(button, async () => {
-      errors.clear();
-      status.textContent = `Préparation du registre en ${format.toUpperCase()}…`;
-      try {
+  /** « Exporter en CSV » / « en PDF »: the register of the chosen type and period in that format. */
+  const exportButton = (format) => {
+    const button = h("button", { type: "button", class: "btn btn-secondary", id: `register-export-${format}`, "data-testid": `register-export-${format}` }, `Exporter en ${format.toUpperCase()}`);
+    const onError = () => {
+      status.textContent = "";
+    };
+    button.addEventListener("click", () =>
+      attempt(button, errors, async () => {
+        status.textContent = `Préparation du registre en ${format.toUpperCase()}…`;
         await api.download("/api/registre", null, {
           query: { type: type.input.value, date_from: from.input.value, date_to: to.input.value, format },
         });
         status.textContent = `Registre en ${format.toUpperCase()} téléchargé.`;
-      } catch (err) {
-        status.textContent = "";
-        if (!err.sessionEnded) errors.show(err);
-      }
-    });
-
-  const csv = h("button", { type: "button", class: "btn btn-secondary", id: "register-export-csv", "data-testid": "register-export-csv" }, "Exporter en CSV");
-  const pdf = h("button", { type: "button", class: "btn btn-secondary", id: "register-export-pdf", "data-testid": "register-export-pdf" }, "Exporter en PDF");
-  csv.addEventListener("click", () => exportAs("csv", csv));
-  pdf.addEventListener("click", () => exportAs("pdf", pdf));
+      }, { onError }),
+    );
+    return button;
+  };
+  const csv = exportButton("csv");
+  const pdf = exportButton("pdf");
 
   const form = h(
     "form",

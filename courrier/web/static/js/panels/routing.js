@@ -4,10 +4,14 @@
 
 import * as api from "../api.js";
 import { h, personName, serviceName } from "../dom.js";
-import { field, FormErrors, formAlert, busy } from "../forms.js";
+import { field, formOf, onSubmit, showMissing } from "../forms.js";
 import { serviceOptions, setOptions } from "../components.js";
 
 const NO_RESPONSABLE = ["", "— Aucun responsable —"];
+const CHOOSE_SERVICE = ["", "— Choisir un service —"];
+
+/** A field() selecting one of the active `services`, `first` its leading option; `spec` gives the rest. */
+const serviceSelect = (services, first, spec) => field({ type: "select", options: serviceOptions(services, first), ...spec });
 
 /** The members of a service (the possible responsables), by name. */
 export async function membersOf(serviceId) {
@@ -74,7 +78,10 @@ export function routingHistoryLines(details) {
   return lines;
 }
 
-/** A group of checkboxes inside a fieldset; returns {fieldset, list, add(value, text, checked), values()}. */
+/**
+ * A group of checkboxes inside a fieldset; returns {fieldset, list, add(value, text, checked), values(),
+ * pseudoField} (pseudoField: the group as formOf() and FormErrors take a field).
+ */
 function checkGroup({ id, legend, hint }) {
   const list = h("ul", { class: "check-list", id: `${id}-list` });
   const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true, "aria-live": "polite" });
@@ -98,23 +105,20 @@ function checkGroup({ id, legend, hint }) {
     return input;
   };
   const values = () => [...list.querySelectorAll("input:checked")].map((input) => input.value);
-  return { fieldset, list, add, values, pseudoField: { input: fieldset, error } };
+  return { fieldset, list, add, values, pseudoField: { row: fieldset, input: fieldset, error } };
 }
 
 /** The "Imputer" form of the letter detail. */
 export function routingPanel(doc, services, reload) {
   const base = `/api/documents/${encodeURIComponent(doc.id)}`;
-  const alert = formAlert("routing-error");
   const current = doc.copies || { services: [], users: [] };
 
-  const service = field({
+  const service = serviceSelect(services, CHOOSE_SERVICE, {
     id: "routing-service",
     name: "service_id",
     label: "Service traitant",
-    type: "select",
     required: true,
     value: doc.service?.id || "",
-    options: serviceOptions(services, ["", "— Choisir un service —"]),
     testid: "routing-service",
   });
   const responsable = field({
@@ -135,13 +139,7 @@ export function routingPanel(doc, services, reload) {
 
   const copyUsers = checkGroup({ id: "routing-copy-users", legend: "Personnes en copie", hint: "Décochez une personne pour lui retirer sa copie." });
   for (const person of current.users || []) copyUsers.add(person.id, personName(person), true, "routing-copy-user");
-  const pickService = field({
-    id: "routing-copy-user-service",
-    name: "copy_user_service",
-    label: "Ajouter une personne : service",
-    type: "select",
-    options: serviceOptions(services, ["", "— Choisir un service —"]),
-  });
+  const pickService = serviceSelect(services, CHOOSE_SERVICE, { id: "routing-copy-user-service", name: "copy_user_service", label: "Ajouter une personne : service" });
   const pickUser = field({ id: "routing-copy-user-pick", name: "copy_user", label: "Personne", type: "select", options: [["", "— Choisir une personne —"]] });
   pickUser.input.disabled = true;
   linkMembers(pickService.input, pickUser.input, { first: ["", "— Choisir une personne —"] });
@@ -158,51 +156,32 @@ export function routingPanel(doc, services, reload) {
 
   const motif = field({ id: "routing-motif", name: "motif", label: "Motif (facultatif)", type: "textarea", rows: 2, maxlength: 2000 });
 
-  const errors = new FormErrors(
-    {
+  const submit = h("button", { type: "submit", class: "btn", id: "routing-submit" }, "Imputer");
+  const { form, errors } = formOf({
+    id: "routing-form",
+    alertId: "routing-error",
+    fields: {
       service_id: service,
       responsable_id: responsable,
       copie_service_ids: copyServices.pseudoField,
       copie_user_ids: copyUsers.pseudoField,
       motif,
     },
-    alert,
-  );
-  const submit = h("button", { type: "submit", class: "btn", id: "routing-submit" }, "Imputer");
-  const form = h(
-    "form",
-    { id: "routing-form", noValidate: true },
-    alert,
-    service.row,
-    responsable.row,
-    copyServices.fieldset,
-    copyUsers.fieldset,
-    motif.row,
-    h("div", { class: "form-actions" }, submit),
-  );
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      errors.clear();
-      if (!service.input.value) {
-        errors.show({ code: "validation_error", errors: { service_id: ["Choisissez le service traitant."] } });
-        return;
-      }
-      const body = {
-        service_id: service.input.value,
-        responsable_id: responsable.input.value || null,
-        copie_service_ids: copyServices.values(),
-        copie_user_ids: copyUsers.values(),
-      };
-      const text = motif.input.value.trim();
-      if (text) body.motif = text;
-      try {
-        const payload = await api.request(`${base}/assign`, { method: "POST", json: body });
-        await reload(`Courrier imputé au service ${serviceName(payload.data?.service)}.`);
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
-    });
+    buttons: submit,
+    actionsRow: true,
+  });
+  onSubmit(form, submit, errors, async () => {
+    if (!service.input.value) return showMissing(errors, "service_id", "Choisissez le service traitant.");
+    const body = {
+      service_id: service.input.value,
+      responsable_id: responsable.input.value || null,
+      copie_service_ids: copyServices.values(),
+      copie_user_ids: copyUsers.values(),
+    };
+    const text = motif.input.value.trim();
+    if (text) body.motif = text;
+    const payload = await api.request(`${base}/assign`, { method: "POST", json: body });
+    await reload(`Courrier imputé au service ${serviceName(payload.data?.service)}.`);
   });
 
   loadResponsables();
@@ -217,13 +196,7 @@ export function routingPanel(doc, services, reload) {
 
 /** The optional routing fields of the registration form: service, then responsable among its members. */
 export function registrationRoutingFields(services) {
-  const service = field({
-    id: "doc-service",
-    name: "service_id",
-    label: "Service traitant (facultatif)",
-    type: "select",
-    options: serviceOptions(services, ["", "— Non affecté —"]),
-  });
+  const service = serviceSelect(services, ["", "— Non affecté —"], { id: "doc-service", name: "service_id", label: "Service traitant (facultatif)" });
   const responsable = field({ id: "doc-responsable", name: "responsable_id", label: "Responsable (facultatif)", type: "select", options: [NO_RESPONSABLE] });
   responsable.input.disabled = true;
   linkMembers(service.input, responsable.input);

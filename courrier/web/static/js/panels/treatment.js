@@ -5,7 +5,8 @@
 
 import * as api from "../api.js";
 import { h, label, formatDate, formatDateTime, personName } from "../dom.js";
-import { field, FormErrors, formAlert, busy } from "../forms.js";
+import { field, FormErrors, formAlert, attempt, onSubmit, confirmStep, showMissing } from "../forms.js";
+import { may } from "../components.js";
 
 /** "Silence vaut acceptation", "Silence vaut rejet", or null for a normal letter. */
 export function silenceModeOf(doc) {
@@ -20,30 +21,18 @@ export function silenceModeOf(doc) {
 export function deadlineBadge(doc, testid = null) {
   const traitement = doc.traitement || {};
   if (!traitement.echeance) return h("span", { class: "muted", "data-testid": testid }, "—");
-  const date = formatDate(traitement.echeance);
-  const time = (text) => h("time", { datetime: traitement.echeance }, text);
-  if (traitement.en_retard) {
-    return h(
+  const shown = (state, icon, text) =>
+    h(
       "span",
-      { class: "badge badge-deadline badge-deadline-late", "data-testid": testid, "data-state": "late" },
-      h("span", { "aria-hidden": "true" }, "⚠ "),
-      "En retard — échéance le ",
-      time(date),
+      { class: ["badge badge-deadline", state === "ok" ? "" : `badge-deadline-${state}`], "data-testid": testid, "data-state": state },
+      icon ? h("span", { "aria-hidden": "true" }, icon) : null,
+      text,
+      h("time", { datetime: traitement.echeance }, formatDate(traitement.echeance)),
     );
-  }
-  if (traitement.bientot_en_retard) {
-    return h(
-      "span",
-      { class: "badge badge-deadline badge-deadline-soon", "data-testid": testid, "data-state": "soon" },
-      h("span", { "aria-hidden": "true" }, "⏱ "),
-      "Échéance proche — le ",
-      time(date),
-    );
-  }
-  if (traitement.etat === "traite") {
-    return h("span", { class: "badge badge-deadline badge-deadline-done", "data-testid": testid, "data-state": "done" }, "Traité — échéance le ", time(date));
-  }
-  return h("span", { class: "badge badge-deadline", "data-testid": testid, "data-state": "ok" }, "Échéance le ", time(date));
+  if (traitement.en_retard) return shown("late", "⚠ ", "En retard — échéance le ");
+  if (traitement.bientot_en_retard) return shown("soon", "⏱ ", "Échéance proche — le ");
+  if (traitement.etat === "traite") return shown("done", null, "Traité — échéance le ");
+  return shown("ok", null, "Échéance le ");
 }
 
 /** The treatment state as a badge ("À traiter", "En cours", "Traité"), or null when there is none. */
@@ -92,10 +81,9 @@ export function treatmentDetails(doc, item) {
 /** The "Traitement" card of the letter detail, or null when this user has no step to take. */
 export function treatmentPanel(doc, reload) {
   const etat = doc.traitement?.etat;
-  const actions = doc.actions || [];
-  const canTake = actions.includes("prendre_en_charge");
-  const canFinish = actions.includes("traiter");
-  const canOpen = actions.includes("rouvrir");
+  const canTake = may(doc, "prendre_en_charge");
+  const canFinish = may(doc, "traiter");
+  const canOpen = may(doc, "rouvrir");
   if (!canTake && !canFinish && !canOpen) return null;
 
   const base = `/api/documents/${encodeURIComponent(doc.id)}`;
@@ -116,88 +104,48 @@ export function treatmentPanel(doc, reload) {
     hint: "Par exemple la réponse apportée ou la référence du courrier de réponse.",
   });
   const treatErrors = new FormErrors({ commentaire }, alert);
-  const confirmTreat = h("button", { type: "submit", class: "btn btn-success", id: "treat-confirm" }, "Confirmer le traitement");
-  const cancelTreat = h("button", { type: "button", class: "btn btn-secondary" }, "Annuler");
-  const treatForm = h(
-    "form",
-    { class: "confirm-panel", id: "treat-form", hidden: true, noValidate: true },
-    commentaire.row,
-    h("div", { class: "form-actions" }, confirmTreat, cancelTreat),
-  );
+  const treat = confirmStep({ id: "treat-form", body: commentaire.row, confirmId: "treat-confirm", confirmText: "Confirmer le traitement", confirmClass: "btn btn-success" });
 
   const motif = field({ id: "reopen-motif", name: "motif", label: "Motif de la réouverture", type: "textarea", required: true, rows: 3, maxlength: 2000 });
   const reopenErrors = new FormErrors({ motif }, alert);
-  const confirmReopen = h("button", { type: "submit", class: "btn", id: "reopen-confirm" }, "Confirmer la réouverture");
-  const cancelReopen = h("button", { type: "button", class: "btn btn-secondary" }, "Annuler");
-  const reopenForm = h(
-    "form",
-    { class: "confirm-panel", id: "reopen-form", hidden: true, noValidate: true },
-    motif.row,
-    h("div", { class: "form-actions" }, confirmReopen, cancelReopen),
-  );
+  const reopen = confirmStep({ id: "reopen-form", body: motif.row, confirmId: "reopen-confirm", confirmText: "Confirmer la réouverture" });
 
-  const show = (panel) => {
-    treatForm.hidden = panel !== treatForm;
-    reopenForm.hidden = panel !== reopenForm;
+  const show = (step) => {
+    treat.step.hidden = step !== treat.step;
+    reopen.step.hidden = step !== reopen.step;
     errors.clear();
     treatErrors.clear();
     reopenErrors.clear();
   };
-  treatButton?.addEventListener("click", () => {
-    show(treatForm);
-    commentaire.input.focus();
-  });
-  reopenButton?.addEventListener("click", () => {
-    show(reopenForm);
-    motif.input.focus();
-  });
-  cancelTreat.addEventListener("click", () => {
-    show(null);
-    treatButton?.focus();
-  });
-  cancelReopen.addEventListener("click", () => {
-    show(null);
-    reopenButton?.focus();
-  });
+  // Each step opens from its button, its field focused; « Annuler » closes it and goes back to the button.
+  for (const [button, step, input] of [[treatButton, treat, commentaire.input], [reopenButton, reopen, motif.input]]) {
+    button?.addEventListener("click", () => {
+      show(step.step);
+      input.focus();
+    });
+    step.cancel.addEventListener("click", () => {
+      show(null);
+      button?.focus();
+    });
+  }
 
   takeButton?.addEventListener("click", () =>
-    busy(takeButton, async () => {
+    attempt(takeButton, errors, async () => {
       show(null);
-      try {
-        await api.request(`${base}/prendre-en-charge`, { method: "POST" });
-        await reload("Courrier pris en charge.");
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
+      await api.request(`${base}/prendre-en-charge`, { method: "POST" });
+      await reload("Courrier pris en charge.");
     }),
   );
-  treatForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(confirmTreat, async () => {
-      const text = commentaire.input.value.trim();
-      try {
-        await api.request(`${base}/traiter`, { method: "POST", json: text ? { commentaire: text } : {} });
-        await reload("Courrier traité.");
-      } catch (err) {
-        if (!err.sessionEnded) treatErrors.show(err);
-      }
-    });
+  onSubmit(treat.step, treat.confirm, treatErrors, async () => {
+    const text = commentaire.input.value.trim();
+    await api.request(`${base}/traiter`, { method: "POST", json: text ? { commentaire: text } : {} });
+    await reload("Courrier traité.");
   });
-  reopenForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(confirmReopen, async () => {
-      const text = motif.input.value.trim();
-      if (!text) {
-        reopenErrors.show({ code: "validation_error", errors: { motif: ["Indiquez le motif de la réouverture."] } });
-        return;
-      }
-      try {
-        await api.request(`${base}/rouvrir`, { method: "POST", json: { motif: text } });
-        await reload("Courrier rouvert : il est de nouveau à traiter.");
-      } catch (err) {
-        if (!err.sessionEnded) reopenErrors.show(err);
-      }
-    });
+  onSubmit(reopen.step, reopen.confirm, reopenErrors, async () => {
+    const text = motif.input.value.trim();
+    if (!text) return showMissing(reopenErrors, "motif", "Indiquez le motif de la réouverture.");
+    await api.request(`${base}/rouvrir`, { method: "POST", json: { motif: text } });
+    await reload("Courrier rouvert : il est de nouveau à traiter.");
   });
 
   return h(
@@ -213,8 +161,8 @@ export function treatmentPanel(doc, reload) {
     ),
     alert,
     h("div", { class: "form-actions" }, takeButton, treatButton, reopenButton),
-    treatForm,
-    reopenForm,
+    treat.step,
+    reopen.step,
   );
 }
 

@@ -1,15 +1,19 @@
-// The mail register: list with filters, registration form, detail with workflow, history and
-// attachments.
+// The mail register's screens: the list with its filters, the registration and edit form, and the
+// letter's screen, made of the panels in ../panels/ (decision, treatment, routing, replies,
+// acknowledgement, attachments, history).
 
 import * as api from "../api.js";
-import { h, replace, badge, label, formatDate, formatDateTime, formatSize, personName, serviceCode, LABELS, REGISTERED_NATURES } from "../dom.js";
-import { field, FormErrors, formAlert, busy, valuesOf } from "../forms.js";
-import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, loadError, serviceOptions } from "../components.js";
-import { routingPanel, routingDetails, routingHistoryLines, registrationRoutingFields } from "../panels/routing.js";
+import { h, replace, badge, label, formatDate, formatDateTime, personName, serviceCode, LABELS, REGISTERED_NATURES } from "../dom.js";
+import { field, formOf, onSubmit, valuesOf, withoutEmpty } from "../forms.js";
+import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, loadError, serviceOptions, docHref, may } from "../components.js";
 import { contactPicker } from "../contact-picker.js";
+import { routingPanel, routingDetails, registrationRoutingFields } from "../panels/routing.js";
 import { registerExportPanel } from "../panels/register-export.js";
-import { correspondenceSection, acknowledgementSection, linkDetails, correspondenceHistoryLines } from "../panels/correspondence.js";
-import { deadlineBadge, etatBadge, silenceNotice, treatmentDetails, treatmentPanel, treatmentHistoryLines, typologieName } from "../panels/treatment.js";
+import { correspondenceSection, acknowledgementSection, linkDetails } from "../panels/correspondence.js";
+import { deadlineBadge, etatBadge, silenceNotice, treatmentDetails, treatmentPanel, typologieName } from "../panels/treatment.js";
+import { decisionPanel } from "../panels/decision.js";
+import { attachmentsSection } from "../panels/attachments.js";
+import { historySection } from "../panels/history.js";
 
 const FILTERS = ["bannette", "statut", "type", "priorite", "q", "date_from", "date_to", "service_id", "sous_services", "non_affecte", "responsable_id", "page"];
 
@@ -18,37 +22,22 @@ const optionsOf = (kind, anyText) => [
   ...Object.entries(LABELS[kind]),
 ];
 
-const docHref = (doc) => `#/documents/${encodeURIComponent(doc.id)}`;
-
-/** All services (GET /api/services), or an empty list if they cannot be read: routing is optional. */
-async function loadServices() {
+/**
+ * The list at `url` (GET), or an empty list if it cannot be read: what it feeds is optional (the
+ * services for routing, the typologies, the caller's work queues).
+ */
+async function optionalList(url, query) {
   try {
-    return (await api.request("/api/services")).data || [];
+    return (await api.request(url, { query })).data || [];
   } catch (err) {
     if (err.sessionEnded) throw err;
     return [];
   }
 }
 
-/** The typologies (GET /api/typologies), or an empty list if they cannot be read: they are optional. */
-async function loadTypologies(query = {}) {
-  try {
-    return (await api.request("/api/typologies", { query })).data || [];
-  } catch (err) {
-    if (err.sessionEnded) throw err;
-    return [];
-  }
-}
-
-/** The caller's work queues (GET /api/bannettes), or an empty list if they cannot be read. */
-export async function loadBannettes() {
-  try {
-    return (await api.request("/api/bannettes")).data || [];
-  } catch (err) {
-    if (err.sessionEnded) throw err;
-    return [];
-  }
-}
+const loadServices = () => optionalList("/api/services");
+const loadTypologies = (query) => optionalList("/api/typologies", query);
+const loadBannettes = () => optionalList("/api/bannettes");
 
 // The names of the queues, should GET /api/bannettes not answer (the server's libelle wins).
 const BANNETTE_LABELS = {
@@ -59,9 +48,6 @@ const BANNETTE_LABELS = {
   en_retard: "En retard",
   mes_enregistrements: "Mes enregistrements en cours",
 };
-
-/** Whether the server lists `action` among what the caller may do to the letter now (`doc.actions`). */
-const may = (doc, action) => (doc.actions || []).includes(action);
 
 // ---------------------------------------------------------------- list
 
@@ -141,7 +127,7 @@ export async function documentListView({ query, navigate }) {
           h("a", { href: "#/documents", "data-testid": "whole-register" }, "Voir tout le registre"),
         )
       : null,
-    (payload.meta?.actions || []).includes("exporter_registre") ? registerExportPanel() : null,
+    may(payload.meta || {}, "exporter_registre") ? registerExportPanel() : null,
     form,
     table,
     pagination(payload.meta, "/documents", queryWithoutPage),
@@ -242,35 +228,27 @@ function partyPickers(fields, doc) {
   return pickers;
 }
 
-function documentForm({ title, doc = {}, typologies, submitText, onSubmit, cancelHref, extraFields = {} }) {
+function documentForm({ title, doc = {}, typologies, submitText, send, cancelHref, extraFields = {} }) {
   const fields = { ...documentFields(doc, typologies), ...extraFields };
   followNature(fields);
   const pickers = partyPickers(fields, doc);
-  const alert = formAlert("document-form-error");
-  // A refused contact id is shown under its text input.
-  const errors = new FormErrors({ ...fields, expediteur_id: fields.expediteur, destinataire_id: fields.destinataire }, alert);
   const submit = h("button", { type: "submit", class: "btn", id: "document-submit" }, submitText);
-  const form = h(
-    "form",
-    { id: "document-form", class: "card form-grid", noValidate: true },
-    alert,
-    Object.values(fields).map((f) => f.row),
-    h("div", { class: "form-actions" }, submit, h("a", { href: cancelHref, class: "btn btn-secondary" }, "Annuler")),
-  );
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      errors.clear();
-      const values = valuesOf(fields);
-      if (fields.numero_recommande.row.hidden) values.numero_recommande = "";
-      values.expediteur_id = pickers.expediteur.current()?.id || null;
-      values.destinataire_id = pickers.destinataire.current()?.id || null;
-      try {
-        await onSubmit(values);
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
-    });
+  const { form, errors } = formOf({
+    id: "document-form",
+    className: "card form-grid",
+    alertId: "document-form-error",
+    fields,
+    // A refused contact id is shown under its text input.
+    aliases: { expediteur_id: fields.expediteur, destinataire_id: fields.destinataire },
+    buttons: [submit, h("a", { href: cancelHref, class: "btn btn-secondary" }, "Annuler")],
+    actionsRow: true,
+  });
+  onSubmit(form, submit, errors, () => {
+    const values = valuesOf(fields);
+    if (fields.numero_recommande.row.hidden) values.numero_recommande = "";
+    values.expediteur_id = pickers.expediteur.current()?.id || null;
+    values.destinataire_id = pickers.destinataire.current()?.id || null;
+    return send(values);
   });
   return h("section", { class: "page page-narrow" }, pageHeader(title), form);
 }
@@ -283,11 +261,9 @@ export async function documentCreateView({ navigate, flash }) {
     submitText: "Enregistrer",
     cancelHref: "#/documents",
     extraFields: services.length ? registrationRoutingFields(services) : {},
-    onSubmit: async (values) => {
-      for (const optional of ["date_courrier", "date_reception", "description", "service_id", "responsable_id", "typologie_id", "numero_recommande", "expediteur_id", "destinataire_id"]) {
-        if (!values[optional]) delete values[optional];
-      }
-      const payload = await api.request("/api/documents", { method: "POST", json: values });
+    send: async (values) => {
+      const optional = ["date_courrier", "date_reception", "description", "service_id", "responsable_id", "typologie_id", "numero_recommande", "expediteur_id", "destinataire_id"];
+      const payload = await api.request("/api/documents", { method: "POST", json: withoutEmpty(values, ...optional) });
       flash(`Courrier enregistré sous la référence ${payload.data.reference}.`);
       navigate(`/documents/${encodeURIComponent(payload.data.id)}`);
     },
@@ -305,7 +281,7 @@ export async function documentEditView({ params: [id], navigate, flash }) {
     typologies,
     submitText: "Enregistrer les modifications",
     cancelHref: docHref(doc),
-    onSubmit: async (values) => {
+    send: async (values) => {
       const changes = {};
       for (const [name, value] of Object.entries(values)) {
         if (name === "typologie_id") {
@@ -362,245 +338,6 @@ function detailList(doc) {
   );
 }
 
-const FIELD_LABELS = {
-  objet: "Objet",
-  expediteur: "Expéditeur",
-  destinataire: "Destinataire",
-  date_courrier: "Date du courrier",
-  date_reception: "Date de réception",
-  priorite: "Priorité",
-  description: "Description",
-  typologie_id: "Typologie",
-  echeance: "Échéance",
-  expediteur_id: "Correspondant expéditeur",
-  destinataire_id: "Correspondant destinataire",
-  nature: "Nature",
-  numero_recommande: "N° de recommandé",
-};
-
-function shown(value) {
-  if (value === null || value === undefined || value === "") return "(vide)";
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
-}
-
-/** "CODE — Nom" of a typologie id of a history entry, from the typologies read with the letter. */
-function typologieShown(id, typologies) {
-  if (!id) return "aucune";
-  const found = typologies.find((typologie) => typologie.id === id);
-  return found ? `${found.code} — ${found.nom}` : String(id);
-}
-
-/** The lines worth reading in a history entry's `details`, in French. */
-function historyLines(action, details, typologies = []) {
-  if (!details || typeof details !== "object") return details ? [String(details)] : [];
-  if (action === "updated" && details.changes && typeof details.changes === "object") {
-    return Object.entries(details.changes).map(([name, change]) => {
-      const fieldLabel = FIELD_LABELS[name] || name;
-      if (name === "priorite") return `${fieldLabel} : ${label("priorite", change?.before)} → ${label("priorite", change?.after)}`;
-      if (name === "nature") return `${fieldLabel} : ${label("nature", change?.before)} → ${label("nature", change?.after)}`;
-      if (name === "expediteur_id" || name === "destinataire_id") return `${fieldLabel} : ${change?.after ? "lié à une fiche de l'annuaire" : "détaché de l'annuaire"}`;
-      if (name === "typologie_id") return `${fieldLabel} : ${typologieShown(change?.before, typologies)} → ${typologieShown(change?.after, typologies)}`;
-      if (name.startsWith("date_") || name === "echeance") return `${fieldLabel} : ${formatDate(change?.before)} → ${formatDate(change?.after)}`;
-      return `${fieldLabel} : « ${shown(change?.before)} » → « ${shown(change?.after)} »`;
-    });
-  }
-  if (action === "rejected" && details.motif) return [`Motif : ${details.motif}`];
-  if (action === "assigned") return routingHistoryLines(details);
-  if (["taken_in_charge", "treated", "reopened"].includes(action)) return treatmentHistoryLines(action, details);
-  if (["acknowledged", "answered", "contact_merged"].includes(action)) return correspondenceHistoryLines(action, details);
-  if (action === "attachment_added" && details.filename) {
-    return [`${details.filename}${typeof details.size === "number" ? ` (${formatSize(details.size)})` : ""}`];
-  }
-  if (["created", "validated", "rejected", "attachment_added"].includes(action)) return [];
-  return Object.entries(details).map(([key, value]) => `${key} : ${shown(value)}`);
-}
-
-function historyDetails(action, details, typologies) {
-  const lines = historyLines(action, details, typologies);
-  return lines.length ? h("ul", { class: "history-details" }, lines.map((line) => h("li", {}, line))) : null;
-}
-
-function historySection(events, typologies) {
-  return h(
-    "section",
-    { class: "card", "aria-labelledby": "history-title" },
-    h("h2", { id: "history-title" }, "Historique"),
-    events.length
-      ? h(
-          "ol",
-          { class: "timeline", "data-testid": "history" },
-          events.map((event) =>
-            h(
-              "li",
-              { "data-testid": "history-item", "data-action": event.action },
-              h("time", { datetime: event.at }, formatDateTime(event.at)),
-              h("strong", {}, label("action", event.action)),
-              event.actor ? h("span", { class: "muted" }, ` — ${personName(event.actor)}`) : null,
-              historyDetails(event.action, event.details, typologies),
-            ),
-          ),
-        )
-      : h("p", { class: "empty" }, "Aucun événement."),
-  );
-}
-
-function attachmentsSection(doc, attachments, reload) {
-  const base = `/api/documents/${encodeURIComponent(doc.id)}/attachments`;
-  const alert = formAlert("attachment-error");
-
-  const list = attachments.length
-    ? h(
-        "ul",
-        { class: "attachments", "data-testid": "attachments" },
-        attachments.map((attachment) => {
-          const button = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "attachment-download" }, "Télécharger");
-          button.addEventListener("click", () =>
-            busy(button, async () => {
-              try {
-                await api.download(`${base}/${encodeURIComponent(attachment.id)}`, attachment.filename);
-              } catch (err) {
-                if (!err.sessionEnded) new FormErrors({}, alert).show(err);
-              }
-            }),
-          );
-          return h(
-            "li",
-            { "data-testid": "attachment", "data-id": attachment.id },
-            h("span", { class: "attachment-name", "data-testid": "attachment-name" }, attachment.filename),
-            h("span", { class: "muted" }, ` ${label("mime", attachment.content_type)} · ${formatSize(attachment.size)}`),
-            attachment.sha256 ? h("code", { class: "sha", title: `SHA-256 ${attachment.sha256}` }, attachment.sha256.slice(0, 12)) : null,
-            button,
-          );
-        }),
-      )
-    : h("p", { class: "empty" }, "Aucune pièce jointe.");
-
-  let upload = null;
-  if (may(doc, "joindre")) {
-    const fileField = field({
-      id: "attachment-file",
-      name: "file",
-      label: "Ajouter une pièce jointe (PDF, PNG ou JPEG)",
-      type: "file",
-      accept: ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg",
-    });
-    const errors = new FormErrors({ file: fileField }, alert);
-    const submit = h("button", { type: "submit", class: "btn", id: "attachment-submit" }, "Téléverser");
-    upload = h("form", { id: "attachment-form", class: "upload-form", noValidate: true }, fileField.row, submit);
-    upload.addEventListener("submit", (event) => {
-      event.preventDefault();
-      busy(submit, async () => {
-        errors.clear();
-        const file = fileField.input.files[0];
-        if (!file) {
-          errors.show({ code: "validation_error", errors: { file: ["Choisissez un fichier."] } });
-          return;
-        }
-        const form = new FormData();
-        form.append("file", file);
-        try {
-          await api.request(base, { method: "POST", form });
-          await reload("Pièce jointe ajoutée.");
-        } catch (err) {
-          if (!err.sessionEnded) errors.show(err);
-        }
-      });
-    });
-  }
-
-  return h(
-    "section",
-    { class: "card", "aria-labelledby": "attachments-title" },
-    h("h2", { id: "attachments-title" }, "Pièces jointes"),
-    alert,
-    list,
-    upload,
-  );
-}
-
-/** The "Décision" card: "Valider" and "Rejeter", each when the server lists it. */
-function decisionPanel(doc, reload) {
-  const base = `/api/documents/${encodeURIComponent(doc.id)}`;
-  const alert = formAlert("decision-error");
-  const errors = new FormErrors({}, alert);
-
-  const validateButton = h("button", { type: "button", class: "btn btn-success", id: "validate-button" }, "Valider");
-  const rejectButton = h("button", { type: "button", class: "btn btn-danger", id: "reject-button" }, "Rejeter");
-
-  const confirmValidate = h("button", { type: "button", class: "btn btn-success", id: "validate-confirm" }, "Confirmer la validation");
-  const cancelValidate = h("button", { type: "button", class: "btn btn-secondary" }, "Annuler");
-  const validatePanel = h(
-    "div",
-    { class: "confirm-panel", id: "validate-panel", hidden: true },
-    h("p", {}, "Valider ce courrier ? Cette décision est définitive."),
-    h("div", { class: "form-actions" }, confirmValidate, cancelValidate),
-  );
-
-  const motif = field({ id: "reject-motif", name: "motif", label: "Motif du rejet", type: "textarea", required: true, rows: 3 });
-  const rejectErrors = new FormErrors({ motif }, alert);
-  const confirmReject = h("button", { type: "submit", class: "btn btn-danger", id: "reject-confirm" }, "Confirmer le rejet");
-  const cancelReject = h("button", { type: "button", class: "btn btn-secondary" }, "Annuler");
-  const rejectForm = h(
-    "form",
-    { class: "confirm-panel", id: "reject-form", hidden: true, noValidate: true },
-    motif.row,
-    h("div", { class: "form-actions" }, confirmReject, cancelReject),
-  );
-
-  const show = (panel) => {
-    validatePanel.hidden = panel !== validatePanel;
-    rejectForm.hidden = panel !== rejectForm;
-    errors.clear();
-  };
-  validateButton.addEventListener("click", () => {
-    show(validatePanel);
-    confirmValidate.focus();
-  });
-  rejectButton.addEventListener("click", () => {
-    show(rejectForm);
-    motif.input.focus();
-  });
-  cancelValidate.addEventListener("click", () => show(null));
-  cancelReject.addEventListener("click", () => show(null));
-
-  confirmValidate.addEventListener("click", () =>
-    busy(confirmValidate, async () => {
-      try {
-        await api.request(`${base}/validate`, { method: "POST" });
-        await reload("Courrier validé.");
-      } catch (err) {
-        if (!err.sessionEnded) errors.show(err);
-      }
-    }),
-  );
-  rejectForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(confirmReject, async () => {
-      const text = motif.input.value.trim();
-      if (!text) {
-        rejectErrors.show({ code: "validation_error", errors: { motif: ["Indiquez le motif du rejet."] } });
-        return;
-      }
-      try {
-        await api.request(`${base}/reject`, { method: "POST", json: { motif: text } });
-        await reload("Courrier rejeté.");
-      } catch (err) {
-        if (!err.sessionEnded) rejectErrors.show(err);
-      }
-    });
-  });
-
-  return h(
-    "section",
-    { class: "card decision", "aria-labelledby": "decision-title", "data-testid": "decision-panel" },
-    h("h2", { id: "decision-title" }, "Décision"),
-    alert,
-    h("div", { class: "form-actions" }, may(doc, "valider") ? validateButton : null, may(doc, "rejeter") ? rejectButton : null),
-    validatePanel,
-    rejectForm,
-  );
-}
-
 export async function documentDetailView(context) {
   const { params: [id], isCurrent, navigate, flash } = context;
   const base = `/api/documents/${encodeURIComponent(id)}`;
@@ -643,7 +380,7 @@ export async function documentDetailView(context) {
           "div",
           { class: "detail-main" },
           h("section", { class: "card", "aria-label": "Informations" }, detailList(doc)),
-          may(doc, "valider") || may(doc, "rejeter") ? decisionPanel(doc, reload) : null,
+          decisionPanel(doc, reload),
           correspondenceSection(doc, { navigate, flash }),
           acknowledgementSection(doc, reload),
           treatmentPanel(doc, reload),

@@ -8,24 +8,39 @@ from courrier.errors import ApiError
 from courrier.resources import resolve_named_resources
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
-MULTIPART_ENDPOINTS = set()  # endpoints that take a file upload instead of JSON
-NUL_TOLERANT_FIELDS = {}  # endpoint -> top-level body fields where a NUL is data, never stored
 NUL = "\x00"
 NUL_MESSAGE = "Caractère nul interdit."
 
+# The body rules a view asks for are marks on the view function itself, placed under `@blp.route`, and
+# read through `app.view_functions[request.endpoint]`: a view renamed or moved keeps its rules (a
+# table of endpoint names did not). functools.wraps copies a function's attributes to its wrapper,
+# so a mark holds whatever decorators (guards, flask-smorest's) sit between it and the route.
+UPLOAD_MARK = "_accepts_upload"
+NUL_MARK = "_accepts_nul_in"
 
-def accepts_upload(endpoint):
-    """Mark an endpoint as a multipart upload: it gets ATTACHMENT_MAX_BYTES instead of the JSON rules."""
-    MULTIPART_ENDPOINTS.add(endpoint)
+
+def accepts_upload(view):
+    """Mark a view as a multipart upload: it gets ATTACHMENT_MAX_BYTES instead of the JSON rules."""
+    setattr(view, UPLOAD_MARK, True)
+    return view
 
 
-def accepts_nul_in(endpoint, *fields):
-    """Let a NUL through in these body fields of an endpoint, which compares them and stores nothing.
+def accepts_nul_in(*fields):
+    """Mark a view as letting a NUL through in these top-level body fields, which it compares and never stores.
 
     Login's password: a NUL there is a wrong password like any other (401 after the same bcrypt work);
     a 422 would tell the caller something about passwords that login never tells.
     """
-    NUL_TOLERANT_FIELDS.setdefault(endpoint, set()).update(fields)
+    def mark(view):
+        setattr(view, NUL_MARK, frozenset(fields) | getattr(view, NUL_MARK, frozenset()))
+        return view
+
+    return mark
+
+
+def current_view():
+    """The view function of this request's endpoint (its marks are the body rules it asked for)."""
+    return current_app.view_functions.get(request.endpoint)
 
 
 def check_request():
@@ -41,7 +56,7 @@ def check_request():
 
 def check_json_body():
     """415 for a non-JSON body, 413 over MAX_JSON_BYTES, 400 for malformed or non-object JSON."""
-    if request.endpoint in MULTIPART_ENDPOINTS:
+    if getattr(current_view(), UPLOAD_MARK, False):
         request.max_content_length = current_app.config["ATTACHMENT_MAX_BYTES"] + 64 * 1024
         return
     request.max_content_length = current_app.config["MAX_JSON_BYTES"]
@@ -80,7 +95,7 @@ def check_json_text(body):
         raise ApiError("bad_request", "Le corps de la requête contient des caractères Unicode invalides.") from None
     if any(NUL in key for key in body):
         raise ApiError("bad_request", NUL_MESSAGE)
-    tolerated = NUL_TOLERANT_FIELDS.get(request.endpoint, ())
+    tolerated = getattr(current_view(), NUL_MARK, ())
     errors = {key: [NUL_MESSAGE] for key, value in body.items()
               if contains_nul(value) and not (key in tolerated and isinstance(value, str))}
     if errors:

@@ -21,7 +21,6 @@ from courrier.http import accepts_nul_in
 from courrier.schemas import MessageEnvelopeSchema, envelope
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Authentification et sessions")
-accepts_nul_in("auth.login", "password")
 
 
 def auth_rate_limit():
@@ -70,6 +69,7 @@ def caller_key():
 
 
 @blp.route("/login", methods=["POST"])
+@accepts_nul_in("password")
 @limiter.limit(auth_rate_limit, key_func=get_remote_address)
 @limiter.limit(auth_rate_limit, key_func=login_email_key, scope="login-email")
 @blp.arguments(LoginSchema)

@@ -16,8 +16,6 @@ from courrier.schemas import envelope
 blp = Blueprint("documents", __name__, url_prefix="/api/documents", description="Registre du courrier")
 queues_blp = Blueprint("bannettes", __name__, url_prefix="/api/bannettes", description="Bannettes (files de travail)")
 
-accepts_upload("documents.upload_attachment")
-
 
 def as_seen(document):
     """One letter as the caller sees it: they are looking at it, so it is read by them (`lu`, and the
@@ -186,6 +184,7 @@ def list_attachments(document_id):
 
 
 @blp.route("/<document_id>/attachments", methods=["POST"])
+@accepts_upload
 @auth_required()
 @blp.arguments(AttachmentUploadSchema, location="files")
 @blp.doc(requestBody=UPLOAD_ENCODING)

@@ -1,12 +1,8 @@
-"""Pieces every feature's schemas share: French messages, the envelopes, pagination."""
-import math
+"""Pieces every feature's schemas share: French messages, the envelopes, pagination's arguments."""
 import re
 
 import marshmallow
 from marshmallow import fields, validate, validates_schema
-from sqlalchemy import func, select
-
-from courrier.extensions import db
 
 # marshmallow's built-in messages are English; the contract speaks French. Set once, here.
 REQUIRED = "Ce champ est obligatoire."
@@ -65,8 +61,8 @@ SPACES = "\t\n\v\f\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\
 SPACE_CHARACTERS = "".join(f"\\u{ord(space):04x}" for space in SPACES)
 
 
-# A C0 or C1 control character (tab, line break, DEL…): Unicode's category Cc, exactly.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A run of C0 or C1 control characters (tab, line break, DEL…): Unicode's category Cc, exactly.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 def has_control_character(text):
@@ -105,6 +101,19 @@ def length(min=None, max=None):
 def one_of(choices):
     """`validate.OneOf` with a French message."""
     return validate.OneOf(choices, error="Doit être l'une des valeurs : " + ", ".join(choices) + ".")
+
+
+# The id of a row named in a body or a query (a UUID as the API writes it; longer is never an id).
+IDENTIFIER = length(min=1, max=36)
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean only: `"false"` or `0` in a body is a client bug, not a value to guess at."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class PaginationArgsSchema(Schema):
@@ -146,25 +155,3 @@ def envelope(data_schema, many=False, paginated=False):
         name = data_schema.__name__.removesuffix("Schema") + suffix + "EnvelopeSchema"
         _envelopes[key] = Schema.from_dict(attrs, name=name)
     return _envelopes[key]
-
-
-def paginate(query_select, page, per_page, keyed_by=None):
-    """Run a SELECT of one entity for one page plus its count; returns the envelope's {data, meta}.
-
-    With `keyed_by` (the entity's primary key column and the ORDER BY of `query_select`), the page's
-    keys are chosen first, by the filters alone, and only those rows are then loaded with their joins:
-    a filter that matches thousands of rows then sorts narrow keys, not joined rows (issue 12).
-    """
-    # count(*) over the same FROM and WHERE, not over a subquery of every column: an index holding the
-    # filtered columns then answers the count alone (the documents' `q`, issue 7).
-    total = db.session.scalar(query_select.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
-    offset = (page - 1) * per_page
-    # No page query when the count already says the page is empty (a search without results).
-    page_query = query_select.limit(per_page).offset(offset)
-    if keyed_by is not None:
-        key, order = keyed_by
-        entity = query_select.column_descriptions[0]["entity"]
-        page_query = select(entity).where(key.in_(page_query.with_only_columns(key))).order_by(*order)
-    items = db.session.scalars(page_query).unique().all() if offset < total else []
-    pages = math.ceil(total / per_page) if total else 0
-    return {"data": items, "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages}}

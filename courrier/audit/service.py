@@ -14,8 +14,8 @@ from courrier.audit.models import AuditEvent
 from courrier.auth.models import AuthSession, User
 from courrier.auth.tokens import is_expired
 from courrier.columns import utcnow
+from courrier.database import paginate
 from courrier.extensions import db
-from courrier.schemas import paginate
 from courrier.signals import SECURITY_EVENT_TYPES
 
 STREAM_BATCH = 1000

@@ -10,8 +10,7 @@ from marshmallow import ValidationError, fields, pre_load, validates_schema
 
 from courrier.auth.schemas import EmailField
 from courrier.contacts.models import ADDRESS_FIELDS, CIVILITES, CONTACT_TYPES, REQUIRED_NAME, normalized
-from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
-from courrier.services.schemas import IDENTIFIER
+from courrier.schemas import IDENTIFIER, NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
 
 POSTCODE = re.compile(r"^[0-9]{5}$")
 POSTCODE_MESSAGE = "Un code postal français compte 5 chiffres."

@@ -13,12 +13,10 @@ from courrier import signals
 from courrier.signals import announce
 from courrier.columns import utcnow
 from courrier.contacts.models import ADDRESS_FIELDS, REQUIRED_NAME, Contact, normalized
-from courrier.database import transactional
+from courrier.database import escape_like, paginate, transactional
 from courrier.documents import correspondence
-from courrier.documents.service import escape_like
 from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
-from courrier.schemas import paginate
 
 CONTACT_NOT_FOUND = "Correspondant introuvable."
 UNKNOWN_TARGET = "Correspondant inconnu."

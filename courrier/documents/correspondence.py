@@ -6,10 +6,10 @@ visibility and their history stay in the documents package.
 from sqlalchemy import func, insert, or_, select, update
 
 from courrier.columns import new_uuid
+from courrier.database import paginate
 from courrier.documents import service, visibility
 from courrier.documents.models import Document, DocumentEvent
 from courrier.extensions import db
-from courrier.schemas import paginate
 
 # The letter columns that name a contact, and the role each gives it in a merge's history.
 CONTACT_COLUMNS = {"expediteur": Document.expediteur_id, "destinataire": Document.destinataire_id}

@@ -1,7 +1,7 @@
 """Reference numbers (`ENT-2026-000042`): one gapless counter per type and year, in the caller's transaction."""
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from courrier.database import insert_ignoring_duplicates
 from courrier.documents.models import REFERENCE_PREFIXES, ReferenceCounter
 from courrier.extensions import db
 
@@ -38,12 +38,3 @@ def _increment_counter(doc_type, year):
 
 def _insert_counter_if_missing(doc_type, year):
     insert_ignoring_duplicates(ReferenceCounter.__table__, type=doc_type, year=year, last_value=0)
-
-
-def insert_ignoring_duplicates(table, **values):
-    """INSERT … ON CONFLICT DO NOTHING, in the current transaction."""
-    dialect = db.session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise RuntimeError(f"courrier needs SQLite or PostgreSQL, not {dialect}")
-    db.session.execute(insert(table).values(**values).on_conflict_do_nothing())

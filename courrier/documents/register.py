@@ -6,16 +6,14 @@ into a CSV a French spreadsheet opens with a double click (`;`, UTF-8 with a BOM
 (`courrier.documents.register_pdf`). The period is on the registration date: the UTC day of
 `created_at`, both bounds inclusive, as the register list's `date_from` / `date_to`.
 """
-import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple, Optional
 
 from sqlalchemy import func, select
 
-from courrier import signals
+from courrier import csvfile, signals
 from courrier.signals import announce
-from courrier.audit.cli import csv_safe
 from courrier.database import transactional
 from courrier.deadlines import paris_today
 from courrier.documents import visibility
@@ -28,8 +26,6 @@ from courrier.services.models import Service
 
 FORMATS = ("csv", "pdf")
 STREAM_BATCH = 1000
-CSV_FLUSH_ROWS = 500
-BOM = "\ufeff"
 
 TYPE_LABELS = {"entrant": "entrant", "sortant": "sortant", "interne": "interne"}
 NATURE_LABELS = {
@@ -176,20 +172,6 @@ def record_export(user, period, output_format, rows):
 
 # ------------------------------------------------------------------ CSV
 
-class _Buffer:
-    """What csv.writer writes to: the text of the lines not yet handed out."""
-
-    def __init__(self):
-        self.parts = []
-
-    def write(self, text):
-        self.parts.append(text)
-
-    def take(self):
-        text, self.parts = "".join(self.parts), []
-        return text
-
-
 def csv_cells(row):
     """The printed cells of a row, each guarded against formula injection (as the audit CSV)."""
     values = {
@@ -198,7 +180,7 @@ def csv_cells(row):
         "service_code": row.service_code or "", "service_nom": row.service_nom or "",
         "statut": STATUT_LABELS.get(row.statut, row.statut), "traitement": ETAT_LABELS.get(row.traitement, ""),
     }
-    return [csv_safe(values[key] or "") for key, _ in CSV_COLUMNS]
+    return [csvfile.csv_safe(values[key] or "") for key, _ in CSV_COLUMNS]
 
 
 def csv_chunks(rows, delimiter=";", bom=True, on_row=None):
@@ -206,15 +188,5 @@ def csv_chunks(rows, delimiter=";", bom=True, on_row=None):
 
     `on_row()` is called after each row (a progress bar).
     """
-    buffer = _Buffer()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    if bom:
-        buffer.write(BOM)
-    writer.writerow([header for _, header in CSV_COLUMNS])
-    for count, row in enumerate(rows, 1):
-        writer.writerow(csv_cells(row))
-        if on_row is not None:
-            on_row()
-        if count % CSV_FLUSH_ROWS == 0:
-            yield buffer.take()
-    yield buffer.take()
+    return csvfile.csv_chunks([header for _, header in CSV_COLUMNS], map(csv_cells, rows), delimiter=delimiter,
+                              bom=bom, on_row=on_row)

@@ -19,7 +19,6 @@ Font: DejaVu Sans (Debian `fonts-dejavu-core`) when present, for every character
 otherwise fpdf2's core Helvetica, with the characters outside latin-1 replaced (LATIN1_REPLACEMENTS).
 """
 import os
-import re
 import zlib
 from datetime import datetime
 
@@ -30,6 +29,7 @@ from fpdf.syntax import Name
 
 from courrier.deadlines import PARIS
 from courrier.documents.register import ETAT_LABELS, NATURE_LABELS, STATUT_LABELS, french_date
+from courrier.schemas import CONTROL_CHARACTERS
 
 DEJAVU_DIR = "/usr/share/fonts/truetype/dejavu"
 DEJAVU_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -37,7 +37,6 @@ LATIN1_REPLACEMENTS = str.maketrans({
     "œ": "oe", "Œ": "OE", "’": "'", "‘": "'", "‚": ",", "“": '"', "”": '"', "„": '"', "…": "...", "–": "-",
     "—": "-", "‑": "-", "€": "EUR", "\u202f": " ", "\u2009": " ", "\u2007": " ",
 })
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 # Millimetres. 297 × 210, 10 mm margins: 277 mm of table.
 MARGIN = 10

@@ -7,14 +7,14 @@ from marshmallow import ValidationError, fields, post_load, pre_load, validate, 
 from courrier.auth.schemas import UserSummarySchema
 from courrier.documents.models import DOCUMENT_TYPES, NATURES, PRIORITES, REGISTERED_NATURES, STATUTS
 from courrier.schemas import (
-    SPACE_CHARACTERS, SPACES, MetaSchema, NoWhitespaceString, PaginationArgsSchema, Schema, has_control_character,
-    length, one_of,
+    IDENTIFIER, SPACE_CHARACTERS, SPACES, MetaSchema, NoWhitespaceString, PaginationArgsSchema, Schema,
+    has_control_character, length, one_of,
 )
 from courrier.documents.bannettes import BANNETTES
 from courrier.documents.register import REGISTER_ACTIONS
 from courrier.documents.rules import ACTIONS
 from courrier.documents.treatment import traitement_of
-from courrier.services.schemas import IDENTIFIER, ServiceSummarySchema
+from courrier.services.schemas import ServiceSummarySchema
 from courrier.typologies.schemas import TypologieSummarySchema
 
 SERVER_FIELD = "Champ attribué par le serveur : il ne peut pas être envoyé."

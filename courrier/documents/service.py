@@ -16,13 +16,12 @@ from courrier import deadlines, signals
 from courrier.signals import announce
 from courrier.deadlines import paris_today
 from courrier.columns import new_uuid, utcnow
-from courrier.database import transactional
+from courrier.database import escape_like, insert_ignoring_duplicates, paginate, transactional
 from courrier.documents import bannettes, parties, routing, rules, visibility
 from courrier.documents.models import Document, DocumentEvent, document_reads
-from courrier.documents.references import insert_ignoring_duplicates, next_reference
+from courrier.documents.references import next_reference
 from courrier.errors import ApiError
 from courrier.extensions import db
-from courrier.schemas import paginate
 from courrier.services.service import subtree_ids
 from courrier.typologies.service import active_typologie
 
@@ -50,10 +49,6 @@ def get_document(user, document_id, viewer=None):
     if document is None:
         raise ApiError("not_found", "Courrier introuvable.")
     return document
-
-
-def escape_like(text):
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def day_start(day):

@@ -5,10 +5,10 @@ and a letter whose deadline moves gets notices for its new deadline.
 """
 from flask import current_app
 from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import lazyload
 
 from courrier import deadlines
+from courrier.database import insert_ignoring_duplicates
 from courrier.documents.models import TRAITE, Document
 from courrier.extensions import db
 from courrier.notifications import mails, recipients
@@ -49,14 +49,8 @@ def queue_deadline_notices(today=None):
                 key = f"{kind}:{document.id}:{document.echeance.isoformat()}:{recipient.user_id or recipient.email}"
                 mail = mails.render(kind, document)
                 queued += insert_ignoring_duplicates(
-                    user_id=recipient.user_id, to_email=recipient.email, kind=kind, document_id=document.id,
-                    subject=mail.subject, body_text=mail.text, body_html=mail.html, dedup_key=key)
+                    Notification.__table__, user_id=recipient.user_id, to_email=recipient.email, kind=kind,
+                    document_id=document.id, subject=mail.subject, body_text=mail.text, body_html=mail.html,
+                    dedup_key=key)
         db.session.commit()
         last_id = page[-1].id
-
-
-def insert_ignoring_duplicates(**values):
-    """INSERT … ON CONFLICT DO NOTHING into the outbox: 1 if the row is new, 0 if its dedup_key exists."""
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[db.session.get_bind().dialect.name]
-    statement = insert(Notification.__table__).values(**values).on_conflict_do_nothing()
-    return len(db.session.execute(statement.returning(Notification.id)).all())

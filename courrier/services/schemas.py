@@ -2,12 +2,10 @@
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from courrier.auth.schemas import EmailField
-from courrier.schemas import NoWhitespaceString, Schema, length
-from courrier.users.schemas import StrictBoolean
+from courrier.schemas import IDENTIFIER, NoWhitespaceString, Schema, StrictBoolean, length
 
 CODE_PATTERN = r"^[A-Za-z0-9_-]{1,20}$"
 CODE_MESSAGE = "De 1 à 20 caractères parmi A–Z, 0–9, « _ » et « - »."
-IDENTIFIER = length(min=1, max=36)
 
 
 class ServiceCodeField(NoWhitespaceString):

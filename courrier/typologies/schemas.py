@@ -1,10 +1,9 @@
 """Schemas of the typologies."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from courrier.schemas import NoWhitespaceString, Schema, length, one_of
+from courrier.schemas import NoWhitespaceString, Schema, StrictBoolean, length, one_of
 from courrier.services.schemas import CODE_MESSAGE, CODE_PATTERN, ServiceCodeField
 from courrier.typologies.models import MODES
-from courrier.users.schemas import StrictBoolean
 
 DELAI = validate.Range(min=1, max=365, error="Entre 1 et 365 jours ouvrés.")
 

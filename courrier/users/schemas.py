@@ -7,16 +7,7 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from courrier.auth.models import ROLES
 from courrier.auth.schemas import UserSchema
-from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, length, one_of
-
-
-class StrictBoolean(fields.Boolean):
-    """A JSON boolean only: `"false"` or `0` in a body is a client bug, not a value to guess at."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
+from courrier.schemas import NoWhitespaceString, PaginationArgsSchema, Schema, StrictBoolean, length, one_of
 
 
 class UserListArgsSchema(PaginationArgsSchema):

@@ -14,9 +14,9 @@ from courrier.auth import mfa, service as auth_service
 from courrier.auth.reauth import require_recent_authentication
 from courrier.auth.models import User
 from courrier.auth.tokens import token_store
+from courrier.database import paginate
 from courrier.errors import ApiError
 from courrier.extensions import db
-from courrier.schemas import paginate
 
 ADMIN_ROLE = "administrateur"
 # The fields PATCH may change, in the order they are reported in the audit details.

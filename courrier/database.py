@@ -196,3 +196,13 @@ def insert_ignoring_duplicates(table, **values):
         raise RuntimeError(f"courrier needs SQLite or PostgreSQL, not {dialect}")
     statement = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
     return len(db.session.execute(statement).all())
+
+
+def commit_then_raise(error):
+    """Refuse an action but keep what it wrote so far (the refusal's audit row, a spent one-time token).
+
+    The one exception to `transactional`'s all-or-nothing, written where it happens: commit, then raise
+    `error`; the wrapper's rollback that follows has nothing left to undo.
+    """
+    db.session.commit()
+    raise error

@@ -11,6 +11,7 @@ from flask import current_app, request
 from sqlalchemy import select, update
 
 from courrier import signals
+from courrier.database import commit_then_raise, transactional
 from courrier.signals import announce
 from courrier.auth.models import MfaChallenge, User
 from courrier.auth.passwords import check_password, dummy_hash, password_problems, policy_mark
@@ -78,6 +79,7 @@ def meets_password_policy(user, password):
     return True
 
 
+@transactional
 def login(email, password):
     """Same answer and same bcrypt work for an unknown email, a wrong password and an inactive account."""
     user = find_user_by_email(email)
@@ -86,21 +88,19 @@ def login(email, password):
         announce(signals.login_failed, subject_user_id=user.id if user else None, email=email.strip().lower()[:254],
                  details={"reason": "unknown_email" if user is None else
                           "wrong_password" if not password_ok else "inactive"})
-        db.session.commit()
-        raise ApiError("invalid_credentials")
+        commit_then_raise(ApiError("invalid_credentials"))
     restriction = None if meets_password_policy(user, password) else "password_change_required"
     result = complete_login(user, restriction=restriction)
-    db.session.commit()
     return result
 
 
+@transactional
 def register(data):
     """Public registration: a new active agent, logged in at once."""
     if not current_app.config["REGISTRATION_OPEN"]:
         raise ApiError("forbidden", "Les inscriptions sont fermées : demandez un compte à un administrateur.")
     user = create_user(data)
     result = open_session(user)
-    db.session.commit()
     return result
 
 
@@ -119,6 +119,7 @@ def challenge_user_id(mfa_token):
     return db.session.scalar(select(MfaChallenge.user_id).where(MfaChallenge.token_hash == sha256(mfa_token)))
 
 
+@transactional
 def verify(mfa_token, code=None, recovery_code=None):
     """The second step: a TOTP code or a recovery code turns an `mfa_token` into a session.
 
@@ -143,7 +144,7 @@ def verify(mfa_token, code=None, recovery_code=None):
             db.session.execute(update(MfaChallenge).where(MfaChallenge.token_hash == challenge.token_hash)
                                .values(failures=MfaChallenge.failures + 1))
             mfa_failed(user, "recovery_code" if recovery_code is not None else "login_code")
-            db.session.commit()
+            commit_then_raise(ApiError("invalid_credentials", INVALID_CODE))
         raise ApiError("invalid_credentials", INVALID_CODE)
     claimed = db.session.execute(
         update(MfaChallenge).where(MfaChallenge.token_hash == challenge.token_hash, MfaChallenge.used_at.is_(None))
@@ -152,5 +153,4 @@ def verify(mfa_token, code=None, recovery_code=None):
         db.session.rollback()
         raise ApiError("invalid_credentials", INVALID_CODE)
     result = complete_login(user, method=challenge.method, mfa=True, restriction=challenge.restriction)
-    db.session.commit()
     return result

@@ -9,6 +9,7 @@ import pyotp
 from flask import current_app
 
 from courrier import signals
+from courrier.database import commit_then_raise, transactional
 from courrier.signals import announce
 from courrier.auth.models import User
 from courrier.auth.passwords import check_password
@@ -22,6 +23,7 @@ from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
 
 
+@transactional
 def setup(principal):
     """A new secret, pending until its first code is confirmed; an active second factor is kept meanwhile."""
     require_recent_authentication(principal)
@@ -31,7 +33,6 @@ def setup(principal):
     user.mfa_pending_secret = pyotp.random_base32(32)
     uri = pyotp.TOTP(user.mfa_pending_secret).provisioning_uri(
         name=user.email, issuer_name=current_app.config["MFA_ISSUER"])
-    db.session.commit()
     import segno  # imported here for the worker's memory: only enrolment draws a QR code
 
     buffer = io.BytesIO()
@@ -41,6 +42,7 @@ def setup(principal):
     return {"secret": user.mfa_pending_secret, "otpauth_uri": uri, "qr_svg": qr_svg}
 
 
+@transactional
 def confirm(principal, code):
     """Turn MFA on with the pending secret's first code; other sessions, opened on one factor, are closed."""
     require_recent_authentication(principal)
@@ -50,8 +52,8 @@ def confirm(principal, code):
     step = matching_step(user.mfa_pending_secret, code, None)
     if step is None:
         mfa_failed(user, "enrolment_code")
-        db.session.commit()
-        raise validation_error("code", "Code incorrect : vérifiez l'heure de votre téléphone et réessayez.")
+        commit_then_raise(
+            validation_error("code", "Code incorrect : vérifiez l'heure de votre téléphone et réessayez."))
     user.mfa_secret, user.mfa_pending_secret = user.mfa_pending_secret, None
     user.mfa_enabled_at, user.mfa_last_step = utcnow(), step
     codes = new_recovery_codes(user)
@@ -61,10 +63,10 @@ def confirm(principal, code):
     store.update_session(principal.session_id, mfa=True, authenticated_at=utcnow(), restriction=restriction)
     announce(signals.mfa_enabled, actor_id=user.id, subject_user_id=user.id,
              email=user.email, details={"revoked_sessions": revoked})
-    db.session.commit()
     return {"recovery_codes": codes}
 
 
+@transactional
 def disable(principal, password, code):
     """Turn one's own MFA off with the password and a current code; refused where the role requires it."""
     user = db.session.get(User, principal.id)
@@ -76,14 +78,13 @@ def disable(principal, password, code):
         raise validation_error("password", "Mot de passe incorrect.")
     if not consume_code(user, code):
         mfa_failed(user, "disable_code")
-        db.session.commit()
-        raise validation_error("code", "Code incorrect ou déjà utilisé.")
+        commit_then_raise(validation_error("code", "Code incorrect ou déjà utilisé."))
     clear_second_factor(user)
     announce(signals.mfa_disabled, actor_id=user.id, subject_user_id=user.id,
              email=user.email)
-    db.session.commit()
 
 
+@transactional
 def reset(actor, user):
     """An administrateur removes a user's second factor (a lost phone); every session of theirs is revoked."""
     require_recent_authentication(actor)
@@ -92,5 +93,4 @@ def reset(actor, user):
     revoked = token_store().revoke_all(user.id, "mfa_reset")
     announce(signals.mfa_reset, actor_id=actor.id, subject_user_id=user.id,
              email=user.email, details={"had_mfa": had_mfa, "revoked_sessions": revoked})
-    db.session.commit()
     return revoked

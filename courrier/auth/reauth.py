@@ -10,6 +10,7 @@ from datetime import timedelta
 from flask import current_app
 
 from courrier import signals
+from courrier.database import commit_then_raise, transactional
 from courrier.signals import announce
 from courrier.auth.models import User
 from courrier.auth.passwords import check_password
@@ -40,6 +41,7 @@ def require_recent_authentication(principal):
         raise ApiError("reauthentication_required")
 
 
+@transactional
 def reauthenticate(principal, password, code=None):
     """Prove one's identity again: the password, and a current code when MFA is on; refreshes the proof."""
     user = db.session.get(User, principal.id)
@@ -53,10 +55,8 @@ def reauthenticate(principal, password, code=None):
     if failure is not None:
         announce(failure, actor_id=user.id, subject_user_id=user.id, email=user.email,
                  details={"reason": "reauthentication"})
-        db.session.commit()
-        raise validation_error("password", WRONG_PROOF)
+        commit_then_raise(validation_error("password", WRONG_PROOF))
     token_store().update_session(principal.session_id, authenticated_at=utcnow(),
                                  mfa=principal.mfa or user.mfa_enabled_at is not None)
     announce(signals.reauthenticated, actor_id=user.id, subject_user_id=user.id, email=user.email,
              details={"session_id": principal.session_id})
-    db.session.commit()

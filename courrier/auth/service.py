@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from courrier import signals
+from courrier.database import commit_then_raise, transactional
 from courrier.signals import announce
 from courrier.auth.models import AuthSession, User
 from courrier.auth.passwords import check_password, hash_password, password_problems, policy_mark
@@ -51,6 +52,7 @@ def set_password(user, password):
     user.password_policy = policy_mark(user.role)
 
 
+@transactional
 def refresh(claims):
     """Rotate the refresh token; a reused one revokes its whole session (theft)."""
     tokens, session_id = token_store().rotate(claims)
@@ -58,26 +60,25 @@ def refresh(claims):
     if tokens is None:
         announce(signals.refresh_reuse_detected, actor_id=user.id, subject_user_id=user.id, email=user.email,
                  details={"session_id": session_id})
-        db.session.commit()
-        raise ApiError("token_revoked", "Jeton de rafraîchissement déjà utilisé : la session a été révoquée.")
+        commit_then_raise(
+            ApiError("token_revoked", "Jeton de rafraîchissement déjà utilisé : la session a été révoquée."))
     announce(signals.token_refreshed, actor_id=user.id, subject_user_id=user.id, email=user.email,
              details={"session_id": session_id})
-    db.session.commit()
     return {"user": user, **vars(tokens)}
 
 
+@transactional
 def logout(principal):
     token_store().revoke(principal.session_id, "logout")
     announce(signals.logout, actor_id=principal.id, subject_user_id=principal.id,
              email=principal.email, details={"session_id": principal.session_id})
-    db.session.commit()
 
 
+@transactional
 def logout_all(principal):
     revoked = token_store().revoke_all(principal.id, "logout_all")
     announce(signals.logout_all, actor_id=principal.id,
              subject_user_id=principal.id, email=principal.email, details={"revoked": revoked})
-    db.session.commit()
     return revoked
 
 
@@ -98,6 +99,7 @@ def is_session_live(session):
     return session.revoked_at is None and not is_expired(session.expires_at, session.last_used_at, utcnow())
 
 
+@transactional
 def revoke_own_session(principal, session_id):
     """Revoke one of the caller's sessions; someone else's is 'not found' (no existence leak).
 
@@ -109,9 +111,9 @@ def revoke_own_session(principal, session_id):
         raise ApiError("not_found", "Session introuvable.")
     announce(signals.logout, actor_id=principal.id, subject_user_id=principal.id,
              email=principal.email, details={"session_id": session_id})
-    db.session.commit()
 
 
+@transactional
 def change_password(principal, data):
     """Check the current password, apply the policy, revoke every other session.
 
@@ -138,4 +140,3 @@ def change_password(principal, data):
         store.update_session(principal.session_id, restriction="mfa_enrollment_required" if enrolment else None)
     announce(signals.password_changed, actor_id=user.id, subject_user_id=user.id,
              email=user.email, details={"revoked_sessions": revoked})
-    db.session.commit()

@@ -14,6 +14,7 @@ from flask_jwt_extended import decode_token
 from sqlalchemy import delete, select
 
 from courrier import signals
+from courrier.database import commit_then_raise, transactional
 from courrier.signals import announce
 from courrier.auth.models import AuthSession, User
 from courrier.auth.passwords import hash_password
@@ -70,6 +71,7 @@ def public_config():
     return {"enabled": enabled(), "label": current_app.config["OIDC_LABEL"] if enabled() else None}
 
 
+@transactional
 def begin_login():
     """A pending login (state, nonce, PKCE verifier) and the provider URL; returns (url, browser handle)."""
     handle, state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(4))
@@ -77,12 +79,13 @@ def begin_login():
     now = utcnow()
     db.session.add(OidcPendingLogin(id=digest(handle), state=state, nonce=nonce, code_verifier=verifier,
                                     created_at=now, expires_at=now + PENDING_LIFETIME))
-    db.session.commit()
     return url, handle
 
 
+@transactional
 def take_pending_login(handle):
-    """The pending login of this browser, deleted as it is read: a state serves once, whatever happens next."""
+    """The pending login of this browser, deleted as it is read, in a transaction of its own: a state serves
+    once, whatever happens next."""
     if not handle:
         return None
     pending = db.session.get(OidcPendingLogin, digest(handle))
@@ -93,10 +96,10 @@ def take_pending_login(handle):
     return pending
 
 
+@transactional
 def finish_login(handle, args):
     """The provider's callback: check it all, find the user, return a one-time ticket for the SPA."""
     pending = take_pending_login(handle)
-    db.session.commit()
     if (pending is None or pending.expires_at <= utcnow() or not args.get("state")
             or not secrets.compare_digest(pending.state, args["state"])):
         raise OidcRefusal("state_invalid")
@@ -118,13 +121,11 @@ def finish_login(handle, args):
     except OidcRefusal as refusal:
         announce(signals.login_failed, email=(userinfo.get("email") or "")[:254] or None,
                  details={"method": "oidc", "reason": refusal.reason})
-        db.session.commit()
-        raise
+        commit_then_raise(refusal)
     ticket = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.add(OidcTicket(id=digest(ticket), user_id=user.id, mfa=provider.shows_mfa(id_claims),
                               id_token_hint=token["id_token"], created_at=now, expires_at=now + TICKET_LIFETIME))
-    db.session.commit()
     return ticket
 
 
@@ -179,21 +180,19 @@ def create_agent(email, userinfo):
     return user
 
 
+@transactional
 def exchange_ticket(ticket):
     """Trade a ticket (once, within 30 s) for what `complete_login` answers: tokens or the MFA step."""
     row = db.session.get(OidcTicket, digest(ticket))
     if row is None or db.session.execute(delete(OidcTicket).where(OidcTicket.id == row.id)).rowcount != 1:
         raise ApiError("token_invalid", TICKET_INVALID)
     if row.expires_at <= utcnow():
-        db.session.commit()
-        raise ApiError("token_expired", TICKET_EXPIRED)
+        commit_then_raise(ApiError("token_expired", TICKET_EXPIRED))
     user = db.session.get(User, row.user_id)
     if not user.is_active:
-        db.session.commit()
-        raise OidcRefusal("account_inactive")
+        commit_then_raise(OidcRefusal("account_inactive"))
     result = complete_login(user, method="oidc", mfa=row.mfa)
     keep_logout_hint(result, row.id_token_hint)
-    db.session.commit()
     return result
 
 

@@ -13,7 +13,7 @@ from courrier.signals import announce
 from courrier.auth.models import User
 from courrier.auth.tokens import SessionTokenStore
 from courrier.columns import utcnow
-from courrier.database import PreparedQuery, run_idempotent
+from courrier.database import PreparedQuery, run_idempotent, transactional
 from courrier.extensions import db
 from courrier.services.models import Service, ServiceMember
 
@@ -51,6 +51,7 @@ def profile(principal, rows=None):
             "mfa_required": principal.role in current_app.config["MFA_REQUIRED_ROLES"]}
 
 
+@transactional
 def update_profile(principal, data):
     """Change the caller's own preferences; a change is audited (`notifications_changed`)."""
     wanted = data["notifications_email"]
@@ -61,5 +62,4 @@ def update_profile(principal, data):
         announce(signals.notifications_changed, actor_id=principal.id,
                  subject_user_id=principal.id, email=principal.email,
                  details={"notifications_email": wanted})
-    db.session.commit()
     return profile(principal)

@@ -14,7 +14,7 @@ from courrier.auth import mfa, service as auth_service
 from courrier.auth.reauth import require_recent_authentication
 from courrier.auth.models import User
 from courrier.auth.tokens import token_store
-from courrier.database import paginate
+from courrier.database import paginate, transactional
 from courrier.errors import ApiError
 from courrier.extensions import db
 
@@ -54,13 +54,14 @@ def get_user(user_id):
     return user
 
 
+@transactional
 def create_user(data, actor):
     """An administrateur creates a user of any role (registration rules, email unique)."""
     user = auth_service.create_user(data, role=data["role"], actor_id=actor.id)
-    db.session.commit()
     return user
 
 
+@transactional
 def update_user(actor, user_id, changes):
     """Apply an administrateur's changes; deactivation revokes every session in the same transaction.
 
@@ -94,7 +95,6 @@ def update_user(actor, user_id, changes):
         raise ApiError("conflict", LAST_ADMIN_REFUSED)
     announce(signals.user_updated, actor_id=actor.id, subject_user_id=user.id,
              email=user.email, details=details)
-    db.session.commit()
     return user
 
 
@@ -103,6 +103,7 @@ def count_active_admins():
         select(func.count()).select_from(User).where(User.role == ADMIN_ROLE, User.is_active.is_(True)))
 
 
+@transactional
 def revoke_sessions(actor, user_id):
     """Force the logout of a user (a stolen laptop): every live session is revoked; returns how many."""
     require_recent_authentication(actor)
@@ -110,7 +111,6 @@ def revoke_sessions(actor, user_id):
     revoked = token_store().revoke_all(user.id, "admin_revoked")
     announce(signals.sessions_revoked, actor_id=actor.id, subject_user_id=user.id,
              email=user.email, details={"revoked": revoked})
-    db.session.commit()
     return revoked
 
 

@@ -7,8 +7,8 @@ file of its own.
 
 What is built once and what is reset per test (the suite ran ~1,350 `create_app` + schema builds):
 - the schema is built once per worker: SQLite keeps a template file, copied over the test's file
-  before each test; PostgreSQL truncates every table (RESTART IDENTITY) before each test, with the
-  audit tables' append-only triggers set aside for that statement only (`session_replication_role`);
+  before each test; PostgreSQL deletes every row and restarts the sequences before each test, with
+  the audit tables' append-only triggers set aside for that transaction only (`session_replication_role`);
 - the app is built once per distinct configuration (`app_config`) and reused by the following tests
   that ask for the same one; its settings, rate-limit counters and upload folder are restored or
   emptied before each test;
@@ -86,6 +86,7 @@ class _Schema:
     """Whether this process has built the schema of TEST_DATABASE_URL, and SQLite's template file."""
 
     postgres_ready = False
+    sequences = ()
     worker_database_created = False
     sqlite_templates = {}  # database file -> template file
 
@@ -143,13 +144,21 @@ def _empty_postgresql():
         db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         db.session.commit()
         db.create_all()
+        _Schema.sequences = db.session.execute(text(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")).scalars().all()
+        db.session.commit()
         _Schema.postgres_ready = True
         return
-    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
-    # The audit tables refuse TRUNCATE (courrier/audit/append_only.py): a trigger set aside, for this
-    # transaction only, by replica mode, which the tests' superuser may enter and the app's role may not.
+    # Replica mode, for this transaction only, sets aside the triggers: the audit tables' append-only
+    # ones (courrier/audit/append_only.py), which the tests' superuser may bypass and the app's role may
+    # not, and the foreign keys' own. DELETE rather than TRUNCATE: 15 ms against 300–500 ms for the 22
+    # tables (TRUNCATE gives every table and index a new file); the sequences restart as with
+    # TRUNCATE … RESTART IDENTITY.
     db.session.execute(text("SET LOCAL session_replication_role = replica"))
-    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(text(f'DELETE FROM "{table.name}"'))
+    for sequence in _Schema.sequences:
+        db.session.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
     db.session.commit()
 
 

@@ -56,12 +56,13 @@ def check_request():
 
 def check_json_body():
     """415 for a non-JSON body, 413 over MAX_JSON_BYTES, 400 for malformed or non-object JSON."""
-    if getattr(current_view(), UPLOAD_MARK, False):
+    if request.method not in BODY_METHODS:
+        request.max_content_length = current_app.config["MAX_JSON_BYTES"]
+        return
+    if getattr(current_view(), UPLOAD_MARK, False):  # read on body methods only: a GET uploads nothing
         request.max_content_length = current_app.config["ATTACHMENT_MAX_BYTES"] + 64 * 1024
         return
     request.max_content_length = current_app.config["MAX_JSON_BYTES"]
-    if request.method not in BODY_METHODS:
-        return
     has_body = request.content_length or request.headers.get("Transfer-Encoding")
     if not has_body:
         return

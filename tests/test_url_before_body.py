@@ -9,8 +9,10 @@ import uuid
 import pytest
 
 from courrier import create_app
+from courrier.extensions import db
 from courrier.resources import LOOKED_UP_BY_THE_VIEW, RESOLVERS
 from tests.conftest import create
+from tests.test_sessions import StatementCounter
 
 UNKNOWN = str(uuid.uuid4())
 # A non-JSON body, a multipart one without the expected field, a JSON body breaking the schema, nothing.
@@ -83,6 +85,45 @@ def test_the_users_route_stays_forbidden_to_an_agent(client, agent):
     """Users are not an agent's to see at all: their route's 403, not a 404 that would depend on the id."""
     response = client.patch(f"/api/users/{UNKNOWN}", json={"role": "agent"}, headers=agent.headers)
     assert response.status_code == 403
+
+
+def session_checks(statements):
+    return [statement for statement in statements if "access_jti" in statement]
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("patch", "/api/documents/{id}", {"json": {"objet": "Nouvel objet"}}),
+    ("patch", "/api/documents/{id}", BODIES["text"]),
+    ("get", "/api/documents/{id}", {}),
+], ids=["PATCH resolved then run", "PATCH resolved then refused by its body", "GET naming nothing to resolve"])
+def test_the_session_is_checked_once_per_request(app, client, agent, method, path, body):
+    """The caller found to resolve the URL's letter is the one the guard lets in: one session check, not two."""
+    document = create(client, agent)
+    with app.app_context(), StatementCounter(db.engine) as statements:
+        response = getattr(client, method)(path.format(id=document["id"]), headers=agent.headers, **body)
+        assert response.status_code in (200, 415), response.json
+    assert len(session_checks(statements)) == 1, statements
+
+
+def test_a_revoked_token_is_checked_once_and_refused_as_before(app, client, agent):
+    document = create(client, agent)
+    assert client.post("/api/auth/logout", headers=agent.headers).status_code == 200
+    with app.app_context(), StatementCounter(db.engine) as statements:
+        response = client.patch(f"/api/documents/{document['id']}", headers=agent.headers, json={"objet": "x"})
+    assert (response.status_code, response.json["code"]) == (401, "token_revoked")
+    assert len(session_checks(statements)) == 1, statements
+
+
+def test_the_caller_of_one_request_is_not_the_next_ones(app, client, agent):
+    """An app context (a test's, a CLI's) can outlive its requests, and `g` with it: the caller found for a
+    PATCH is not reused for the next request, whose session may have ended since."""
+    document = create(client, agent)
+    with app.app_context():
+        assert client.patch(f"/api/documents/{document['id']}", headers=agent.headers,
+                            json={"objet": "Nouvel objet"}).status_code == 200
+        assert client.post("/api/auth/logout", headers=agent.headers).status_code == 200
+        response = client.get(f"/api/documents/{document['id']}", headers=agent.headers)
+    assert (response.status_code, response.json["code"]) == (401, "token_revoked")
 
 
 def test_every_resource_named_in_a_url_is_resolved_or_looked_up_by_its_view():

@@ -16,6 +16,7 @@ from flask import current_app, g, request
 
 from courrier.auth.tokens import token_store
 from courrier.errors import ApiError
+from courrier.resources import identifies_the_caller
 
 # Claims every token must carry, with their JSON types (API.md section 2).
 REQUIRED_CLAIMS = {
@@ -81,6 +82,36 @@ def decode_token(token, token_type):
     return claims
 
 
+# The session is checked once per request. On a route naming a resource, courrier.resources needs the
+# caller before the body checks (to answer 404 first); the guard then reuses that answer, or raises the
+# refusal it met, instead of checking the session a second time. The answer is tied to its request:
+# an app context pushed by a test outlives the requests made inside it, and `g` with it.
+CHECKED_CALLER = "checked_caller"
+
+
+@identifies_the_caller
+def caller_before_the_guard():
+    """This request's caller for courrier.resources, or None when the guard is going to refuse the request."""
+    try:
+        claims = decode_token(bearer_token(), "access")
+        answer = (claims, token_store().authenticate(claims))
+    except ApiError as refusal:
+        answer = refusal
+    setattr(g, CHECKED_CALLER, (request._get_current_object(), answer))
+    return None if isinstance(answer, ApiError) or answer[1].restriction else answer[1]
+
+
+def authenticated_caller():
+    """The claims and Principal of this request's access token (ApiError otherwise), checked once."""
+    checked = g.get(CHECKED_CALLER)
+    if checked is not None and checked[0] is request._get_current_object():
+        if isinstance(checked[1], ApiError):
+            raise checked[1]
+        return checked[1]
+    claims = decode_token(bearer_token(), "access")
+    return claims, token_store().authenticate(claims)
+
+
 def current_principal():
     """The caller of this request (a `Principal`), set by `auth_required`."""
     return g.principal
@@ -120,10 +151,10 @@ def auth_required(*roles, check_with=None, open_to=()):
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            g.token_claims = decode_token(bearer_token(), "access")
             if check_with is None:
-                g.principal = token_store().authenticate(g.token_claims)
+                g.token_claims, g.principal = authenticated_caller()
             else:
+                g.token_claims = decode_token(bearer_token(), "access")
                 g.principal, g.check_rows = token_store().authenticate_with(g.token_claims, check_with)
             restriction = g.principal.restriction
             if restriction and restriction not in open_to:

@@ -9,11 +9,19 @@ from courrier.contacts.schemas import (
     MergeSchema,
 )
 from courrier.documents.schemas import DocumentSchema
+from courrier.resources import resolver
 from courrier.schemas import MessageEnvelopeSchema, PaginationArgsSchema, envelope
 
 blp = Blueprint("contacts", __name__, url_prefix="/api/contacts", description="Correspondants")
 
 admin_only = auth_required("administrateur")
+
+
+@resolver("contact_id")
+def resolve_contact(caller, contact_id):
+    """An unknown contact is 404 before the body or the query is read."""
+    service.get_contact(contact_id)
+
 
 CSV_RESPONSE = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 

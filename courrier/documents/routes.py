@@ -11,10 +11,17 @@ from courrier.documents.schemas import (
 )
 from courrier.documents.storage import SIGNATURES
 from courrier.http import accepts_upload
+from courrier.resources import resolver
 from courrier.schemas import envelope
 
 blp = Blueprint("documents", __name__, url_prefix="/api/documents", description="Registre du courrier")
 queues_blp = Blueprint("bannettes", __name__, url_prefix="/api/bannettes", description="Bannettes (files de travail)")
+
+
+@resolver("document_id")
+def resolve_document(caller, document_id):
+    """A letter the caller may not see is 404 before its body is read, like one that does not exist."""
+    service.get_document(caller, document_id)
 
 
 def as_seen(document):

@@ -2,6 +2,7 @@
 from flask_smorest import Blueprint
 
 from courrier.auth.guard import auth_required, current_principal
+from courrier.resources import resolver
 from courrier.schemas import envelope
 from courrier.services import service
 from courrier.services.schemas import (
@@ -11,6 +12,12 @@ from courrier.services.schemas import (
 blp = Blueprint("services", __name__, url_prefix="/api/services", description="Services et imputation")
 
 admin_only = auth_required("administrateur")
+
+
+@resolver("service_id")
+def resolve_service(caller, service_id):
+    """An unknown service is 404 before the body is read."""
+    service.get_service(service_id)
 
 
 @blp.route("", methods=["GET"])

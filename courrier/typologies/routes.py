@@ -2,6 +2,7 @@
 from flask_smorest import Blueprint
 
 from courrier.auth.guard import auth_required, current_principal
+from courrier.resources import resolver
 from courrier.schemas import envelope
 from courrier.typologies import service
 from courrier.typologies.schemas import (
@@ -9,6 +10,12 @@ from courrier.typologies.schemas import (
 )
 
 blp = Blueprint("typologies", __name__, url_prefix="/api/typologies", description="Typologies et délais")
+
+
+@resolver("typologie_id")
+def resolve_typologie(caller, typologie_id):
+    """An unknown typologie is 404 before the body is read."""
+    service.get_typologie(typologie_id)
 
 
 @blp.route("", methods=["GET"])

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from courrier.auth.guard import ANY_RESTRICTION, auth_required, current_principal
 from courrier.auth.schemas import UserCreateSchema, UserSchema
+from courrier.resources import resolver
 from courrier.schemas import envelope
 from courrier.services import service as services
 from courrier.services.schemas import MembershipsSchema
@@ -17,6 +18,13 @@ blp = Blueprint("users", __name__, url_prefix="/api/users", description="Gestion
 profile_blp = Blueprint("profile", __name__, url_prefix="/api/auth", description="Profil de l'utilisateur connecté")
 
 admin_only = auth_required("administrateur")
+
+
+@resolver("user_id")
+def resolve_user(caller, user_id):
+    """Users are an administrateur's: for anyone else the route's 403 comes first, whatever the id."""
+    if caller.role == "administrateur":
+        service.get_user(user_id)
 
 
 @profile_blp.route("/me", methods=["GET"])

@@ -219,6 +219,15 @@ def serving(tmp, **settings):
                 process.wait(timeout=5)
 
 
+def pytest_collection_modifyitems(items):
+    """Every test of this folder talks to `serving`'s server, on SQLite whatever TEST_DATABASE_URL says:
+    marked `sqlite_server`, so that CI's PostgreSQL pass does not run them a second time unchanged."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.sqlite_server)
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The shared server of the browser tests: no MFA requirement, no OpenID Connect issuer."""
@@ -348,7 +357,7 @@ def login(page, account, then="/documents"):
     page.wait_for_selector("[data-testid=home-page]")
     if then == "/documents":
         page.click("[data-testid=nav-documents]")
-        page.wait_for_selector("[data-testid=documents-page]")
+        shown(page, "/documents")
     elif then:
         page.goto(f"/#{then}")
         shown(page, then)

@@ -10,6 +10,7 @@ import re
 import shutil
 import uuid
 from pathlib import Path
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -143,12 +144,16 @@ def test_contacts_are_created_searched_without_accents_edited_and_exported(new_p
     page.fill("#contact-filters-q", query)
     page.select_option("#contact-filters-type", "personne")
     page.click("#contact-filters-submit")
+    # Each search's own screen (the previous one also showed two rows).
+    e2e.shown(page, "/contacts?" + urlencode({"q": query, "type": "personne"}))
     expect(page.get_by_test_id("contact-row")).to_have_count(2)
     page.select_option("#contact-filters-type", "organisation")
     page.click("#contact-filters-submit")
+    e2e.shown(page, "/contacts?" + urlencode({"q": query, "type": "organisation"}))
     expect(page.get_by_test_id("contacts-table-empty")).to_be_visible()
     page.select_option("#contact-filters-type", "personne")
     page.click("#contact-filters-submit")
+    e2e.shown(page, "/contacts?" + urlencode({"q": query, "type": "personne"}))
     expect(page.get_by_test_id("contact-row")).to_have_count(2)
     e2e.assert_accessible(page, "la recherche de correspondants")
     e2e.screenshot(page, "contacts")
@@ -175,6 +180,25 @@ def test_contacts_are_created_searched_without_accents_edited_and_exported(new_p
     expect(page.get_by_test_id("contact-letters-empty")).to_be_visible()
     expect(page.get_by_test_id("merge-panel")).to_have_count(0)  # an agent neither merges nor deletes
     expect(page.get_by_test_id("contact-delete-panel")).to_have_count(0)
+
+
+def test_a_filter_changed_while_a_search_is_answered_is_kept(new_page, live_server, agent_user, e2e):
+    """The answer to a search rebuilds the screen: the type chosen meanwhile stays chosen, and is the one sent."""
+    page = e2e.login(new_page(), agent_user, then="/contacts")
+
+    def choose_organisation_meanwhile(route):
+        """The search's request waits until the user has chosen another type on the screen still shown."""
+        page.select_option("#contact-filters-type", "organisation")
+        route.continue_()
+
+    page.route("**/api/contacts?*", choose_organisation_meanwhile, times=1)
+    page.select_option("#contact-filters-type", "personne")
+    page.click("#contact-filters-submit")
+    e2e.shown(page, "/contacts?type=personne")
+    expect(page.locator("#contact-filters-type")).to_have_value("organisation")
+    page.click("#contact-filters-submit")
+    e2e.shown(page, "/contacts?type=organisation")
+    expect(page.locator("#contact-filters-type")).to_have_value("organisation")
 
 
 def test_the_contacts_screens_fit_a_phone(new_page, live_server, agent_user, scene, e2e):
@@ -384,6 +408,7 @@ def test_the_register_is_exported_as_csv_and_pdf(new_page, live_server, make_acc
     content = Path(download.value.path()).read_bytes()
     assert content.startswith("\ufeff".encode())
     assert letter["reference"] in content.decode("utf-8-sig")
+    expect(page.locator("#register-export-status")).to_have_text("Registre en CSV téléchargé.")
 
     day = paris_today()
     start = day - datetime.timedelta(days=1)
@@ -394,6 +419,7 @@ def test_the_register_is_exported_as_csv_and_pdf(new_page, live_server, make_acc
     assert download.value.suggested_filename == (
         f"registre-entrant-{start.isoformat()}_{(day + datetime.timedelta(days=1)).isoformat()}.pdf")
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    expect(page.locator("#register-export-status")).to_have_text("Registre en PDF téléchargé.")
 
     # A period that ends before it starts: the server's message under the field.
     page.fill("#register-date-from", day.isoformat())

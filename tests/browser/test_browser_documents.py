@@ -238,6 +238,6 @@ def test_markup_in_a_letter_is_shown_as_text_and_never_runs(new_page, agent_user
     expect(page.get_by_test_id("detail-description")).to_have_text(XSS_DESCRIPTION)
     expect(page.locator("#page-title")).to_contain_text(XSS_OBJET)
 
+    e2e.shown(page, f"/documents/{document['id']}")  # the screen settled: nothing left to insert or run
     assert page.locator("main img, main svg, main script, main b").count() == 0
-    page.wait_for_timeout(300)
     assert page.watch.dialogs == []

@@ -228,8 +228,29 @@ export async function contactCreateView({ navigate, flash }) {
 
 // ---------------------------------------------------------------- list
 
+/** The values of the filter form on screen, or null when the list is not on screen. */
+function filtersOnScreen() {
+  const form = document.getElementById("contact-filters");
+  return form ? Object.fromEntries(new FormData(form)) : null;
+}
+
+/** Keep in `form` what the user changed in the form on screen while the search was on its way.
+ *
+ * The answer to a search rebuilds the screen, form included: a type chosen meanwhile for the next
+ * search would be put back to the one of the search answered, and the next « Filtrer » would send that
+ * one. The controls are the user's, not the response's: a value changed since the search was sent is
+ * carried over. (An answer to a search superseded by a newer one is dropped by the router.) */
+function keepEditsMadeMeanwhile(form, sent) {
+  const now = filtersOnScreen();
+  if (!sent || !now) return;
+  for (const [name, value] of Object.entries(now)) {
+    if (value !== sent[name] && form.elements[name]) form.elements[name].value = value;
+  }
+}
+
 export async function contactsView({ query, navigate }) {
   const filters = pick(query, ["q", "type", "page"]);
+  const sent = filtersOnScreen();
   const payload = await api.request("/api/contacts", { query: { per_page: 20, ...filters } });
   const contacts = payload.data || [];
   const alert = formAlert("contacts-export-error");
@@ -256,6 +277,7 @@ export async function contactsView({ query, navigate }) {
       type: { label: "Type", type: "select", options: [["", "Tous"], ...Object.entries(LABELS.contact_type)] },
     },
   });
+  keepEditsMadeMeanwhile(form, sent);
 
   const table = dataTable({
     testid: "contacts-table",

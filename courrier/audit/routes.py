@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from courrier.audit import service
 from courrier.audit.schemas import (
     AuditEventArgsSchema, AuditEventSchema, AuditSessionArgsSchema, AuditSessionSchema, HistoryEventArgsSchema,
-    HistoryEventSchema, HistoryPeriodArgsSchema, HistorySessionSchema,
+    HistoryEventSchema, PeriodArgsSchema, HistorySessionSchema,
 )
 from courrier.auth.guard import auth_required, current_principal
 from courrier.schemas import envelope
@@ -49,7 +49,7 @@ def own_history(filters):
 
 @history_blp.route("/history/sessions", methods=["GET"])
 @auth_required()
-@history_blp.arguments(HistoryPeriodArgsSchema, location="query")
+@history_blp.arguments(PeriodArgsSchema, location="query")
 @history_blp.response(200, envelope(HistorySessionSchema, paginated=True))
 def own_connections(filters):
     """The caller's connection history: each session, live or ended, with its IP and browser, newest first."""

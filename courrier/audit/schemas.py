@@ -58,12 +58,9 @@ class DateBound(fields.Field):
             raise ValidationError(INVALID_DATE) from None
 
 
-class AuditFilterArgsSchema(PaginationArgsSchema):
-    """The filters both audit lists share."""
+class PeriodArgsSchema(PaginationArgsSchema):
+    """A page of what happened in a period (`date_to` after `date_from`)."""
 
-    user_id = fields.UUID()
-    email = LowerString(validate=length(min=1, max=254))
-    ip = NoWhitespaceString(validate=length(max=45))
     date_from = DateBound()
     date_to = DateBound(end=True)
 
@@ -71,6 +68,14 @@ class AuditFilterArgsSchema(PaginationArgsSchema):
     def check_period(self, data, **kwargs):
         if "date_from" in data and "date_to" in data and data["date_from"] >= data["date_to"]:
             raise ValidationError("La fin de la période précède son début.", "date_to")
+
+
+class AuditFilterArgsSchema(PeriodArgsSchema):
+    """The filters both audit lists share."""
+
+    user_id = fields.UUID()
+    email = LowerString(validate=length(min=1, max=254))
+    ip = NoWhitespaceString(validate=length(max=45))
 
 
 class AuditSessionArgsSchema(AuditFilterArgsSchema):
@@ -109,17 +114,7 @@ class AuditEventSchema(Schema):
 
 # ------------------------------------------------------------------ the caller's own history (issue 15)
 
-class HistoryPeriodArgsSchema(PaginationArgsSchema):
-    date_from = DateBound()
-    date_to = DateBound(end=True)
-
-    @validates_schema
-    def check_period(self, data, **kwargs):
-        if "date_from" in data and "date_to" in data and data["date_from"] >= data["date_to"]:
-            raise ValidationError("La fin de la période précède son début.", "date_to")
-
-
-class HistoryEventArgsSchema(HistoryPeriodArgsSchema):
+class HistoryEventArgsSchema(PeriodArgsSchema):
     type = fields.String(validate=one_of(SECURITY_EVENT_TYPES))
 
 

@@ -125,13 +125,17 @@ class SessionTokenStore:
 
         return run_idempotent(check)
 
-    def _check_session(self, connection, claims, row):
+    def _check_live(self, row, claims, now):
+        """The session row of `claims` (None if absent) is theirs, live, and its user active; ApiError otherwise."""
         if row is None or row.revoked_at is not None or not row.is_active:
             raise ApiError("token_revoked")
         if row.user_id != claims["userId"]:
             raise ApiError("token_invalid")
-        now = utcnow()
         self._check_alive(row, now)
+
+    def _check_session(self, connection, claims, row):
+        now = utcnow()
+        self._check_live(row, claims, now)
         self._touch(connection, row.session_id, row.last_used_at, now)
         return _principal(row, row.session_id, row.mfa, row.authenticated_at, row.restriction)
 
@@ -148,12 +152,8 @@ class SessionTokenStore:
             select(AuthSession.user_id, AuthSession.last_used_at, AuthSession.expires_at,
                    AuthSession.revoked_at, User.role, User.is_active)
             .join(User, User.id == AuthSession.user_id).where(AuthSession.id == session_id)).one_or_none()
-        if row is None or row.revoked_at is not None or not row.is_active:
-            raise ApiError("token_revoked")
-        if row.user_id != claims["userId"]:
-            raise ApiError("token_invalid")
         now = utcnow()
-        self._check_alive(row, now)
+        self._check_live(row, claims, now)
         tokens, access_jti, refresh_jti = _encode_tokens(row.user_id, row.role, session_id)
         swapped = db.session.execute(
             update(AuthSession)

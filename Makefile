@@ -36,15 +36,16 @@ run: migrate
 
 # The whole suite in two runs: the in-process tests on both cores (pytest-xdist, a database per worker),
 # then the tests that start real servers and Chromium (marked `system`), one at a time, since they
-# measure and load the machine themselves. PYTEST_ARGS go to both (a run that selects nothing is fine);
-# SERVER_TESTS chooses among the second run's tests (CI's PostgreSQL pass leaves the browser out).
+# measure and load the machine themselves. Both run even if the first fails. PYTEST_ARGS go to both (a run
+# that selects nothing is fine); SERVER_TESTS chooses among the second run's tests (CI's PostgreSQL pass
+# leaves the browser out).
 TEST_WORKERS ?= 2
 SERVER_TESTS ?= system
 test: install-test
-	@$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not system" $(PYTEST_ARGS); status=$$?; \
-	  [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status
-	@$(BIN)/python -m pytest -m "$(SERVER_TESTS)" $(PYTEST_ARGS); status=$$?; \
-	  [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status
+	@failed=0; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not system" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
+	$(BIN)/python -m pytest -m "$(SERVER_TESTS)" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
+	exit $$failed
 
 lint: install-test
 	$(BIN)/flake8 courrier tests bench config.py wsgi.py

@@ -51,8 +51,14 @@ def profile(principal, rows=None):
             "mfa_required": principal.role in current_app.config["MFA_REQUIRED_ROLES"]}
 
 
-@transactional
 def update_profile(principal, data):
+    """Change the caller's own preferences, then show the profile as the database now holds it."""
+    change_preferences(principal, data)
+    return profile(principal)
+
+
+@transactional
+def change_preferences(principal, data):
     """Change the caller's own preferences; a change is audited (`notifications_changed`)."""
     wanted = data["notifications_email"]
     changed = db.session.execute(
@@ -62,4 +68,3 @@ def update_profile(principal, data):
         announce(signals.notifications_changed, actor_id=principal.id,
                  subject_user_id=principal.id, email=principal.email,
                  details={"notifications_email": wanted})
-    return profile(principal)

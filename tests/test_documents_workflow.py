@@ -244,17 +244,22 @@ def test_concurrent_decisions_end_with_one_200_and_one_409(app, client, auth, ag
         assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.type.like("document_%"))).all()) == 1
 
 
-def test_edit_racing_a_decision_is_409(app, client, agent, validateur, monkeypatch):
-    """A decision committed between the edit's checks and its UPDATE wins: the edit is refused."""
-    doc = create_doc(client, agent)
+def decide_between_checks_and_write(app, monkeypatch, checked_action, decision, validateur, doc):
+    """Have `decision` committed once `checked_action`'s checks have passed, before its write."""
     real_require = service.require
 
     def decided_meanwhile(viewer, action, document):
         real_require(viewer, action, document)
-        if action == "modifier":  # the decision itself passes through `require` too
-            assert validate(app.test_client(), validateur, doc).status_code == 200
+        if action == checked_action:  # the decision itself passes through `require` too
+            assert decision(app.test_client(), validateur, doc).status_code == 200
 
     monkeypatch.setattr(service, "require", decided_meanwhile)
+
+
+def test_edit_racing_a_decision_is_409(app, client, agent, validateur, monkeypatch):
+    """A decision committed between the edit's checks and its UPDATE wins: the edit is refused."""
+    doc = create_doc(client, agent)
+    decide_between_checks_and_write(app, monkeypatch, "modifier", validate, validateur, doc)
     response = client.patch(f"/api/documents/{doc['id']}", json={"objet": "Trop tard"}, headers=agent.headers)
     assert_error(response, 409, "conflict")
     monkeypatch.undo()
@@ -265,14 +270,7 @@ def test_edit_racing_a_decision_is_409(app, client, agent, validateur, monkeypat
 
 def test_upload_racing_a_decision_is_409_and_stores_nothing(app, client, agent, validateur, monkeypatch):
     doc = create_doc(client, agent)
-    real_require = service.require
-
-    def decided_meanwhile(viewer, action, document):
-        real_require(viewer, action, document)
-        if action == "joindre":  # the decision itself passes through `require` too
-            assert reject(app.test_client(), validateur, doc).status_code == 200
-
-    monkeypatch.setattr(service, "require", decided_meanwhile)
+    decide_between_checks_and_write(app, monkeypatch, "joindre", reject, validateur, doc)
     assert_error(upload(client, agent, doc["id"]), 409, "conflict")
     monkeypatch.undo()
     assert client.get(f"/api/documents/{doc['id']}/attachments", headers=agent.headers).json["data"] == []

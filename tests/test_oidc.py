@@ -133,8 +133,8 @@ def test_without_an_issuer_the_login_screen_shows_no_button(client):
 
 
 def test_the_login_screen_gets_the_button_label(client):
-    assert client.get("/api/auth/oidc/config").json["data"] == {"enabled": True,
-                                                               "label": "Se connecter avec ProConnect"}
+    assert client.get("/api/auth/oidc/config").json["data"] == {
+        "enabled": True, "label": "Se connecter avec ProConnect"}
 
 
 # ---------------------------------------------------------------- the authorisation request

@@ -38,7 +38,8 @@ def test_a_busy_login_says_to_try_again_then_goes_through(busy_server, browser, 
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             page.click("#login-submit")
-            expect(page.get_by_role("alert")).to_contain_text("Trop de connexions simultanées : réessayez dans un instant.")
+            expect(page.get_by_role("alert")).to_contain_text(
+                "Trop de connexions simultanées : réessayez dans un instant.")
             e2e.assert_accessible(page, "connexion refusée : serveur occupé")
             e2e.assert_no_horizontal_overflow(page)
         finally:

@@ -169,7 +169,8 @@ def test_the_matrix_covers_what_the_issue_names(app, client, org):
 def test_every_letter_returned_carries_the_callers_actions(app, client, org):
     """The list, a contact's letters, the detail and the response of each write say the same."""
     created = client.post("/api/documents", headers=org.registrar.headers, json={
-        "type": "entrant", "objet": "Demande", "expediteur": "Mairie", "destinataire": "Préfecture"}).json["data"]
+        "type": "entrant", "objet": "Demande", "expediteur": "Mairie", "destinataire": "Préfecture",
+        "nature": "recommande_ar", "numero_recommande": "1A12345678901"}).json["data"]
     assert created["actions"] == ["modifier", "repondre", "joindre", "accuser_reception"]
     listed = client.get("/api/documents", headers=org.registrar.headers).json
     assert [d["actions"] for d in listed["data"]] == [created["actions"]]
@@ -186,6 +187,18 @@ def test_every_letter_returned_carries_the_callers_actions(app, client, org):
         "type": "entrant", "objet": "Autre", "expediteur_id": contact["id"], "destinataire": "Préfecture"}).json["data"]
     letters = client.get(f"/api/contacts/{contact['id']}/documents", headers=org.registrar.headers).json["data"]
     assert [(d["id"], d["actions"]) for d in letters] == [(pending["id"], pending["actions"])]
+
+
+def test_only_registered_mail_has_an_acknowledgement_of_receipt(client, org):
+    """The acknowledgement card is the server's rule (the web client shows it when listed): 409 otherwise."""
+    simple = client.post("/api/documents", headers=org.registrar.headers, json={
+        "type": "entrant", "objet": "Demande", "expediteur": "Mairie", "destinataire": "Préfecture",
+        "nature": "courrier_simple"}).json["data"]
+    assert "accuser_reception" not in simple["actions"] and "repondre" in simple["actions"]
+    response = client.post(f"/api/documents/{simple['id']}/accuse-reception", json={"date": "2026-11-02"},
+                           headers=org.registrar.headers)
+    assert response.status_code == 409 and response.json["code"] == "conflict"
+    assert "recommandé" in response.json["message"]
 
 
 def test_listing_actions_costs_no_query_per_letter(app, client, org):

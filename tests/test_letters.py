@@ -86,8 +86,11 @@ def test_patching_to_registered_mail_needs_the_number(client, agent):
 
 # ------------------------------------------------------------------ acknowledgement of receipt
 
+REGISTERED = {"nature": "recommande_ar", "numero_recommande": "1A12345678901"}  # only these have one
+
+
 def test_the_acknowledgement_is_recorded_at_any_state_with_history(client, org):
-    letter = create(client, org.registrar, nature="recommande_ar", numero_recommande="1A12345678901")
+    letter = create(client, org.registrar, **REGISTERED)
     client.post(f"/api/documents/{letter['id']}/reject", json={"motif": "Doublon"}, headers=org.admin.headers)
     day = (paris_today() - timedelta(days=2)).isoformat()
     response = client.post(f"/api/documents/{letter['id']}/accuse-reception", json={"date": day},
@@ -98,7 +101,7 @@ def test_the_acknowledgement_is_recorded_at_any_state_with_history(client, org):
 
 
 def test_an_acknowledgement_dated_in_the_future_is_422(client, org):
-    letter = create(client, org.registrar)
+    letter = create(client, org.registrar, **REGISTERED)
     tomorrow = (paris_today() + timedelta(days=1)).isoformat()
     response = client.post(f"/api/documents/{letter['id']}/accuse-reception", json={"date": tomorrow},
                            headers=org.registrar.headers)
@@ -108,7 +111,7 @@ def test_an_acknowledgement_dated_in_the_future_is_422(client, org):
 @pytest.mark.parametrize("who, status", [("registrar", 200), ("fin_agent", 200), ("bc_agent", 200), ("admin", 200),
                                          ("rh_agent", 403), ("outsider", 404)])
 def test_who_records_an_acknowledgement(client, org, who, status):
-    letter = create(client, org.registrar, service_id=org.fin["id"], copie_service_ids=[org.rh["id"]])
+    letter = create(client, org.registrar, service_id=org.fin["id"], copie_service_ids=[org.rh["id"]], **REGISTERED)
     response = client.post(f"/api/documents/{letter['id']}/accuse-reception", json={"date": "2026-11-02"},
                            headers=getattr(org, who).headers)
     assert response.status_code == status

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from blinker import Signal
 
 from courrier import signals
-from courrier.documents.models import EN_COURS, TRAITE
+from courrier.documents.models import EN_COURS, REGISTERED_NATURES, TRAITE
 from courrier.errors import ApiError
 
 PENDING = "en_attente"
@@ -95,6 +95,8 @@ MAY_NOT_TREAT = {
 NOT_INCOMING = "Seul un courrier entrant appelle une réponse."
 MAY_NOT_REPLY = ("Seuls son auteur, son responsable, les membres de son service traitant, le bureau du courrier et "
                  "les administrateurs peuvent répondre à ce courrier.")
+NOT_REGISTERED = ("Seul un courrier recommandé a un accusé de réception : changez d'abord sa nature "
+                  "(recommandé, recommandé avec AR) et son numéro.")
 MAY_NOT_ACKNOWLEDGE = ("Seuls son auteur, son responsable, les membres de son service traitant, le bureau du courrier "
                        "et les administrateurs peuvent enregistrer l'accusé de réception.")
 
@@ -207,6 +209,11 @@ def incoming(viewer, document):
     return None if document.type == "entrant" else ApiError("conflict", NOT_INCOMING)
 
 
+def registered(viewer, document):
+    """Only registered mail has a signed acknowledgement of receipt that comes back."""
+    return None if document.nature in REGISTERED_NATURES else ApiError("conflict", NOT_REGISTERED)
+
+
 def handler(message):
     def check(viewer, document):
         return None if may_handle(viewer, document) else ApiError("forbidden", message)
@@ -225,7 +232,7 @@ ACTIONS = {
     "rouvrir": (treaters_of("rouvrir"), in_state_for("rouvrir")),
     "repondre": (incoming, handler(MAY_NOT_REPLY)),
     "joindre": (role_allows("attach"), pending),
-    "accuser_reception": (handler(MAY_NOT_ACKNOWLEDGE),),
+    "accuser_reception": (handler(MAY_NOT_ACKNOWLEDGE), registered),
 }
 # The route's name of a decision or a treatment step, and its action.
 DECISION_ACTIONS = {"validate": "valider", "reject": "rejeter"}

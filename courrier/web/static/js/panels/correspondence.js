@@ -103,9 +103,9 @@ function today() {
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
-/** The "Accusé de réception" card of a registered letter (the only kind that has one), when the server lists it. */
+/** The "Accusé de réception" card, when the server lists it (only registered mail has one). */
 export function acknowledgementSection(doc, reload) {
-  if (!REGISTERED_NATURES.includes(doc.nature) || !may(doc, "accuser_reception")) return null;
+  if (!may(doc, "accuser_reception")) return null;
   const alert = formAlert("ack-error");
   const date = field({
     id: "ack-date",

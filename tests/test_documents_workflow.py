@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from courrier.audit.models import AuditEvent
 from courrier.auth.models import User
-from courrier.documents import service
+from courrier.documents import rules, service
 from courrier.documents.models import Document, DocumentEvent
 from courrier.extensions import db
 from tests.test_documents import assert_error, assert_field_error, create_doc, history_actions, upload
@@ -178,7 +178,7 @@ def _raise(*args, **kwargs):
 def test_a_decision_failing_midway_changes_nothing(app, client, agent, validateur, monkeypatch, decision, failing):
     doc = create_doc(client, agent)
     if failing == "audit":
-        monkeypatch.setattr(service.TRANSITIONS[decision].signal, "send", _raise)
+        monkeypatch.setattr(rules.TRANSITIONS[decision].signal, "send", _raise)
     else:
         real_record = service.record
         monkeypatch.setattr(service, "record", lambda document, action, *a: (
@@ -218,13 +218,13 @@ def hold_after_checks(monkeypatch, parties):
     """Make every decider wait, once its role and four-eyes checks have passed, until all of them have
     read the document as pending: only the database's conditional UPDATE is left to arbitrate."""
     barrier = threading.Barrier(parties, timeout=20)
-    real_require = service.require
+    real_require = rules.require
 
-    def require(viewer, action, document):
-        real_require(viewer, action, document)
+    def require(action, viewer, document, **kwargs):
+        real_require(action, viewer, document, **kwargs)
         barrier.wait()
 
-    monkeypatch.setattr(service, "require", require)
+    monkeypatch.setattr(rules, "require", require)
 
 
 @pytest.mark.parametrize("decisions", [("validate", "validate"), ("validate", "reject")])
@@ -246,14 +246,14 @@ def test_concurrent_decisions_end_with_one_200_and_one_409(app, client, auth, ag
 
 def decide_between_checks_and_write(app, monkeypatch, checked_action, decision, validateur, doc):
     """Have `decision` committed once `checked_action`'s checks have passed, before its write."""
-    real_require = service.require
+    real_require = rules.require
 
-    def decided_meanwhile(viewer, action, document):
-        real_require(viewer, action, document)
+    def decided_meanwhile(action, viewer, document, **kwargs):
+        real_require(action, viewer, document, **kwargs)
         if action == checked_action:  # the decision itself passes through `require` too
             assert decision(app.test_client(), validateur, doc).status_code == 200
 
-    monkeypatch.setattr(service, "require", decided_meanwhile)
+    monkeypatch.setattr(rules, "require", decided_meanwhile)
 
 
 def test_edit_racing_a_decision_is_409(app, client, agent, validateur, monkeypatch):

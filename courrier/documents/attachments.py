@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from courrier.columns import new_uuid, utcnow
 from courrier.database import transactional
-from courrier.documents import service, storage, visibility
+from courrier.documents import rules, service, storage, visibility
 from courrier.documents.models import Attachment
 from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
@@ -31,7 +31,7 @@ def add_attachment(user, document_id, upload):
     """
     viewer = visibility.viewer_of(user)
     document = service.get_document(user, document_id, viewer)
-    service.require(viewer, "joindre", document)
+    rules.require("joindre", viewer, document)
     if upload is None:
         raise validation_error("file", "Aucun fichier reçu dans le champ « file ».")
     stored = storage.store(upload)
@@ -46,7 +46,7 @@ def add_attachment(user, document_id, upload):
 def _record_attachment(user, document, client_filename, stored):
     now = utcnow()
     # Touching the row re-checks the statut and, on PostgreSQL, locks it against a concurrent decision.
-    service.update_if_statut(document, service.PENDING, updated_at=now)
+    service.update_if_statut(document, rules.PENDING, updated_at=now)
     attachment = Attachment(
         id=new_uuid(), document_id=document.id, filename=storage.clean_filename(client_filename, stored.content_type),
         content_type=stored.content_type, size=stored.size, sha256=stored.sha256, storage_name=stored.storage_name,

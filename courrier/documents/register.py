@@ -128,7 +128,7 @@ def require_export(user):
 
 def register_actions(viewer):
     """What the caller may do with the register as a whole (the register list's `meta.actions`)."""
-    return ["exporter_registre"] if may_export(viewer) else []
+    return list(REGISTER_ACTIONS) if may_export(viewer) else []
 
 
 def _in_period(query, period):

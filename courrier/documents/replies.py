@@ -5,7 +5,7 @@ from sqlalchemy import select, update
 from courrier.columns import utcnow
 from courrier.database import transactional
 from courrier.deadlines import paris_today
-from courrier.documents import parties, service, visibility
+from courrier.documents import parties, rules, service, visibility
 from courrier.documents.models import Document
 from courrier.errors import validation_error
 from courrier.extensions import db
@@ -31,7 +31,7 @@ def create_reply(user, document_id, data):
     """Register the reply to an incoming letter, pre-filled from it, in one transaction."""
     viewer = visibility.viewer_of(user)
     letter = service.get_document(user, document_id, viewer)
-    service.require(viewer, "repondre", letter)
+    rules.require("repondre", viewer, letter)
     fields = parties.reply_fields(letter, data)
     return service.create_document(user, {**fields, "en_reponse_a_id": letter.id})
 
@@ -41,7 +41,7 @@ def acknowledge(user, document_id, day):
     """Record the date the signed acknowledgement of receipt came back, whatever the letter's state."""
     viewer = visibility.viewer_of(user)
     letter = service.get_document(user, document_id, viewer)
-    service.require(viewer, "accuser_reception", letter)
+    rules.require("accuser_reception", viewer, letter)
     if day > paris_today():
         raise validation_error("date", FUTURE_DATE)
     now = utcnow()

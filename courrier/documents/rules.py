@@ -6,9 +6,9 @@ who, 409 for the letter's state). The routes raise the first refusal (`require`)
 (what the caller may do to it now, read by the web client's buttons) are the actions with none
 (`actions_of`). One table for both, so a button is never offered that the server then refuses.
 
-The checks read the `Viewer` (`visibility.viewer_of`: the caller's role, services, sub-trees, read once
-per request) and the letter's own columns, never the database: a page of 100 letters costs no query
-more for their actions. Visibility comes first and is not here: a letter the caller may not see is 404.
+The checks read the `Viewer` (`visibility.viewer_of`: the caller's role, services, sub-trees) and the
+letter's own columns, never the database: a page of 100 letters costs no query more for their actions.
+Visibility comes first and is not here: a letter the caller may not see is 404.
 """
 from dataclasses import dataclass
 

@@ -25,14 +25,6 @@ from courrier.extensions import db
 from courrier.services.service import subtree_ids
 from courrier.typologies.service import active_typologie
 
-PENDING = rules.PENDING
-TRANSITIONS = rules.TRANSITIONS
-
-
-def require(viewer, action, document):
-    """Raise the rules' refusal of `action` (`rules.ACTIONS`) on `document`, if any: 403 or 409."""
-    rules.require(action, viewer, document)
-
 
 # ------------------------------------------------------------------ reading
 
@@ -152,7 +144,7 @@ def create_document(user, data):
     data["echeance"] = deadlines.echeance(current_app.config, data.get("date_reception") or paris_today(now),
                                           data.get("priorite", "normale"), typologie)
     reference = next_reference(data["type"], now.year)
-    document = Document(id=new_uuid(), reference=reference, statut=PENDING, created_by_id=user.id,
+    document = Document(id=new_uuid(), reference=reference, statut=rules.PENDING, created_by_id=user.id,
                         created_at=now, updated_at=now, **data)
     db.session.add(document)
     db.session.flush()
@@ -174,7 +166,7 @@ def assign_document(user, document_id, data):
     """
     viewer = visibility.viewer_of(user)
     document = get_document(user, document_id, viewer)
-    require(viewer, "affecter", document)
+    rules.require("affecter", viewer, document)
     locked = db.session.execute(
         update(Document).where(Document.id == document.id, Document.statut != "rejete").values(updated_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
@@ -208,7 +200,7 @@ def update_document(user, document_id, changes):
     """Change the writable fields of a pending document (its creator, or an administrateur)."""
     viewer = visibility.viewer_of(user)
     document = get_document(user, document_id, viewer)
-    require(viewer, "modifier", document)
+    rules.require("modifier", viewer, document)
     changed = {name: value for name, value in changes.items() if getattr(document, name) != value}
     if not changed:
         return document
@@ -224,7 +216,7 @@ def update_document(user, document_id, changes):
     now = utcnow()
     details = {"changes": {name: {"before": as_json(getattr(document, name)), "after": as_json(value)}
                            for name, value in changed.items()}}
-    update_if_statut(document, PENDING, **changed, updated_at=now)
+    update_if_statut(document, rules.PENDING, **changed, updated_at=now)
     record(document, "updated", user, now, details)
     return document
 
@@ -232,10 +224,10 @@ def update_document(user, document_id, changes):
 @transactional
 def decide(user, document_id, decision, motif=None):
     """Validate or reject a pending document: the rules' checks (`rules.ACTIONS`), then the conditional UPDATE."""
-    transition = TRANSITIONS[decision]
+    transition = rules.TRANSITIONS[decision]
     viewer = visibility.viewer_of(user)
     document = get_document(user, document_id, viewer)
-    require(viewer, rules.DECISION_ACTIONS[decision], document)
+    rules.require(rules.DECISION_ACTIONS[decision], viewer, document)
     now = utcnow()
     values = {"statut": transition.target, "validated_by_id": user.id, "validated_at": now, "updated_at": now}
     details = {"reference": document.reference}

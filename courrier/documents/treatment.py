@@ -59,7 +59,7 @@ def take_step(user, document_id, name, data):
     viewer = visibility.viewer_of(user)
     document = service.get_document(user, document_id, viewer)
     before = etat_of(document.statut, document.service_id, document.traitement_etat)
-    service.require(viewer, rules.STEP_ACTIONS[name], document)
+    rules.require(rules.STEP_ACTIONS[name], viewer, document)
     now = utcnow()
     values = {"traitement_etat": step.target, "updated_at": now}
     details = {"reference": document.reference, "from": before, "to": step.target or A_TRAITER}

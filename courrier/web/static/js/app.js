@@ -5,7 +5,9 @@ import { h, replace, label, personName } from "./dom.js";
 import { loadError } from "./components.js";
 import { loginView, registerView } from "./views/auth.js";
 import { oidcReturnView } from "./views/oidc.js";
-import { documentListView, documentCreateView, documentDetailView, documentEditView } from "./views/documents.js";
+import { documentListView } from "./views/register.js";
+import { documentCreateView, documentEditView } from "./views/letter-form.js";
+import { documentDetailView } from "./views/documents.js";
 import { sessionsView } from "./views/sessions.js";
 import { historyView } from "./views/history.js";
 import { usersView, connectionsView, eventsView } from "./views/admin.js";
@@ -16,6 +18,7 @@ import { contactsView, contactCreateView, contactDetailView } from "./views/cont
 import { securityView } from "./views/security.js";
 import { askForIdentity } from "./reauth-dialog.js";
 import { accessibilityView } from "./views/accessibility.js";
+import { pilotageView } from "./views/pilotage.js";
 
 const ADMIN = ["administrateur"];
 
@@ -35,6 +38,7 @@ const ROUTES = [
   { path: "/contacts", view: contactsView, title: "Correspondants", nav: { text: "Correspondants", testid: "nav-contacts" } },
   { path: "/contacts/new", view: contactCreateView, title: "Nouveau correspondant" },
   { path: "/contacts/:id", view: contactDetailView, title: "Fiche du correspondant" },
+  { path: "/pilotage", view: pilotageView, title: "Pilotage", nav: { text: "Pilotage", testid: "nav-pilotage" } },
   { path: "/sessions", view: sessionsView, title: "Mes sessions", nav: { text: "Mes sessions", testid: "nav-sessions" } },
   { path: "/historique", view: historyView, title: "Mon historique", nav: { text: "Mon historique", testid: "nav-history" } },
   { path: "/securite", view: securityView, title: "Sécurité du compte", nav: { text: "Sécurité", testid: "nav-security" } },

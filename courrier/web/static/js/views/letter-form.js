@@ -1,0 +1,186 @@
+// Registering a letter and correcting it while it is pending: one form, with the contact pickers of
+// the sender and the recipient, and (at registration) the routing fields.
+
+import * as api from "../api.js";
+import { h, REGISTERED_NATURES } from "../dom.js";
+import { field, formOf, onSubmit, valuesOf, withoutEmpty } from "../forms.js";
+import { pageHeader, docHref, may } from "../components.js";
+import { optionsOf, loadServices, loadTypologies } from "../lookups.js";
+import { contactPicker } from "../contact-picker.js";
+import { registrationRoutingFields } from "../panels/routing.js";
+import { typologieName } from "../panels/treatment.js";
+
+/** The options of the typologie select: the active ones, plus the letter's own if it was deactivated since. */
+function typologieOptions(typologies, current) {
+  const options = [["", "— Aucune (délai de la priorité) —"]];
+  const list = current && !typologies.some((typologie) => typologie.id === current.id) ? [...typologies, current] : typologies;
+  for (const typologie of list) options.push([typologie.id, typologieName(typologie)]);
+  return options;
+}
+
+function documentFields(doc = {}, typologies = []) {
+  return {
+    type: field({ id: "doc-type", name: "type", label: "Type", type: "select", required: true, value: doc.type || "entrant", options: optionsOf("type") }),
+    priorite: field({ id: "doc-priorite", name: "priorite", label: "Priorité", type: "select", value: doc.priorite || "normale", options: optionsOf("priorite") }),
+    objet: field({ id: "doc-objet", name: "objet", label: "Objet", required: true, maxlength: 255, value: doc.objet }),
+    expediteur: field({
+      id: "doc-expediteur",
+      name: "expediteur",
+      label: "Expéditeur",
+      required: true,
+      maxlength: 255,
+      value: doc.expediteur,
+      hint: PARTY_HINT,
+      testid: "doc-expediteur",
+    }),
+    destinataire: field({
+      id: "doc-destinataire",
+      name: "destinataire",
+      label: "Destinataire",
+      required: true,
+      maxlength: 255,
+      value: doc.destinataire,
+      hint: PARTY_HINT,
+      testid: "doc-destinataire",
+    }),
+    nature: field({ id: "doc-nature", name: "nature", label: "Nature du pli", type: "select", value: doc.nature || "courrier_simple", options: optionsOf("nature"), testid: "doc-nature" }),
+    numero_recommande: field({
+      id: "doc-numero-recommande",
+      name: "numero_recommande",
+      label: "Numéro du recommandé",
+      required: true,
+      maxlength: 20,
+      autocomplete: "off",
+      value: doc.numero_recommande,
+      hint: "13 caractères : 2 lettres ou chiffres puis 11 chiffres, par exemple 1A 123 456 789 01 (espaces permis).",
+      testid: "doc-numero-recommande",
+    }),
+    date_courrier: field({ id: "doc-date-courrier", name: "date_courrier", label: "Date du courrier", type: "date", value: doc.date_courrier }),
+    date_reception: field({
+      id: "doc-date-reception",
+      name: "date_reception",
+      label: "Date de réception",
+      type: "date",
+      value: doc.date_reception,
+      hint: doc.id ? "L'échéance est recalculée à partir de cette date." : "Par défaut, aujourd'hui pour un courrier entrant. L'échéance part de cette date.",
+    }),
+    typologie_id: field({
+      id: "doc-typologie",
+      name: "typologie_id",
+      label: "Typologie (facultative)",
+      type: "select",
+      value: doc.typologie?.id || "",
+      options: typologieOptions(typologies, doc.typologie),
+      hint: "Son délai, en jours ouvrés, remplace celui de la priorité.",
+      testid: "doc-typologie",
+    }),
+    description: field({ id: "doc-description", name: "description", label: "Description", type: "textarea", maxlength: 5000, rows: 5, value: doc.description }),
+  };
+}
+
+const PARTY_HINT = "Tapez quelques lettres pour choisir un correspondant de l'annuaire, ou écrivez librement.";
+
+/** Show the registered-mail number (and require it) only for the registered natures. */
+function followNature(fields) {
+  const apply = () => {
+    const registered = REGISTERED_NATURES.includes(fields.nature.input.value);
+    fields.numero_recommande.row.hidden = !registered;
+    fields.numero_recommande.input.required = registered;
+  };
+  fields.nature.input.addEventListener("change", apply);
+  apply();
+}
+
+/** The contact pickers of the sender and the recipient, under their text inputs. */
+function partyPickers(fields, doc) {
+  const pickers = {};
+  for (const party of ["expediteur", "destinataire"]) {
+    const picker = contactPicker(fields[party].input, { chosen: doc[`${party}_contact`] || null, testid: `${party}-picker` });
+    fields[party].row.insertBefore(picker.chip, fields[party].error);
+    pickers[party] = picker;
+  }
+  return pickers;
+}
+
+function documentForm({ title, doc = {}, typologies, submitText, send, cancelHref, extraFields = {} }) {
+  const fields = { ...documentFields(doc, typologies), ...extraFields };
+  followNature(fields);
+  const pickers = partyPickers(fields, doc);
+  const submit = h("button", { type: "submit", class: "btn", id: "document-submit" }, submitText);
+  const { form, errors } = formOf({
+    id: "document-form",
+    className: "card form-grid",
+    alertId: "document-form-error",
+    fields,
+    // A refused contact id is shown under its text input.
+    aliases: { expediteur_id: fields.expediteur, destinataire_id: fields.destinataire },
+    buttons: [submit, h("a", { href: cancelHref, class: "btn btn-secondary" }, "Annuler")],
+    actionsRow: true,
+  });
+  onSubmit(form, submit, errors, () => {
+    const values = valuesOf(fields);
+    if (fields.numero_recommande.row.hidden) values.numero_recommande = "";
+    values.expediteur_id = pickers.expediteur.current()?.id || null;
+    values.destinataire_id = pickers.destinataire.current()?.id || null;
+    return send(values);
+  });
+  return h("section", { class: "page page-narrow" }, pageHeader(title), form);
+}
+
+export async function documentCreateView({ navigate, flash }) {
+  const [services, typologies] = await Promise.all([loadServices(), loadTypologies({ is_active: "true" })]);
+  return documentForm({
+    title: "Enregistrer un courrier",
+    typologies,
+    submitText: "Enregistrer",
+    cancelHref: "#/documents",
+    extraFields: services.length ? registrationRoutingFields(services) : {},
+    send: async (values) => {
+      const optional = ["date_courrier", "date_reception", "description", "service_id", "responsable_id", "typologie_id", "numero_recommande", "expediteur_id", "destinataire_id"];
+      const payload = await api.request("/api/documents", { method: "POST", json: withoutEmpty(values, ...optional) });
+      flash(`Courrier enregistré sous la référence ${payload.data.reference}.`);
+      navigate(`/documents/${encodeURIComponent(payload.data.id)}`);
+    },
+  });
+}
+
+export async function documentEditView({ params: [id], navigate, flash }) {
+  const [{ data: doc }, typologies] = await Promise.all([api.request(`/api/documents/${encodeURIComponent(id)}`), loadTypologies({ is_active: "true" })]);
+  if (!may(doc, "modifier")) {
+    return h("section", { class: "page" }, pageHeader("Modifier le courrier"), h("p", { class: "alert alert-error" }, "Ce courrier ne peut plus être modifié."));
+  }
+  return documentForm({
+    title: `Modifier ${doc.reference}`,
+    doc,
+    typologies,
+    submitText: "Enregistrer les modifications",
+    cancelHref: docHref(doc),
+    send: async (values) => {
+      const changes = {};
+      for (const [name, value] of Object.entries(values)) {
+        if (name === "typologie_id") {
+          if (value !== (doc.typologie?.id || "")) changes.typologie_id = value || null;
+          continue;
+        }
+        if (name === "expediteur_id" || name === "destinataire_id") {
+          const party = name.replace("_id", "_contact");
+          if ((value || null) !== (doc[party]?.id || null)) changes[name] = value || null;
+          continue;
+        }
+        if (name === "numero_recommande") {
+          if ((value || null) !== (doc.numero_recommande || null)) changes.numero_recommande = value || null;
+          continue;
+        }
+        const before = doc[name] ?? "";
+        if (value === before) continue;
+        // A cleared date is sent as null; a cleared description as an empty text.
+        changes[name] = value === "" && name.startsWith("date_") ? null : value;
+      }
+      if (Object.keys(changes).length) {
+        await api.request(`/api/documents/${encodeURIComponent(doc.id)}`, { method: "PATCH", json: changes });
+        flash("Modifications enregistrées.");
+      }
+      navigate(`/documents/${encodeURIComponent(doc.id)}`);
+    },
+  });
+}

@@ -1,0 +1,106 @@
+// The mail register: the list of letters with its filters, or one work queue (bannette).
+
+import * as api from "../api.js";
+import { h, badge, label, formatDateTime, personName, serviceCode } from "../dom.js";
+import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, serviceOptions, docHref, may } from "../components.js";
+import { optionsOf, loadServices, loadBannettes } from "../lookups.js";
+import { registerExportPanel } from "../panels/register-export.js";
+import { deadlineBadge, etatBadge } from "../panels/treatment.js";
+
+const FILTERS = ["bannette", "statut", "type", "priorite", "q", "date_from", "date_to", "service_id", "sous_services", "non_affecte", "responsable_id", "page"];
+
+
+// The names of the queues, should GET /api/bannettes not answer (the server's libelle wins).
+const BANNETTE_LABELS = {
+  a_qualifier: "À qualifier",
+  a_valider: "À valider",
+  a_traiter: "À traiter",
+  en_copie: "En copie, non lus",
+  en_retard: "En retard",
+  mes_enregistrements: "Mes enregistrements en cours",
+};
+
+// ---------------------------------------------------------------- list
+
+export async function documentListView({ query, navigate }) {
+  const filters = pick(query, FILTERS);
+  const [payload, services, bannettes] = await Promise.all([
+    api.request("/api/documents", { query: { per_page: 20, ...filters } }),
+    loadServices(),
+    loadBannettes(),
+  ]);
+  const documents = payload.data || [];
+  const bannette = filters.bannette || "";
+  const bannetteLabel = bannettes.find((queue) => queue.code === bannette)?.libelle || BANNETTE_LABELS[bannette] || bannette;
+  const bannetteOptions = [["", "Tout le registre"], ...bannettes.map((queue) => [queue.code, queue.libelle])];
+  if (bannette && !bannettes.some((queue) => queue.code === bannette)) bannetteOptions.push([bannette, bannetteLabel]);
+
+  const form = filterForm({
+    id: "document-filters",
+    route: "/documents",
+    query,
+    navigate,
+    specs: {
+      bannette: { label: "Bannette", type: "select", options: bannetteOptions },
+      q: { label: "Recherche", type: "search", placeholder: "Référence, objet, expéditeur…" },
+      statut: { label: "Statut", type: "select", options: optionsOf("statut", "Tous") },
+      type: { label: "Type", type: "select", options: optionsOf("type", "Tous") },
+      priorite: { label: "Priorité", type: "select", options: optionsOf("priorite", "Toutes") },
+      date_from: { label: "Enregistré du", type: "date" },
+      date_to: { label: "au", type: "date" },
+      service_id: { label: "Service traitant", type: "select", options: serviceOptions(services, ["", "Tous"], { activeOnly: false }) },
+      sous_services: { label: "avec ses sous-services", type: "checkbox" },
+      non_affecte: { label: "Non affectés", type: "checkbox" },
+    },
+  });
+
+  const table = dataTable({
+    testid: "documents-table",
+    caption: "Courriers enregistrés",
+    empty: "Aucun courrier ne correspond à ces critères.",
+    rows: documents,
+    rowAttrs: (doc) => ({ "data-testid": "document-row", "data-id": doc.id, class: doc.priorite === "urgente" ? "row-urgent" : null }),
+    columns: [
+      { label: "Référence", cell: (doc) => h("a", { href: docHref(doc), class: "reference", "data-testid": "document-link" }, doc.reference || "—") },
+      { label: "Objet", class: "cell-wide", cell: (doc) => h("span", { "data-testid": "document-objet" }, doc.objet) },
+      { label: "Type", cell: (doc) => label("type", doc.type) },
+      { label: "Expéditeur", cell: (doc) => doc.expediteur },
+      { label: "Destinataire", cell: (doc) => doc.destinataire },
+      { label: "Priorité", cell: (doc) => badge("priorite", doc.priorite) },
+      {
+        label: "Statut",
+        cell: (doc) =>
+          h("span", { class: "badge-stack" }, badge("statut", doc.statut), etatBadge(doc.traitement?.etat, "document-etat")),
+      },
+      { label: "Échéance", cell: (doc) => deadlineBadge(doc, "document-echeance") },
+      { label: "Service", cell: (doc) => h("span", { "data-testid": "document-service" }, serviceCode(doc.service)) },
+      { label: "Responsable", cell: (doc) => h("span", { "data-testid": "document-responsable" }, personName(doc.responsable)) },
+      { label: "Enregistré le", cell: (doc) => formatDateTime(doc.created_at) },
+      { label: "Par", cell: (doc) => personName(doc.created_by) },
+    ],
+  });
+
+  const queryWithoutPage = { ...filters };
+  delete queryWithoutPage.page;
+  return h(
+    "section",
+    { class: "page", "data-testid": "documents-page" },
+    pageHeader(
+      bannette ? `Bannette « ${bannetteLabel} »` : "Registre du courrier",
+      linkButton("#/documents/new", "+ Enregistrer un courrier", { id: "new-document-button" }),
+    ),
+    bannette
+      ? h(
+          "p",
+          { class: "bannette-chip", "data-testid": "bannette-chip", "data-code": bannette },
+          h("span", {}, "Bannette : ", h("strong", {}, bannetteLabel)),
+          h("a", { href: "#/accueil", "data-testid": "back-to-home" }, "← Toutes mes bannettes"),
+          h("a", { href: "#/documents", "data-testid": "whole-register" }, "Voir tout le registre"),
+        )
+      : null,
+    may(payload.meta || {}, "exporter_registre") ? registerExportPanel() : null,
+    form,
+    table,
+    pagination(payload.meta, "/documents", queryWithoutPage),
+  );
+}

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, select
 
-from courrier.columns import utcnow
 from courrier.documents import service
 from courrier.documents.models import Document, DocumentEvent
 from courrier.extensions import db
@@ -90,8 +89,10 @@ def test_priorite_defaults_to_normale(client, agent):
     assert create_doc(client, agent)["priorite"] == "normale"
 
 
-def test_entrant_date_reception_defaults_to_today_utc(client, agent):
-    assert create_doc(client, agent, type="entrant")["date_reception"] == utcnow().date().isoformat()
+def test_entrant_date_reception_defaults_to_today_in_paris(client, agent, monkeypatch):
+    """At 23:30 UTC it is already the next day in Paris: the day the web form prefills, and the office's."""
+    monkeypatch.setattr(service, "utcnow", lambda: datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc))
+    assert create_doc(client, agent, type="entrant")["date_reception"] == "2026-03-03"
 
 
 @pytest.mark.parametrize("type_", ["sortant", "interne"])

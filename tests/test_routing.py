@@ -116,6 +116,47 @@ def test_inactive_users_and_services_cannot_be_copied(client, org):
                                          copie_service_ids=[org.rh["id"]])["errors"]
 
 
+def test_registration_with_copies_is_recorded_as_a_routing(app, client, org):
+    """Copies set on the registration form: one transaction, the same history row and audit event as /assign."""
+    letter = create(client, org.registrar, service_id=org.fin["id"], copie_service_ids=[org.rh["id"]],
+                    copie_user_ids=[org.copied_agent.id])
+    assert [s["code"] for s in letter["copies"]["services"]] == ["RH"]
+    assert [u["id"] for u in letter["copies"]["users"]] == [org.copied_agent.id]
+    history = client.get(f"/api/documents/{letter['id']}/history", headers=org.admin.headers).json["data"]
+    assert [entry["action"] for entry in history] == ["created", "assigned"]
+    details = history[-1]["details"]
+    assert details["from"] == {"service": None, "responsable": None, "copies": {"services": [], "users": []}}
+    assert details["to"]["service"]["code"] == "FIN"
+    assert [s["code"] for s in details["to"]["copies"]["services"]] == ["RH"]
+    assert [u["id"] for u in details["to"]["copies"]["users"]] == [org.copied_agent.id]
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.type == "document_assigned")).one()
+        assert event.actor_id == org.registrar.id and event.details["document_id"] == letter["id"]
+        assert [s["code"] for s in event.details["to"]["copies"]["services"]] == ["RH"]
+
+
+def test_copies_alone_at_registration_are_a_routing_and_empty_lists_are_none(client, org):
+    copied = create(client, org.registrar, copie_service_ids=[org.rh["id"]])
+    history = client.get(f"/api/documents/{copied['id']}/history", headers=org.admin.headers).json["data"]
+    assert [entry["action"] for entry in history] == ["created", "assigned"]
+    assert history[-1]["details"]["to"]["service"] is None
+    plain = create(client, org.registrar, copie_service_ids=[], copie_user_ids=[])
+    history = client.get(f"/api/documents/{plain['id']}/history", headers=org.admin.headers).json["data"]
+    assert [entry["action"] for entry in history] == ["created"]
+
+
+def test_a_refused_copy_at_registration_registers_nothing(app, client, org):
+    """The copies are checked in the registering transaction: a bad one leaves no letter and no reference used."""
+    first = create(client, org.registrar)
+    refused = create(client, org.registrar, expected=422, service_id=org.fin["id"],
+                     copie_user_ids=[org.copied_agent.id, "nope"])
+    assert "copie_user_ids" in refused["errors"]
+    with app.app_context():
+        assert db.session.scalars(select(DocumentEvent.document_id).distinct()).all() == [first["id"]]
+    following = create(client, org.registrar)
+    assert int(following["reference"][-6:]) == int(first["reference"][-6:]) + 1
+
+
 def test_patch_does_not_route(client, org, routed):
     response = client.patch(f"/api/documents/{routed['id']}", json={"service_id": org.rh["id"]},
                             headers=org.registrar.headers)

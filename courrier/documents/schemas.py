@@ -205,7 +205,7 @@ class DocumentCreateSchema(DocumentFieldsSchema, RoutingFieldsSchema):
     destinataire = NoWhitespaceString(validate=length(min=1, max=255), metadata={
         "description": "Obligatoire, sauf avec `destinataire_id`."})
     date_reception = fields.Date(
-        allow_none=True, metadata={"description": "Par défaut, la date du jour (UTC) pour un courrier entrant."})
+        allow_none=True, metadata={"description": "Par défaut, la date du jour (à Paris) pour un courrier entrant."})
     priorite = fields.String(load_default="normale", validate=one_of(PRIORITES))
     nature = fields.String(load_default="courrier_simple", validate=one_of(NATURES))
     required_either = (("expediteur", "expediteur_id"), ("destinataire", "destinataire_id"))

@@ -17,7 +17,7 @@ from courrier.signals import announce
 from courrier.deadlines import paris_today
 from courrier.columns import new_uuid, utcnow
 from courrier.database import escape_like, insert_ignoring_duplicates, paginate, transactional
-from courrier.documents import bannettes, parties, routing, rules, visibility
+from courrier.documents import bannettes, history, parties, routing, rules, visibility
 from courrier.documents.models import Document, DocumentEvent, document_reads
 from courrier.documents.references import next_reference
 from courrier.errors import ApiError
@@ -140,7 +140,7 @@ def create_document(user, data):
     parties.resolve_parties(data)
     now = utcnow()
     if data["type"] == "entrant" and data.get("date_reception") is None:
-        data["date_reception"] = now.date()
+        data["date_reception"] = paris_today(now)  # the day the office opened it, as the form prefills it
     data["echeance"] = deadlines.echeance(current_app.config, data.get("date_reception") or paris_today(now),
                                           data.get("priorite", "normale"), typologie)
     reference = next_reference(data["type"], now.year)
@@ -185,10 +185,7 @@ def assign_document(user, document_id, data):
 
 def _record_assignment(user, document, now, before, motif):
     db.session.flush()
-    after = routing.routing_state(document)
-    details = {"from": before, "to": after}
-    if motif:
-        details["motif"] = motif
+    details = history.routing_change(before, routing.routing_state(document), motif)
     record(document, "assigned", user, now, details)
     announce(signals.document_assigned, actor_id=user.id,
              subject_user_id=document.responsable_id,
@@ -245,7 +242,10 @@ def decide(user, document_id, decision, motif=None):
 
 def _close_answered_letter(reply, user, now):
     """A validated reply treats the letter it answers (issue 14), with a history entry on both."""
-    letter = db.session.get(Document, reply.en_reponse_a_id)
+    # Locked first (PostgreSQL; SQLite's write lock is already held), so that `from` is the state replaced.
+    letter = db.session.scalars(select(Document).where(Document.id == reply.en_reponse_a_id)
+                                .with_for_update().execution_options(populate_existing=True)).one()
+    before = rules.etat_of(letter.statut, letter.service_id, letter.traitement_etat)
     closed = db.session.execute(
         update(Document).where(Document.id == letter.id, or_(Document.traitement_etat.is_(None),
                                                              Document.traitement_etat != "traite"))
@@ -253,7 +253,7 @@ def _close_answered_letter(reply, user, now):
         .execution_options(synchronize_session=False)).rowcount
     if closed:
         record(letter, "treated", user, now, {"reference": letter.reference, "reponse": reply.reference,
-                                              "reponse_id": reply.id, "to": "traite"})
+                                              "reponse_id": reply.id, "from": before, "to": "traite"})
         record(reply, "answered", user, now, {"reference": letter.reference, "document_id": letter.id})
 
 

@@ -130,6 +130,7 @@ class Config:
     MFA_ISSUER: str
     PASSWORD_MIN_LENGTH: int
     PASSWORD_MIN_LENGTH_PRIVILEGED: int
+    PASSWORD_CHANGE_ON_FIRST_LOGIN: bool
     REAUTH_MAX_AGE: int
     AUDIT_RETENTION_DAYS: int
     PASSWORD_HASHING_SLOTS: int
@@ -216,6 +217,9 @@ class Config:
             # In characters (ANSSI: 12 for users, 16 for privileged access); bcrypt's 72 bytes stay the maximum.
             PASSWORD_MIN_LENGTH=env_int("PASSWORD_MIN_LENGTH", 12),
             PASSWORD_MIN_LENGTH_PRIVILEGED=env_int("PASSWORD_MIN_LENGTH_PRIVILEGED", 16),
+            # A password an administrateur set (a new account) must be changed by its user at their first login:
+            # the session is restricted to the change until then. `false`: used as given.
+            PASSWORD_CHANGE_ON_FIRST_LOGIN=env_bool("PASSWORD_CHANGE_ON_FIRST_LOGIN", True),
             # How recent a proof of identity a sensitive change needs, in seconds (ASVS 7.5).
             REAUTH_MAX_AGE=env_int("REAUTH_MAX_AGE", 300),
             # How long audit events are kept before `flask audit prune` removes them (CNIL: 6 months to 1 year).

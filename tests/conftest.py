@@ -64,6 +64,8 @@ def base_config(tmp_path):
         "REGISTRATION_OPEN": True,
         # Tests of the second factor turn it on for their roles (tests/test_mfa.py); elsewhere it is off.
         "MFA_REQUIRED_ROLES": (),
+        # Tests of the forced change of an administrateur-set password turn it on (tests/test_users.py).
+        "PASSWORD_CHANGE_ON_FIRST_LOGIN": False,
         # Bcrypt slots of their own (other test runs on the machine hash too), and room to wait for one.
         "PASSWORD_HASHING_LOCK_DIR": str(tmp_path / "bcrypt-slots"),
         "PASSWORD_HASHING_WAIT_MS": 10_000,

@@ -455,3 +455,112 @@ def test_without_session_tracking_deactivation_still_blocks_at_once(client, admi
     assert client.post(f"/api/users/{agent.id}/revoke-sessions", headers=admin.headers).json["data"] == {"revoked": 0}
     assert patch_user(client, admin, agent.id, {"is_active": False}).status_code == 200
     assert client.get("/api/auth/me", headers=agent.headers).json["code"] == "token_revoked"
+
+
+# ------------------------------------------------------------------ the first login after an administrateur's password
+
+FIRST_LOGIN = pytest.mark.parametrize("app_config", [{"PASSWORD_CHANGE_ON_FIRST_LOGIN": True}])
+NEW_PASSWORD = "Lichen-Falaise-Orge-93"
+
+
+def created_by_admin(client, admin, **overrides):
+    response = client.post("/api/users", headers=admin.headers, json=new_user_body(**overrides))
+    assert response.status_code == 201, response.json
+    return response.json["data"]
+
+
+def change_password(client, account, current, new=NEW_PASSWORD):
+    return client.post("/api/auth/password", headers=account.headers,
+                       json={"current_password": current, "password": new, "password_confirmation": new})
+
+
+@FIRST_LOGIN
+def test_a_password_set_by_an_administrateur_must_be_changed_at_first_login(app, client, auth, admin):
+    user = created_by_admin(client, admin)
+    assert events_of_type(app, "user_created")[-1].details == {"role": "agent", "password_change_required": True}
+    login = auth.login(user["email"], STRONG_PASSWORD)
+    assert login.status_code == 200 and login.json["data"]["restriction"] == "password_change_required"
+    account = auth.login_account(user["email"], STRONG_PASSWORD)
+    assert client.get("/api/auth/me", headers=account.headers).json["data"]["restriction"] == \
+        "password_change_required"
+    for path in ("/api/documents", "/api/services", f"/api/users/{user['id']}"):
+        refused = client.get(path, headers=account.headers)
+        assert (refused.status_code, refused.json["code"]) == (403, "password_change_required"), path
+
+    assert change_password(client, account, STRONG_PASSWORD).status_code == 200
+    # The same session is now a full one; the change is audited as the one that was required.
+    assert client.get("/api/documents", headers=account.headers).status_code == 200
+    assert client.get("/api/auth/me", headers=account.headers).json["data"]["restriction"] is None
+    assert events_of_type(app, "password_changed")[-1].details["required_change"] is True
+    assert user_row(app, user["id"]).password_change_required is False
+    again = auth.login(user["email"], NEW_PASSWORD)
+    assert again.status_code == 200 and "restriction" not in again.json["data"]
+
+
+@FIRST_LOGIN
+def test_the_user_s_own_passwords_are_never_forced(app, client, auth):
+    """Public registration, and a later change by the user: they chose it, nobody else knows it."""
+    account = auth.register_account()
+    assert "restriction" not in auth.login(account.email, account.password).json["data"]
+    assert change_password(client, account, account.password).status_code == 200
+    assert "required_change" not in events_of_type(app, "password_changed")[-1].details
+    assert "restriction" not in auth.login(account.email, NEW_PASSWORD).json["data"]
+
+
+@FIRST_LOGIN
+def test_with_mfa_required_the_password_change_comes_first_then_enrolment(app, client, auth, admin):
+    app.config["MFA_REQUIRED_ROLES"] = ("validateur",)
+    user = created_by_admin(client, admin, role="validateur", password="Tournesol-Quai-Brume-4242")
+    account = auth.login_account(user["email"], "Tournesol-Quai-Brume-4242")
+    assert account.user and client.get("/api/documents", headers=account.headers).json["code"] == \
+        "password_change_required"
+    changed = change_password(client, account, "Tournesol-Quai-Brume-4242", "Lichen-Falaise-Orge-Sel-93")
+    assert changed.status_code == 200
+    assert client.get("/api/documents", headers=account.headers).json["code"] == "mfa_enrollment_required"
+
+
+def test_without_the_setting_an_administrateur_s_password_is_used_as_given(app, client, auth, admin):
+    assert app.config["PASSWORD_CHANGE_ON_FIRST_LOGIN"] is False  # tests/conftest.py, as the contract's suite
+    user = created_by_admin(client, admin)
+    assert events_of_type(app, "user_created")[-1].details == {"role": "agent"}
+    login = auth.login(user["email"], STRONG_PASSWORD)
+    assert login.status_code == 200 and "restriction" not in login.json["data"]
+    assert user_row(app, user["id"]).password_change_required is False
+
+
+@FIRST_LOGIN
+def test_turning_the_setting_off_lifts_a_pending_change(app, client, auth, admin):
+    user = created_by_admin(client, admin)
+    app.config["PASSWORD_CHANGE_ON_FIRST_LOGIN"] = False
+    assert "restriction" not in auth.login(user["email"], STRONG_PASSWORD).json["data"]
+
+
+def test_the_migration_adds_the_flag_without_forcing_existing_accounts(tmp_path, scratch_database_url):
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from tests.conftest import TEST_DATABASE_URL, AuthActions, base_config
+    from courrier import create_app, register_migrations
+
+    app = create_app({**base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": scratch_database_url,
+                      "PASSWORD_CHANGE_ON_FIRST_LOGIN": True})
+    register_migrations(app)
+    with app.app_context():
+        if TEST_DATABASE_URL:
+            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+        upgrade(revision="7a1c0de0a003")
+        from courrier.auth.passwords import hash_password
+        db.session.execute(text(
+            "INSERT INTO users (id, email, password_hash, nom, prenom, role, is_active, created_at, updated_at) "
+            "VALUES ('u-old', 'ancien@example.fr', :hash, 'Ancien', 'Agent', 'agent', true, :now, :now)"),
+            {"hash": hash_password(STRONG_PASSWORD), "now": "2026-11-01 10:00:00"})
+        db.session.commit()
+        upgrade()
+    try:
+        login = AuthActions(app, app.test_client()).login("ancien@example.fr", STRONG_PASSWORD)
+        assert login.status_code == 200 and "restriction" not in login.json["data"]
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

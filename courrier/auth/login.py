@@ -89,9 +89,16 @@ def login(email, password):
                  details={"reason": "unknown_email" if user is None else
                           "wrong_password" if not password_ok else "inactive"})
         commit_then_raise(ApiError("invalid_credentials"))
-    restriction = None if meets_password_policy(user, password) else "password_change_required"
+    restriction = None if meets_password_policy(user, password) and not must_replace_password(user) \
+        else "password_change_required"
     result = complete_login(user, restriction=restriction)
     return result
+
+
+def must_replace_password(user):
+    """An administrateur set this password (courrier.auth.service.set_password) and the user has not changed it:
+    someone else knows it. Turning PASSWORD_CHANGE_ON_FIRST_LOGIN off lifts the pending requirements too."""
+    return user.password_change_required and current_app.config["PASSWORD_CHANGE_ON_FIRST_LOGIN"]
 
 
 @transactional

@@ -28,6 +28,9 @@ class User(db.Model):
     # The password policy (courrier.auth.passwords.policy_mark) this password was last found to meet;
     # a login under a stricter policy (or a promotion) checks it again.
     password_policy: Mapped[Optional[str]] = mapped_column(String(20))
+    # The password was set by an administrateur (PASSWORD_CHANGE_ON_FIRST_LOGIN): the next password login is
+    # restricted to changing it; the user's own change clears it.
+    password_change_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # TOTP (courrier.auth.totp): on when `mfa_enabled_at` is set. The pending secret waits for the first code;
     # `mfa_last_step` is the last time step accepted, so that a code is never accepted twice.
     mfa_secret: Mapped[Optional[str]] = mapped_column(String(64))

@@ -7,6 +7,7 @@ import bcrypt
 from flask import current_app
 
 from courrier.auth.hashing import hash_in_slot
+from courrier.auth.models import ROLES
 from courrier.schemas import has_control_character
 
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit: longer passwords are refused, never truncated
@@ -47,6 +48,11 @@ def min_length(role):
     return config["PASSWORD_MIN_LENGTH_PRIVILEGED"] if role in PRIVILEGED_ROLES else config["PASSWORD_MIN_LENGTH"]
 
 
+def public_policy():
+    """The lengths the forms state beside a new password (GET /api/auth/config), the numbers checked here."""
+    return {"min_length": {role: min_length(role) for role in ROLES}, "max_bytes": MAX_PASSWORD_BYTES}
+
+
 def policy_mark(role):
     """What a password of `role` was checked against; stored with it so that a stricter policy is noticed."""
     return f"{min_length(role)}:{MIN_ZXCVBN_SCORE}"
@@ -60,8 +66,8 @@ def password_problems(password, user_inputs=(), role="agent"):
         return ["Le mot de passe ne peut pas contenir de caractère de contrôle (tabulation, retour à la ligne…)."]
     minimum = min_length(role)
     if len(password) < minimum:
-        who = "pour un compte validateur ou administrateur" if role in PRIVILEGED_ROLES else "au minimum"
-        return [f"Le mot de passe doit contenir au moins {minimum} caractères ({who})."]
+        who = " pour un compte validateur ou administrateur" if role in PRIVILEGED_ROLES else ""
+        return [f"Le mot de passe doit contenir au moins {minimum} caractères{who}."]
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
         return [f"Le mot de passe ne doit pas dépasser {MAX_PASSWORD_BYTES} octets en UTF-8 (limite de l'algorithme "
                 "bcrypt ; un caractère accentué compte pour 2 octets) : raccourcissez-le."]

@@ -5,7 +5,7 @@ Logging in is `courrier.auth.login`'s; the caller's profile (/me) is `courrier.u
 Each function does its writes in the caller's transaction and commits once at the end, audit row
 included (the audit listener adds to the same session).
 """
-
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -29,27 +29,38 @@ def find_user_by_email(email):
 
 
 def create_user(data, role="agent", actor_id=None):
-    """Add a user (not committed); a taken email is a 422 on `email`, even under a race."""
+    """Add a user (not committed); a taken email is a 422 on `email`, even under a race.
+
+    `actor_id`: the administrateur creating the account, who therefore knows its password (see `set_password`).
+    """
     if find_user_by_email(data["email"]) is not None:
         raise validation_error("email", EMAIL_TAKEN)
     user = User(email=data["email"], nom=data["nom"], prenom=data["prenom"], contact=data.get("contact"), role=role,
                 is_active=True)
-    set_password(user, data["password"])
+    set_password(user, data["password"], by_admin=actor_id is not None)
     db.session.add(user)
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise validation_error("email", EMAIL_TAKEN) from None
+    details = {"role": role}
+    if user.password_change_required:
+        details["password_change_required"] = True
     announce(signals.user_created, actor_id=actor_id or user.id,
-             subject_user_id=user.id, email=user.email, details={"role": role})
+             subject_user_id=user.id, email=user.email, details=details)
     return user
 
 
-def set_password(user, password):
-    """Store a new password (already checked against the policy) and the policy it meets."""
+def set_password(user, password, by_admin=False):
+    """Store a new password (already checked against the policy) and the policy it meets.
+
+    One set `by_admin` is known to someone else: with PASSWORD_CHANGE_ON_FIRST_LOGIN its user must replace it
+    at their next login (`courrier.auth.login.login`); the user's own choice clears that.
+    """
     user.password_hash = hash_password(password)
     user.password_policy = policy_mark(user.role)
+    user.password_change_required = by_admin and current_app.config["PASSWORD_CHANGE_ON_FIRST_LOGIN"]
 
 
 @transactional
@@ -132,11 +143,15 @@ def change_password(principal, data):
         errors["password_confirmation"] = ["La confirmation ne correspond pas au mot de passe."]
     if errors:
         raise ApiError("validation_error", errors=errors)
+    required = user.password_change_required
     set_password(user, data["password"])
     store = token_store()
     revoked = store.revoke_all(user.id, "password_changed", except_session_id=principal.session_id)
     if principal.restriction == "password_change_required":
         enrolment = (user.mfa_enabled_at is None and not principal.mfa and requires_mfa(user))
         store.update_session(principal.session_id, restriction="mfa_enrollment_required" if enrolment else None)
+    details = {"revoked_sessions": revoked}
+    if required:
+        details["required_change"] = True
     announce(signals.password_changed, actor_id=user.id, subject_user_id=user.id,
-             email=user.email, details={"revoked_sessions": revoked})
+             email=user.email, details=details)

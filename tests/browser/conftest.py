@@ -35,7 +35,7 @@ APP_VARIABLES = (
     "JWT_REFRESH_TOKEN_EXPIRES", "SESSION_IDLE_TIMEOUT", "SESSION_TRACKING", "AUTH_RATE_LIMIT", "RATELIMIT_ENABLED",
     "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXIES", "CORS_ORIGINS", "REGISTRATION_OPEN",
     "MAX_JSON_BYTES", "ATTACHMENT_MAX_BYTES", "UPLOAD_FOLDER", "ADMIN_PASSWORD", "WEB_CONCURRENCY", "PORT", "HOST",
-    "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES",
+    "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES", "PASSWORD_CHANGE_ON_FIRST_LOGIN",
 )
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -170,6 +170,8 @@ def serving(tmp, **settings):
         "DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite'}",
         "BCRYPT_ROUNDS": "4",
         "MFA_REQUIRED_ROLES": "none",
+        # Accounts the tests create as administrateur log in at once (a test of the forced change turns it on).
+        "PASSWORD_CHANGE_ON_FIRST_LOGIN": "false",
         "REGISTRATION_OPEN": "true",
         "AUTH_RATE_LIMIT": "10000 per minute",
         "UPLOAD_FOLDER": str(tmp / "uploads"),

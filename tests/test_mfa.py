@@ -402,6 +402,16 @@ def test_privileged_accounts_need_16_characters(client, admin):
     assert ok.status_code == 201
 
 
+def test_the_length_message_states_the_rule_of_the_role(client, admin):
+    agent = register(client, "Brume-Quai7")
+    assert agent.json["errors"]["password"] == ["Le mot de passe doit contenir au moins 12 caractères."]
+    body = {"email": "v@example.com", "nom": "V", "prenom": "W", "role": "administrateur",
+            "password": "Brume-Quai-Sel7"}
+    privileged = client.post("/api/users", json=body, headers=admin.headers)
+    assert privileged.json["errors"]["password"] == [
+        "Le mot de passe doit contenir au moins 16 caractères pour un compte validateur ou administrateur."]
+
+
 def account_with_password(app, auth, role, password):
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
     with app.app_context():

@@ -1,8 +1,9 @@
 """GET /api/auth/history and /api/auth/history/sessions: every user's own security events and
-connection history (RGPD right of access), never anyone else's."""
+connection history (RGPD right of access), never anyone else's; and what a letter's history entries say
+of a routing and of a treatment (GET /api/documents/{id}/history)."""
 import pytest
 
-from tests.conftest import STRONG_PASSWORD
+from tests.conftest import STRONG_PASSWORD, assign, create
 
 
 def history(client, account, path="", **query):
@@ -84,3 +85,61 @@ def test_connection_history_lists_the_callers_sessions_live_and_ended(client, au
     assert (ended["active"], ended["revoked_reason"], live["active"]) == (False, "logout", True)
     assert "user" not in live and {"ip", "user_agent", "created_at", "revoked_at"} <= set(live)
     assert history(client, validateur, "/sessions")["meta"]["total"] == 1
+
+
+# ------------------------------------------------------------------ a letter's history
+
+def last_entry(client, account, letter, action):
+    response = client.get(f"/api/documents/{letter['id']}/history", headers=account.headers)
+    assert response.status_code == 200, response.json
+    return [entry for entry in response.json["data"] if entry["action"] == action][-1]["details"]
+
+
+def unit(service):
+    return {"id": service["id"], "code": service["code"], "nom": service["nom"]}
+
+
+def test_a_copy_only_routing_names_the_copies_added_and_removed_and_no_service_change(client, org):
+    letter = create(client, org.registrar, service_id=org.fin["id"], responsable_id=org.fin_agent.id)
+    assert assign(client, org.bc_agent, letter, service_id=org.fin["id"],
+                  copie_service_ids=[org.rh["id"]], copie_user_ids=[org.copied_agent.id]).status_code == 200
+    added = last_entry(client, org.admin, letter, "assigned")
+    assert added["changed"] == ["copies"]
+    assert added["copies_added"]["services"] == [unit(org.rh)]
+    assert [user["id"] for user in added["copies_added"]["users"]] == [org.copied_agent.id]
+    assert added["copies_removed"] == {"services": [], "users": []}
+    # Both states stay whole (the notifications and the audit read them).
+    assert added["from"]["service"] == added["to"]["service"] == unit(org.fin)
+
+    assert assign(client, org.bc_agent, letter, service_id=org.fin["id"], copie_service_ids=[]).status_code == 200
+    removed = last_entry(client, org.admin, letter, "assigned")
+    assert removed["changed"] == ["copies"]
+    assert removed["copies_removed"] == {"services": [unit(org.rh)], "users": []}
+    assert removed["copies_added"] == {"services": [], "users": []}
+
+
+def test_a_rerouting_says_which_parts_changed(client, org):
+    letter = create(client, org.registrar, service_id=org.fin["id"], responsable_id=org.fin_agent.id)
+    assert last_entry(client, org.admin, letter, "assigned")["changed"] == ["service", "responsable"]
+    assert assign(client, org.bc_agent, letter, service_id=org.rh["id"], motif="Erreur").status_code == 200
+    moved = last_entry(client, org.admin, letter, "assigned")
+    assert moved["changed"] == ["service", "responsable"] and "copies_added" not in moved
+    assert moved["motif"] == "Erreur"
+    assert assign(client, org.bc_agent, letter, service_id=org.rh["id"]).status_code == 200
+    assert last_entry(client, org.admin, letter, "assigned")["changed"] == []
+
+
+@pytest.mark.parametrize("taken_in_charge, before", [(True, "en_cours"), (False, "a_traiter")])
+def test_treatment_through_a_reply_records_the_state_it_replaced(client, org, taken_in_charge, before):
+    letter = create(client, org.registrar, service_id=org.fin["id"])
+    assert client.post(f"/api/documents/{letter['id']}/validate", headers=org.fin_validateur.headers).status_code == 200
+    if taken_in_charge:
+        taken = client.post(f"/api/documents/{letter['id']}/prendre-en-charge", headers=org.fin_agent.headers)
+        assert taken.status_code == 200, taken.json
+    answer = client.post(f"/api/documents/{letter['id']}/reponses", json={}, headers=org.fin_agent.headers)
+    assert answer.status_code == 201, answer.json
+    validated = client.post(f"/api/documents/{answer.json['data']['id']}/validate", headers=org.fin_validateur.headers)
+    assert validated.status_code == 200, validated.json
+    treated = last_entry(client, org.admin, letter, "treated")
+    assert (treated["from"], treated["to"]) == (before, "traite")
+    assert treated["reponse"] == answer.json["data"]["reference"]

@@ -60,20 +60,32 @@ export function routingDetails(doc, item) {
 
 const serviceShort = (service) => (service ? service.code : "aucun");
 const personShort = (person) => (person ? personName(person) : "aucun");
-const copiesShort = (copies) => {
-  const names = [...(copies?.services || []).map((service) => service.code), ...(copies?.users || []).map(personName)];
-  return names.length ? names.join(", ") : "aucune";
+const sameId = (a, b) => (a?.id ?? null) === (b?.id ?? null);
+/** The names of the copies in `after` and not in `before` (services by code, people by name). */
+const copiesBetween = (before, after) => {
+  const had = new Set([...(before?.services || []), ...(before?.users || [])].map((item) => item.id));
+  const named = [
+    ...(after?.services || []).map((service) => [service.id, service.code]),
+    ...(after?.users || []).map((user) => [user.id, personName(user)]),
+  ];
+  return named.filter(([id]) => !had.has(id)).map(([, name]) => name);
 };
+const copiesLine = (names, one, many) => (names.length ? [`${names.length > 1 ? many : one} : ${names.join(", ")}`] : []);
 
-/** The lines of an "assigned" history entry: "Service : FIN → DG", "Responsable : … → …", "Motif : …". */
+/**
+ * The lines of an "assigned" history entry: only what the routing changed ("Service : FIN → DG",
+ * "Responsable : … → …", "Copie ajoutée : RH"), then "Motif : …". Read from the two states the entry keeps,
+ * so that older entries (which did not say what changed) read the same: an unchanged service is not shown.
+ */
 export function routingHistoryLines(details) {
   const from = details.from || {};
   const to = details.to || {};
-  const lines = [`Service : ${serviceShort(from.service)} → ${serviceShort(to.service)}`];
-  if (from.responsable || to.responsable) lines.push(`Responsable : ${personShort(from.responsable)} → ${personShort(to.responsable)}`);
-  const before = copiesShort(from.copies);
-  const after = copiesShort(to.copies);
-  if (before !== after) lines.push(`Copies : ${before} → ${after}`);
+  const lines = [];
+  if (!sameId(from.service, to.service)) lines.push(`Service : ${serviceShort(from.service)} → ${serviceShort(to.service)}`);
+  if (!sameId(from.responsable, to.responsable)) lines.push(`Responsable : ${personShort(from.responsable)} → ${personShort(to.responsable)}`);
+  lines.push(...copiesLine(copiesBetween(from.copies, to.copies), "Copie ajoutée", "Copies ajoutées"));
+  lines.push(...copiesLine(copiesBetween(to.copies, from.copies), "Copie retirée", "Copies retirées"));
+  if (!lines.length) lines.push("Imputation inchangée");
   if (details.motif) lines.push(`Motif : ${details.motif}`);
   return lines;
 }

@@ -171,7 +171,9 @@ export function treatmentPanel(doc, reload) {
 /** The lines of a treatment step's history entry: "État : À traiter → En cours", "Commentaire : …". */
 export function treatmentHistoryLines(action, details) {
   const lines = [];
-  if (details.from || details.to) lines.push(`État : ${label("etat", details.from)} → ${label("etat", details.to)}`);
+  // A letter closed by its reply's validation had no `from` recorded before: its state alone, not « — → ».
+  if (details.from) lines.push(`État : ${label("etat", details.from)} → ${label("etat", details.to)}`);
+  else if (details.to) lines.push(`État : ${label("etat", details.to)}`);
   if (action === "taken_in_charge" && details.responsable_id) lines.push("Devient responsable du courrier");
   if (action === "treated" && details.reponse) lines.push(`Par la validation de la réponse ${details.reponse}`);
   if (details.commentaire) lines.push(`Commentaire : ${details.commentaire}`);

@@ -24,31 +24,40 @@ const ADMIN = ["administrateur"];
 
 // `path` is matched whole, each `:name` standing for one URL segment (a view's context.params);
 // `title` names the screen in the browser tab ("<title> — courrier"); `open` screens are shown signed in
-// or not; `roles` limits a screen (and its menu entry) to those roles; `nav` puts it in the main menu,
-// in this order.
+// or not; `roles` limits a screen (and its menu entry) to those roles; `nav` puts it in the menu, in
+// this order, in its `group` (NAV_GROUPS), shown only if the user's /me lists its `action` when it has one.
 const ROUTES = [
   { path: "/login", view: loginView, public: true, title: "Connexion" },
   { path: "/register", view: registerView, public: true, title: "Création de compte" },
   { path: "/oidc", view: oidcReturnView, public: true, title: "Connexion avec ProConnect" },
-  { path: "/accueil", view: homeView, title: "Accueil", nav: { text: "Accueil", testid: "nav-home" } },
-  { path: "/documents", view: documentListView, title: "Registre", nav: { text: "Registre", testid: "nav-documents" } },
+  { path: "/accueil", view: homeView, title: "Accueil", nav: { group: "travail", text: "Accueil", testid: "nav-home" } },
+  { path: "/documents", view: documentListView, title: "Registre", nav: { group: "travail", text: "Registre", testid: "nav-documents" } },
   { path: "/documents/new", view: documentCreateView, title: "Enregistrer un courrier" },
   { path: "/documents/:id/edit", view: documentEditView, title: "Modifier le courrier" },
   { path: "/documents/:id", view: documentDetailView, title: "Fiche du courrier" },
-  { path: "/contacts", view: contactsView, title: "Correspondants", nav: { text: "Correspondants", testid: "nav-contacts" } },
+  { path: "/contacts", view: contactsView, title: "Correspondants", nav: { group: "travail", text: "Correspondants", testid: "nav-contacts" } },
   { path: "/contacts/new", view: contactCreateView, title: "Nouveau correspondant" },
   { path: "/contacts/:id", view: contactDetailView, title: "Fiche du correspondant" },
-  { path: "/pilotage", view: pilotageView, title: "Pilotage", nav: { text: "Pilotage", testid: "nav-pilotage" } },
-  { path: "/sessions", view: sessionsView, title: "Mes sessions", nav: { text: "Mes sessions", testid: "nav-sessions" } },
-  { path: "/historique", view: historyView, title: "Mon historique", nav: { text: "Mon historique", testid: "nav-history" } },
-  { path: "/securite", view: securityView, title: "Sécurité du compte", nav: { text: "Sécurité", testid: "nav-security" } },
-  { path: "/admin/users", view: usersView, roles: ADMIN, title: "Utilisateurs", nav: { text: "Utilisateurs", testid: "nav-users" } },
-  { path: "/admin/services", view: servicesView, roles: ADMIN, title: "Services", nav: { text: "Services", testid: "nav-services" } },
-  { path: "/admin/typologies", view: typologiesView, roles: ADMIN, title: "Typologies", nav: { text: "Typologies", testid: "nav-typologies" } },
-  { path: "/admin/connections", view: connectionsView, roles: ADMIN, title: "Historique des connexions", nav: { text: "Connexions", testid: "nav-connections" } },
-  { path: "/admin/events", view: eventsView, roles: ADMIN, title: "Journal d'audit", nav: { text: "Journal", testid: "nav-events" } },
+  { path: "/pilotage", view: pilotageView, title: "Pilotage", nav: { group: "travail", text: "Pilotage", testid: "nav-pilotage", action: "piloter" } },
+  { path: "/admin/users", view: usersView, roles: ADMIN, title: "Utilisateurs", nav: { group: "administration", text: "Utilisateurs", testid: "nav-users" } },
+  { path: "/admin/services", view: servicesView, roles: ADMIN, title: "Services", nav: { group: "administration", text: "Services", testid: "nav-services" } },
+  { path: "/admin/typologies", view: typologiesView, roles: ADMIN, title: "Typologies", nav: { group: "administration", text: "Typologies", testid: "nav-typologies" } },
+  { path: "/admin/connections", view: connectionsView, roles: ADMIN, title: "Historique des connexions", nav: { group: "administration", text: "Connexions", testid: "nav-connections" } },
+  { path: "/admin/events", view: eventsView, roles: ADMIN, title: "Journal d'audit", nav: { group: "administration", text: "Journal", testid: "nav-events" } },
+  { path: "/sessions", view: sessionsView, title: "Mes sessions", nav: { group: "compte", text: "Mes sessions et mot de passe", testid: "nav-sessions" } },
+  { path: "/historique", view: historyView, title: "Mon historique", nav: { group: "compte", text: "Mon historique", testid: "nav-history" } },
+  { path: "/securite", view: securityView, title: "Sécurité du compte", nav: { group: "compte", text: "Sécurité du compte", testid: "nav-security" } },
   { path: "/accessibilite", view: accessibilityView, open: true, title: "Accessibilité" },
 ].map((route) => ({ ...route, pattern: new RegExp(`^${route.path.replace(/:\w+/g, "([\\w-]+)")}$`) }));
+
+// The menu's groups, in order. `travail` is a row of links; the others are disclosures (a button showing
+// or hiding a list): Administration in the menu, the account's pages under the user's name, with
+// « Se déconnecter ». On a phone the whole menu is one more disclosure, behind « Menu ».
+const NAV_GROUPS = [
+  { key: "travail" },
+  { key: "administration", text: "Administration", id: "admin-menu" },
+];
+const ACCOUNT_GROUP = "compte";
 
 const HOME = "/accueil";
 // A session restricted to enrolling or to changing its password (issue 15) shows only this screen.
@@ -92,13 +101,63 @@ function parseHash() {
 }
 
 function navLink(href, text, current, testid) {
-  const active = current === href || current.startsWith(`${href}/`) || current.startsWith(`${href}?`);
+  const active = isCurrent(href, current);
   return h("a", { href: `#${href}`, class: ["nav-link", active ? "active" : ""], "aria-current": active ? "page" : null, "data-testid": testid }, text);
+}
+
+function isCurrent(href, current) {
+  return current === href || current.startsWith(`${href}/`) || current.startsWith(`${href}?`);
 }
 
 /** May `user` open `route`? (a route without `roles` is for everyone signed in) */
 function allowed(route, user) {
   return !route.roles || route.roles.includes(user?.role);
+}
+
+/** The menu entries of `group` that `user` may see: allowed screens, and an `action` /me lists. */
+function entriesOf(group, user) {
+  return ROUTES.filter(
+    (route) => route.nav?.group === group && allowed(route, user) && (!route.nav.action || (user.actions || []).includes(route.nav.action)),
+  );
+}
+
+/** <ul> of the menu links of `routes`, as list items (`extra`: more items after them). */
+function linkList(routes, path, attrs = {}, ...extra) {
+  return h(
+    "ul",
+    { class: "nav-list", ...attrs },
+    routes.map((route) => h("li", {}, navLink(route.path, route.nav.text, path, route.nav.testid))),
+    extra.map((item) => h("li", {}, item)),
+  );
+}
+
+/**
+ * A disclosure (WAI-ARIA pattern): `button` shows or hides `panel`, the element right after it (the
+ * stylesheet reads aria-expanded). Escape closes the innermost open one and gives the focus back to
+ * its button; a click elsewhere, a link followed or the focus leaving the header closes it too (closeMenus).
+ */
+function disclosure({ id, button, panel, className }) {
+  panel.id = id;
+  panel.classList.add("menu-panel");
+  button.setAttribute("aria-expanded", "false");
+  button.setAttribute("aria-controls", id);
+  button.addEventListener("click", () => button.setAttribute("aria-expanded", String(button.getAttribute("aria-expanded") !== "true")));
+  const box = h("div", { class: ["menu", className] }, button, panel);
+  box.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || button.getAttribute("aria-expanded") !== "true") return;
+    event.stopPropagation();
+    button.setAttribute("aria-expanded", "false");
+    button.focus();
+  });
+  return box;
+}
+
+/** Close the header's open menus, except those holding `target` (a link followed, or none, closes them all). */
+function closeMenus(target) {
+  const followed = target instanceof Element && target.closest("a");
+  for (const button of header.querySelectorAll(".menu > [aria-expanded=true]")) {
+    if (followed || !button.parentElement.contains(target)) button.setAttribute("aria-expanded", "false");
+  }
 }
 
 /** "FIN, DG" — the user's services, primary first (the header's reminder of where they work). */
@@ -112,16 +171,20 @@ function userServices(user) {
   );
 }
 
-function renderHeader(path) {
-  if (!state.user || !api.isLoggedIn()) {
-    header.hidden = true;
-    replace(header);
-    return;
-  }
-  const restricted = Boolean(state.user.restriction);
-  const logoutButton = h("button", { type: "button", class: "btn btn-secondary", id: "logout-button" }, "Se déconnecter");
-  logoutButton.addEventListener("click", async () => {
-    logoutButton.disabled = true;
+/** Who is signed in: the name, then the role and the services on a second line. */
+function currentUser(user) {
+  return h(
+    "span",
+    { class: "user-name", id: "current-user", "data-testid": "current-user" },
+    h("span", { class: "user-fullname" }, personName(user)),
+    h("span", { class: "user-details" }, h("span", { class: "user-role" }, label("role", user.role)), userServices(user)),
+  );
+}
+
+function logoutButton() {
+  const button = h("button", { type: "button", class: "btn btn-secondary", id: "logout-button", "data-testid": "logout-button" }, "Se déconnecter");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
     const endSessionUrl = await api.logout();
     state.user = null;
     // A ProConnect session also ends at the provider, which sends the browser back here.
@@ -132,31 +195,71 @@ function renderHeader(path) {
     flash("Vous êtes déconnecté.");
     navigate("/login");
   });
-  replace(
-    header,
+  return button;
+}
+
+/** The main menu: the work links in a row, then each other group as a disclosure (if it has entries). */
+function mainNav(path) {
+  return h(
+    "nav",
+    { class: "main-nav", "aria-label": "Navigation principale" },
     h(
-      "div",
-      { class: "header-inner" },
-      h("a", { href: `#${HOME}`, class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }), "Courrier"),
-      restricted ? null : h(
-        "nav",
-        { class: "main-nav", "aria-label": "Navigation principale" },
-        ROUTES.filter((route) => route.nav && allowed(route, state.user)).map((route) => navLink(route.path, route.nav.text, path, route.nav.testid)),
-      ),
-      h(
-        "div",
-        { class: "user-box" },
-        h(
-          "span",
-          { class: "user-name", id: "current-user", "data-testid": "current-user" },
-          personName(state.user),
-          h("span", { class: "user-role" }, label("role", state.user.role)),
-          userServices(state.user),
-        ),
-        logoutButton,
-      ),
+      "ul",
+      { class: "nav-list nav-bar" },
+      NAV_GROUPS.map((group) => {
+        const routes = entriesOf(group.key, state.user);
+        if (!group.text) return routes.map((route) => h("li", {}, navLink(route.path, route.nav.text, path, route.nav.testid)));
+        if (!routes.length) return null;
+        const current = routes.some((route) => isCurrent(route.path, path));
+        return h(
+          "li",
+          {},
+          disclosure({
+            id: group.id,
+            className: "nav-group",
+            button: h("button", { type: "button", class: ["nav-link", "menu-button", current ? "active" : ""], id: `${group.id}-button`, "data-testid": `${group.id}-button` }, group.text),
+            panel: linkList(routes, path),
+          }),
+        );
+      }),
     ),
   );
+}
+
+/** The account menu, under the user's name: the account's screens and « Se déconnecter ». */
+function accountMenu(path) {
+  return h(
+    "nav",
+    { class: "user-box", "aria-label": "Mon compte" },
+    disclosure({
+      id: "account-menu",
+      className: "account",
+      button: h("button", { type: "button", class: "account-button menu-button", id: "account-menu-button", "data-testid": "account-menu-button" }, currentUser(state.user)),
+      panel: linkList(entriesOf(ACCOUNT_GROUP, state.user), path, {}, logoutButton()),
+    }),
+  );
+}
+
+function renderHeader(path) {
+  if (!state.user || !api.isLoggedIn()) {
+    header.hidden = true;
+    replace(header);
+    return;
+  }
+  const brand = h("a", { href: `#${HOME}`, class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }), "Courrier");
+  // A session restricted to its security screen has no menu: who is signed in, and the way out.
+  const content = state.user.restriction
+    ? [brand, h("div", { class: "user-box" }, currentUser(state.user), logoutButton())]
+    : [
+        brand,
+        disclosure({
+          id: "site-menu",
+          className: "site",
+          button: h("button", { type: "button", class: "btn btn-secondary menu-toggle", id: "menu-button", "data-testid": "menu-button" }, "Menu"),
+          panel: h("div", { class: "site-menu" }, mainNav(path), accountMenu(path)),
+        }),
+      ];
+  replace(header, h("div", { class: "header-inner" }, content));
   header.hidden = false;
 }
 
@@ -265,6 +368,10 @@ async function boot() {
     }
   }
   window.addEventListener("hashchange", render);
+  document.addEventListener("click", (event) => closeMenus(event.target));
+  header.addEventListener("focusout", (event) => {
+    if (event.relatedTarget && !header.contains(event.relatedTarget)) closeMenus(null);
+  });
   render();
 }
 

@@ -20,8 +20,8 @@ export function linkButton(href, text, attrs = {}) {
 }
 
 /**
- * A table. columns: [{label, cell: (row) => node|string, class}]; rowAttrs(row) adds attributes
- * to each <tr>. Each cell carries its column label, shown in front of the value on narrow screens.
+ * A table. columns: [{label, cell: (row) => node|string, class}] (class on the column's th and tds);
+ * rowAttrs(row) adds attributes to each <tr>. Each cell carries its column label, shown in front of the value on narrow screens.
  */
 export function dataTable({ columns, rows, rowAttrs, caption, empty, testid }) {
   if (!rows.length) return h("p", { class: "empty", "data-testid": `${testid}-empty` }, empty || "Aucun élément.");
@@ -32,7 +32,7 @@ export function dataTable({ columns, rows, rowAttrs, caption, empty, testid }) {
       "table",
       { class: "data-table", "data-testid": testid },
       caption ? h("caption", { class: "visually-hidden" }, caption) : null,
-      h("thead", {}, h("tr", {}, columns.map((column) => h("th", { scope: "col" }, column.label)))),
+      h("thead", {}, h("tr", {}, columns.map((column) => h("th", { scope: "col", class: column.class }, column.label)))),
       h(
         "tbody",
         {},
@@ -78,8 +78,10 @@ export function pagination(meta, route, query) {
 /**
  * A filter form whose values live in the fragment (#/route?statut=…), so that pagination, the
  * back button and a reload keep them. specs: field() specs keyed by query parameter name.
+ * `folded` (true or false) puts it in a « Filtres » disclosure, closed when true, whose summary counts
+ * the filters in use: on a phone the list, not the form, fills the first screen.
  */
-export function filterForm({ id, route, query, specs, navigate }) {
+export function filterForm({ id, route, query, specs, navigate, folded = null }) {
   const fields = {};
   for (const [name, spec] of Object.entries(specs)) {
     if (spec.type === "checkbox") {
@@ -110,8 +112,23 @@ export function filterForm({ id, route, query, specs, navigate }) {
     const search = params.toString();
     navigate(search ? `${route}?${search}` : route);
   });
-  return form;
+  if (folded === null) return form;
+  const active = Object.keys(specs).filter((name) => query.get(name)).length;
+  return h(
+    "details",
+    { class: "filters-fold", id: `${id}-fold`, "data-testid": `${id}-fold`, open: !folded },
+    h(
+      "summary",
+      { id: `${id}-summary`, "data-testid": `${id}-summary` },
+      "Filtres",
+      active ? h("span", { class: "filters-count" }, ` (${active} actif${active > 1 ? "s" : ""})`) : null,
+    ),
+    form,
+  );
 }
+
+/** Whether the screen is a phone's (the stylesheet's narrow layout, where tables turn into cards). */
+export const isPhone = () => window.matchMedia("(max-width: 720px)").matches;
 
 /** The query parameters of `query` (URLSearchParams) limited to `names`, as an object. */
 export function pick(query, names) {

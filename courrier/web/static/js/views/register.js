@@ -2,7 +2,7 @@
 
 import * as api from "../api.js";
 import { h, badge, label, formatDateTime, personName, serviceCode } from "../dom.js";
-import { pageHeader, linkButton, dataTable, pagination, filterForm, pick, serviceOptions, docHref, may } from "../components.js";
+import { pageHeader, linkButton, dataTable, pagination, filterForm, isPhone, pick, serviceOptions, docHref, may } from "../components.js";
 import { optionsOf, loadServices, loadBannettes } from "../lookups.js";
 import { registerExportPanel } from "../panels/register-export.js";
 import { deadlineBadge, etatBadge } from "../panels/treatment.js";
@@ -22,6 +22,9 @@ const BANNETTE_LABELS = {
 
 // ---------------------------------------------------------------- list
 
+/** A cell holding several facts, one per line (one child, so that the phone's card lays it out as one value). */
+const lines = (...children) => h("span", { class: "cell-lines" }, children.map((child) => h("span", {}, child)));
+
 export async function documentListView({ query, navigate }) {
   const filters = pick(query, FILTERS);
   const [payload, services, bannettes] = await Promise.all([
@@ -40,6 +43,7 @@ export async function documentListView({ query, navigate }) {
     route: "/documents",
     query,
     navigate,
+    folded: isPhone(),
     specs: {
       bannette: { label: "Bannette", type: "select", options: bannetteOptions },
       q: { label: "Recherche", type: "search", placeholder: "Référence, objet, expéditeur…" },
@@ -54,6 +58,9 @@ export async function documentListView({ query, navigate }) {
     },
   });
 
+  // Seven columns, so that the register fits a laptop without scrolling sideways: related facts share a
+  // cell (the correspondents, the state and its deadline, the service and its responsable, the
+  // registration and its author); the registration's column gives way first on a narrower screen.
   const table = dataTable({
     testid: "documents-table",
     caption: "Courriers enregistrés",
@@ -61,22 +68,32 @@ export async function documentListView({ query, navigate }) {
     rows: documents,
     rowAttrs: (doc) => ({ "data-testid": "document-row", "data-id": doc.id, class: doc.priorite === "urgente" ? "row-urgent" : null }),
     columns: [
-      { label: "Référence", cell: (doc) => h("a", { href: docHref(doc), class: "reference", "data-testid": "document-link" }, doc.reference || "—") },
+      {
+        label: "Référence",
+        cell: (doc) => lines(h("a", { href: docHref(doc), class: "reference", "data-testid": "document-link" }, doc.reference || "—"), label("type", doc.type)),
+      },
       { label: "Objet", class: "cell-wide", cell: (doc) => h("span", { "data-testid": "document-objet" }, doc.objet) },
-      { label: "Type", cell: (doc) => label("type", doc.type) },
-      { label: "Expéditeur", cell: (doc) => doc.expediteur },
-      { label: "Destinataire", cell: (doc) => doc.destinataire },
+      {
+        label: "Expéditeur, destinataire",
+        class: "cell-break cell-medium",
+        cell: (doc) => lines([h("span", { class: "muted" }, "De : "), doc.expediteur || "—"], [h("span", { class: "muted" }, "À : "), doc.destinataire || "—"]),
+      },
       { label: "Priorité", cell: (doc) => badge("priorite", doc.priorite) },
       {
-        label: "Statut",
+        label: "Statut, échéance",
         cell: (doc) =>
-          h("span", { class: "badge-stack" }, badge("statut", doc.statut), etatBadge(doc.traitement?.etat, "document-etat")),
+          h("span", { class: "badge-stack" }, badge("statut", doc.statut), etatBadge(doc.traitement?.etat, "document-etat"), deadlineBadge(doc, "document-echeance")),
       },
-      { label: "Échéance", cell: (doc) => deadlineBadge(doc, "document-echeance") },
-      { label: "Service", cell: (doc) => h("span", { "data-testid": "document-service" }, serviceCode(doc.service)) },
-      { label: "Responsable", cell: (doc) => h("span", { "data-testid": "document-responsable" }, personName(doc.responsable)) },
-      { label: "Enregistré le", cell: (doc) => formatDateTime(doc.created_at) },
-      { label: "Par", cell: (doc) => personName(doc.created_by) },
+      {
+        label: "Service, responsable",
+        cell: (doc) =>
+          lines(h("span", { "data-testid": "document-service" }, serviceCode(doc.service)), h("span", { "data-testid": "document-responsable" }, personName(doc.responsable))),
+      },
+      {
+        label: "Enregistré",
+        class: "col-secondary",
+        cell: (doc) => lines(formatDateTime(doc.created_at), [h("span", { class: "muted" }, "par "), personName(doc.created_by)]),
+      },
     ],
   });
 

@@ -358,12 +358,30 @@ def login(page, account, then="/documents"):
     page.click("#login-submit")
     page.wait_for_selector("[data-testid=home-page]")
     if then == "/documents":
-        page.click("[data-testid=nav-documents]")
+        open_nav(page, "nav-documents")
         shown(page, "/documents")
     elif then:
         page.goto(f"/#{then}")
         shown(page, then)
     return page
+
+
+def open_nav(page, testid):
+    """Click the header's entry `testid` (a link, or logout-button), first opening the menus it sits behind:
+    « Menu » on a narrow screen, then Administration or the account menu, outermost first."""
+    toggles = page.evaluate("""(testid) => {
+        const toggles = [];
+        for (let el = document.querySelector(`[data-testid="${testid}"]`); el; el = el.parentElement) {
+            const toggle = el.id && document.querySelector(`[aria-controls="${el.id}"]`);
+            if (toggle) toggles.unshift(toggle.id);
+        }
+        return toggles;
+    }""", testid)
+    for toggle in toggles:
+        button = page.locator(f"#{toggle}")
+        if button.is_visible() and button.get_attribute("aria-expanded") == "false":
+            button.click()
+    page.click(f"[data-testid={testid}]")
 
 
 def stored_tokens(page):
@@ -420,6 +438,7 @@ class Helpers:
     """The helpers above, handed to test modules by a fixture (a conftest is not meant to be imported)."""
 
     login = staticmethod(login)
+    open_nav = staticmethod(open_nav)
     stored_tokens = staticmethod(stored_tokens)
     shown = staticmethod(shown)
     assert_labelled = staticmethod(assert_labelled)

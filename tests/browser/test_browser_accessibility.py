@@ -66,7 +66,7 @@ def test_each_screen_names_itself_in_the_title_and_links_to_the_statement(new_pa
     for nav, route, title in [("nav-documents", "/documents", "Registre — courrier"),
                               ("nav-contacts", "/contacts", "Correspondants — courrier"),
                               ("nav-sessions", "/sessions", "Mes sessions — courrier")]:
-        page.click(f"[data-testid={nav}]")
+        e2e.open_nav(page, nav)
         e2e.shown(page, route)
         expect(page).to_have_title(title)
     page.goto("/#/documents/new")

@@ -79,7 +79,7 @@ def test_registration_shows_field_errors_next_to_fields_then_creates_an_agent(ne
 def test_logout_revokes_the_session_and_clears_local_storage(new_page, agent_user, live_server, e2e):
     page = e2e.login(new_page(), agent_user)
     access, _ = e2e.stored_tokens(page)
-    page.click("#logout-button")
+    e2e.open_nav(page, "logout-button")
     expect(page.locator("#login-form")).to_be_visible()
     expect(page.get_by_test_id("flash")).to_contain_text("déconnecté")
     assert page.evaluate("() => localStorage.length") == 0
@@ -95,7 +95,7 @@ def test_a_session_revoked_elsewhere_sends_the_page_back_to_login(new_page, make
     api = live_server.api
     api.ok("POST", "/api/auth/logout-all", token=api.token(account))
 
-    page.click("[data-testid=nav-sessions]")
+    e2e.open_nav(page, "nav-sessions")
     expect(page.locator("#login-form")).to_be_visible()
     expect(page.get_by_test_id("flash")).to_contain_text("session a été fermée")
     assert e2e.stored_tokens(page) == [None, None]
@@ -129,7 +129,7 @@ def test_an_expired_access_token_is_refreshed_once_and_the_request_retried(new_p
     page.on("request", lambda request: refreshes.append(request) if request.url.endswith("/api/auth/refresh") else None)
     expire_first(page, "**/api/auth/sessions?*")
 
-    page.click("[data-testid=nav-sessions]")
+    e2e.open_nav(page, "nav-sessions")
     expect(page.get_by_test_id("sessions-page")).to_be_visible()
     expect(page.get_by_test_id("session-row")).to_have_count(1)
     after = e2e.stored_tokens(page)
@@ -152,7 +152,7 @@ def test_a_really_expired_token_is_renewed_with_the_server(new_page, make_accoun
     assert (status, payload["code"]) == (401, "token_expired")
 
     page.evaluate("token => localStorage.setItem('courrier.access_token', token)", expired)
-    page.click("[data-testid=nav-sessions]")
+    e2e.open_nav(page, "nav-sessions")
     expect(page.get_by_test_id("sessions-page")).to_be_visible()
     new_access, new_refresh = e2e.stored_tokens(page)
     assert new_access not in (access, expired) and new_refresh != refresh
@@ -163,7 +163,7 @@ def test_a_failed_refresh_clears_the_tokens_and_goes_to_login(new_page, make_acc
     page.evaluate("() => localStorage.setItem('courrier.refresh_token', 'pas.un.jeton')")
     expire_first(page, "**/api/auth/sessions?*")
 
-    page.click("[data-testid=nav-sessions]")
+    e2e.open_nav(page, "nav-sessions")
     expect(page.locator("#login-form")).to_be_visible()
     expect(page.get_by_test_id("flash")).to_contain_text("expiré")
     assert page.evaluate("() => localStorage.length") == 0

@@ -22,7 +22,7 @@ def test_history_shows_the_users_events_and_connections(new_page, make_account, 
     api.call("POST", "/api/auth/login", {"email": other.email, "password": "Pas-Le-Bon-Mot-De-Passe-1"})
     page = e2e.login(new_page(bypass_csp=True), account, then=None)
 
-    page.click("[data-testid=nav-history]")
+    e2e.open_nav(page, "nav-history")
     e2e.shown(page, "/historique")
     expect(page).to_have_title("Mon historique — courrier")
     rows = page.get_by_test_id("history-event-row")

@@ -73,7 +73,7 @@ def test_an_agent_enrols_then_signs_in_with_a_code_and_with_a_recovery_code(new_
     secret, recovery = enrol_in_browser(page, e2e)
     expect(page.get_by_test_id("mfa-status")).to_contain_text("Active")
 
-    page.click("#logout-button")
+    e2e.open_nav(page, "logout-button")
     submit_login(page, account)
     expect(page.get_by_test_id("mfa-step")).to_be_visible()
     expect(page).to_have_title("Double authentification — courrier")
@@ -86,7 +86,7 @@ def test_an_agent_enrols_then_signs_in_with_a_code_and_with_a_recovery_code(new_
     page.click("#mfa-submit")
     page.wait_for_selector("[data-testid=home-page]")
 
-    page.click("#logout-button")
+    e2e.open_nav(page, "logout-button")
     submit_login(page, account)
     page.click("#mfa-toggle")
     page.fill("#mfa-recovery-code", recovery[0])

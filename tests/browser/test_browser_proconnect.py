@@ -160,7 +160,7 @@ def test_an_agent_signs_in_with_proconnect_and_out_again(open_page, oidc_server,
     e2e.assert_accessible(page, "l'accueil après ProConnect")
 
     # Logout ends the courrier session, then the provider's; the provider sends the browser back here.
-    page.click("#logout-button")
+    e2e.open_nav(page, "logout-button")
     page.wait_for_url("http://localhost:*/oauth2/end_session?*")
     assert "id_token_hint=" in page.url and "post_logout_redirect_uri=" in page.url
     page.get_by_role("button", name="End session").click()

@@ -88,7 +88,7 @@ def create_in_screen(page, code, nom, parent_code=None):
 def test_an_administrateur_builds_the_services_tree(new_page, live_server, services_api, e2e):
     direction, finance, archives = unique_code("DG"), unique_code("FIN"), unique_code("ARC")
     page = e2e.login(new_page(bypass_csp=True), live_server.admin)
-    page.click("[data-testid=nav-services]")
+    e2e.open_nav(page, "nav-services")
     e2e.shown(page, "/admin/services")
     e2e.assert_labelled(page)
 

@@ -20,7 +20,7 @@ def test_sessions_lists_devices_and_revokes_another_one(new_page, make_account, 
     other_device = api.login(account, user_agent=ANDROID_FIREFOX)
     page = e2e.login(new_page(), account)
 
-    page.click("[data-testid=nav-sessions]")
+    e2e.open_nav(page, "nav-sessions")
     rows = page.get_by_test_id("session-row")
     expect(rows).to_have_count(2)
     expect(page.get_by_test_id("current-session")).to_have_count(1)
@@ -46,7 +46,7 @@ def test_changing_the_password_keeps_this_session_and_closes_the_others(new_page
     api = live_server.api
     other_device = api.login(account)
     page = e2e.login(new_page(), account)
-    page.click("[data-testid=nav-sessions]")
+    e2e.open_nav(page, "nav-sessions")
 
     new_password = e2e.strong_password()
     page.fill("#password-current", "pas-le-bon")
@@ -74,7 +74,7 @@ def test_logout_everywhere_closes_every_session(new_page, make_account, live_ser
     api = live_server.api
     other_device = api.login(account)
     page = e2e.login(new_page(), account)
-    page.click("[data-testid=nav-sessions]")
+    e2e.open_nav(page, "nav-sessions")
     page.click("#logout-all-button")
     expect(page.locator("#login-form")).to_be_visible()
     expect(page.get_by_test_id("flash")).to_contain_text("Toutes vos sessions ont été fermées")
@@ -90,7 +90,7 @@ def user_row(page, account):
 def test_an_administrateur_creates_users_and_changes_roles_and_status(new_page, make_account, live_server, e2e):
     admin = live_server.admin
     page = e2e.login(new_page(), admin)
-    page.click("[data-testid=nav-users]")
+    e2e.open_nav(page, "nav-users")
     expect(page.get_by_test_id("users-page")).to_be_visible()
 
     # A duplicate address comes back as a field error.
@@ -150,7 +150,7 @@ def test_an_administrateur_reads_the_connection_history(new_page, make_account, 
     member = make_account("agent", "Blanc", "Emma")
     live_server.api.login(member)
     page = e2e.login(new_page(), live_server.admin)
-    page.click("[data-testid=nav-connections]")
+    e2e.open_nav(page, "nav-connections")
     expect(page.get_by_test_id("connection-row").first).to_be_visible()
 
     page.fill("#connection-filters-email", member.email)
@@ -166,7 +166,7 @@ def test_an_administrateur_reads_the_connection_history(new_page, make_account, 
     e2e.assert_labelled(page)
     e2e.screenshot(page, "admin-connections")
 
-    page.click("[data-testid=nav-events]")
+    e2e.open_nav(page, "nav-events")
     expect(page.get_by_test_id("event-row").first).to_be_visible()
     page.select_option("#event-filters-type", "login_succeeded")
     page.click("#event-filters-submit")

@@ -93,7 +93,7 @@ def open_typologie_edit(page, code):
 
 def test_an_administrateur_manages_the_typologies(new_page, live_server, agent_user, e2e):
     page = e2e.login(new_page(bypass_csp=True), live_server.admin)
-    page.click("[data-testid=nav-typologies]")
+    e2e.open_nav(page, "nav-typologies")
     e2e.shown(page, "/admin/typologies")
     e2e.assert_labelled(page)
 

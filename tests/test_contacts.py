@@ -180,6 +180,15 @@ def directory(client, agent):
     ("F.DUPRE@EXAMPLE", ["Dupré"]),
     ("_", ["Le_Goff"]),
     ("introuvable", []),
+    # Each word on its own, in any order, across nom, prénom and organisation; partial words too.
+    ("francois dupre", ["Dupré"]),
+    ("dupre francois", ["Dupré"]),
+    ("Dupré", ["Dupré"]),
+    ("FRAN dup", ["Dupré"]),
+    ("  dupré   françois  ", ["Dupré"]),
+    ("zoe prefecture", ["MARTIN"]),
+    ("saint-jean école", ["École Saint-Jean"]),
+    ("francois martin", []),  # every word must match the same contact
 ])
 def test_search_ignores_case_and_accents(client, agent, directory, q, expected):
     assert names(client, agent, q=q) == expected

@@ -45,12 +45,13 @@ def get_contact(contact_id):
 def contacts_query(filters):
     """The contacts matching `q` and `type`, alphabetically (by the folded name that starts `search_text`).
 
-    `q` is folded like the stored text (no case, no accents, no punctuation) and searched as a substring:
-    on PostgreSQL the trigram index of `search_text` finds the rows.
+    `q` is folded like the stored text (no case, no accents, no punctuation), then each of its words is
+    searched as a substring, in any order: « francois dupre » finds « Dupré François » as « dupre fr »
+    does. On PostgreSQL the trigram index of `search_text` answers each word.
     """
     query = select(Contact)
-    if filters.get("q"):
-        query = query.where(Contact.search_text.like(f"%{escape_like(normalized(filters['q']))}%", escape="\\"))
+    for word in normalized(filters.get("q")).split():
+        query = query.where(Contact.search_text.like(f"%{escape_like(word)}%", escape="\\"))
     if filters.get("type"):
         query = query.where(Contact.type == filters["type"])
     return query.order_by(*LIST_ORDER)

@@ -43,6 +43,7 @@ def register_extensions(app):
     from courrier.auth.guard import BEARER_SCHEME
     from courrier.auth.tokens import init_token_store
     from courrier.notifications.listeners import connect_notification_listeners
+    from courrier.statistics.ledger import connect_statistics_listeners
 
     import courrier.models  # noqa: F401  every model known to the metadata, for Flask-Migrate
 
@@ -60,6 +61,7 @@ def register_extensions(app):
     init_token_store(app)
     connect_audit_listeners()
     connect_notification_listeners()
+    connect_statistics_listeners()
 
 
 def register_migrations(app):
@@ -94,13 +96,14 @@ def register_blueprints(app):
     from courrier.documents import register_routes, routes as documents_routes
     from courrier.oidc import routes as oidc_routes
     from courrier.services import routes as services_routes
+    from courrier.statistics import routes as statistics_routes
     from courrier.typologies import routes as typologies_routes
     from courrier.users import routes as users_routes
 
     from courrier.web.routes import blp as web_blp
 
     for module in (health, auth_routes, documents_routes, services_routes, typologies_routes, users_routes,
-                   audit_routes, contacts_routes, oidc_routes, accessibility):
+                   audit_routes, contacts_routes, oidc_routes, accessibility, statistics_routes):
         api.register_blueprint(module.blp)
     api.register_blueprint(documents_routes.queues_blp)
     api.register_blueprint(audit_routes.history_blp)
@@ -116,6 +119,7 @@ def register_commands(app):
     from courrier.contacts.cli import contacts_cli
     from courrier.notifications.cli import notifications_cli
     from courrier.services.cli import services_cli
+    from courrier.statistics.cli import statistiques_cli
 
     app.cli.add_command(create_admin_command)
     app.cli.add_command(sessions_cli)
@@ -124,3 +128,4 @@ def register_commands(app):
     app.cli.add_command(registre_cli)
     app.cli.add_command(contacts_cli)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(statistiques_cli)

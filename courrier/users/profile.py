@@ -16,9 +16,11 @@ from courrier.columns import utcnow
 from courrier.database import PreparedQuery, run_idempotent, transactional
 from courrier.extensions import db
 from courrier.services.models import Service, ServiceMember
+from courrier.statistics import service as statistics
 
 _PROFILE_COLUMNS = (User.notifications_email, User.mfa_enabled_at, ServiceMember.service_id,
-                    ServiceMember.is_primary, Service.code.label("service_code"), Service.nom.label("service_nom"))
+                    ServiceMember.is_primary, Service.code.label("service_code"), Service.nom.label("service_nom"),
+                    Service.is_mail_office)
 
 
 def _with_profile(statement):
@@ -37,7 +39,8 @@ _profile_query = PreparedQuery(_with_profile(select().select_from(User.__table__
 
 
 def profile(principal, rows=None):
-    """The caller as /me shows them: the principal, their services and their preferences.
+    """The caller as /me shows them: the principal, their services, their preferences and what they may open
+    beyond the letters (`actions`: the dashboard).
 
     `rows` are PROFILE_CHECK's, when the session check read them; else one query reads them here.
     """
@@ -46,9 +49,11 @@ def profile(principal, rows=None):
     memberships = [SimpleNamespace(service_id=row.service_id, is_primary=row.is_primary,
                                    service=SimpleNamespace(code=row.service_code, nom=row.service_nom))
                    for row in rows if row.service_id is not None]
+    in_mail_office = any(row.is_mail_office for row in rows)
     return {**vars(principal), "memberships": memberships,  # vars: asdict's deep copy cost 8 % of a /me
             "notifications_email": rows[0].notifications_email, "mfa_enabled": rows[0].mfa_enabled_at is not None,
-            "mfa_required": principal.role in current_app.config["MFA_REQUIRED_ROLES"]}
+            "mfa_required": principal.role in current_app.config["MFA_REQUIRED_ROLES"],
+            "actions": statistics.actions_of(principal.role, in_mail_office, bool(memberships))}
 
 
 def update_profile(principal, data):

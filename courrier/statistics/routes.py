@@ -1,0 +1,40 @@
+"""/api/statistiques: the dashboard's figures (Pilotage), as JSON or one table as CSV."""
+from flask import Response
+from flask_smorest import Blueprint
+
+from courrier.auth.guard import auth_required, current_principal
+from courrier.csvfile import csv_chunks
+from courrier.documents import visibility
+from courrier.statistics import service, tables
+from courrier.statistics.schemas import DashboardArgsSchema, DashboardEnvelopeSchema
+
+blp = Blueprint("statistiques", __name__, url_prefix="/api/statistiques", description="Tableau de bord (pilotage)")
+
+# JSON by default; with format=csv, one table as a file (the response's doc names both).
+RESPONSES = {"200": {"description": "Le tableau de bord ; avec `format=csv`, le tableau `tableau` en pièce jointe "
+                                    "(UTF-8, `;`, BOM).",
+                     "content": {"application/json": {"schema": DashboardEnvelopeSchema},
+                                 "text/csv": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@blp.route("", methods=["GET"])
+@auth_required()
+@blp.arguments(DashboardArgsSchema, location="query")
+@blp.response(200, DashboardEnvelopeSchema)
+@blp.doc(responses=RESPONSES)
+def get_statistics(args):
+    """The dashboard: registrations per week and per service, late letters, processing times, silences to
+    come. Validateurs see their services' sub-trees; the mail office and administrateurs see everything."""
+    viewer = visibility.viewer_of(current_principal())
+    scope = service.scope_of(viewer, args.get("service_id"), args["sous_services"])
+    query = service.Query(args["date_from"], args["date_to"], scope, args.get("type"), args.get("typologie_id"))
+    answer = service.dashboard(query)
+    if args["format"] == "json":
+        return answer
+    header, rows = tables.table(answer["data"], args["tableau"])
+    response = Response((chunk.encode("utf-8") for chunk in csv_chunks(header, rows)), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="statistiques-{args["tableau"]}-{query.date_from}-{query.date_to}.csv"')
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

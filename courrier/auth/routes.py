@@ -3,7 +3,7 @@ from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 
-from courrier.auth import login as login_methods, mfa, reauth, service
+from courrier.auth import login as login_methods, mfa, passwords, reauth, service
 from courrier.auth.guard import (
     ANY_RESTRICTION, ENROLMENT_REQUIRED, PASSWORD_CHANGE_REQUIRED, auth_required, bearer_token, current_claims,
     current_principal, decode_token, refresh_token_required, session_routes,
@@ -39,8 +39,10 @@ def login_email_key():
 @blp.route("/config", methods=["GET"])
 @blp.response(200, envelope(AuthConfigSchema))
 def config():
-    """What the login screen may offer before anyone logs in: the « Créer un compte » link or not."""
-    return {"data": {"registration_open": current_app.config["REGISTRATION_OPEN"]}}
+    """What the login screen may offer before anyone logs in (the « Créer un compte » link or not), and the
+    password policy the forms state beside a new password."""
+    return {"data": {"registration_open": current_app.config["REGISTRATION_OPEN"],
+                     "password_policy": passwords.public_policy()}}
 
 
 @blp.route("/register", methods=["POST"])

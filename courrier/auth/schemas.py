@@ -7,12 +7,23 @@ from courrier.auth.passwords import password_problems
 from courrier.schemas import NoWhitespaceString, Schema, length, one_of
 
 
+class PasswordPolicySchema(Schema):
+    """The password rules a form states beside a new password (PASSWORD_MIN_LENGTH, …_PRIVILEGED)."""
+
+    min_length = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True, metadata={
+        "description": "Longueur minimale en caractères, par rôle.",
+        "example": {"agent": 12, "validateur": 16, "administrateur": 16}})
+    max_bytes = fields.Integer(required=True, metadata={
+        "description": "Longueur maximale en octets UTF-8 (limite de bcrypt).", "example": 72})
+
+
 class AuthConfigSchema(Schema):
     """The public settings the login screen reads."""
 
     registration_open = fields.Boolean(required=True, metadata={
         "description": "L'inscription publique est ouverte (REGISTRATION_OPEN) : l'écran de connexion propose "
                        "« Créer un compte ». Sinon, seuls les administrateurs créent les comptes."})
+    password_policy = fields.Nested(PasswordPolicySchema, required=True)
 
 
 class EmailField(fields.Email):

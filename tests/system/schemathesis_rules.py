@@ -41,7 +41,7 @@ RULES_BEYOND_THE_DOCUMENT = {
         r"^Saisissez le code de votre application d'authentification\.$",
     ],
     "is the password policy: characters counted by role and settings, then bytes, then zxcvbn": [
-        r"^Le mot de passe doit contenir au moins \d+ caractères \(.+\)\.$",
+        r"^Le mot de passe doit contenir au moins \d+ caractères( pour un compte validateur ou administrateur)?\.$",
         r"^Le mot de passe ne doit pas dépasser \d+ octets en UTF-8 ",
         r"^Ce mot de passe figure dans les listes de mots de passe courants : choisissez-en un autre\.$",
         r"^Mot de passe trop facile à deviner : allongez-le ou mélangez des mots inattendus\.$",

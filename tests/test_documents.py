@@ -449,6 +449,32 @@ def test_listing_a_page_costs_the_same_number_of_queries_whatever_the_data(app, 
     assert many_queries == few_queries <= 5  # session check, count, page, copies (services, users)
 
 
+def test_attachments_say_who_added_them_without_a_query_per_file(app, client, agent, validateur, auth):
+    """The letter's screen shows who added each file and when; listing many costs what listing one does."""
+    admin = auth.account("administrateur")
+    doc = create_doc(client, agent)
+    assert upload(client, agent, doc["id"]).status_code == 201
+    statements = []
+
+    def listed():
+        statements.clear()
+        response = client.get(f"/api/documents/{doc['id']}/attachments", headers=validateur.headers)
+        assert response.status_code == 200
+        return len(statements), response.json["data"]
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    one_query_count, [first] = listed()
+    assert first["uploaded_by"] == {"id": agent.id, "nom": agent.user["nom"], "prenom": agent.user["prenom"]}
+    assert first["created_at"].endswith("+00:00")
+    for number in range(5):
+        assert upload(client, agent, doc["id"], filename=f"page-{number}.pdf").status_code == 201
+    many_query_count, many = listed()
+    assert len(many) == 6 and many_query_count == one_query_count
+    assert upload(client, admin, doc["id"], filename="complement.pdf").status_code == 201
+    assert listed()[1][-1]["uploaded_by"]["id"] == admin.id
+
+
 # ------------------------------------------------------------------ OpenAPI
 
 def test_openapi_describes_the_document_routes_and_their_fields(client):

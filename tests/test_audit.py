@@ -1,6 +1,7 @@
 """The audit (API.md section 6): each event type written by its action, the connection history and
 the event log with their filters, pagination and order, and the log being append-only."""
 import json
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -11,12 +12,14 @@ from courrier.audit.models import AuditEvent
 from courrier.auth.models import AuthSession
 from courrier.extensions import db
 from courrier.signals import AUDIT_EVENT_TYPES
+from tests.conftest import assign, create
 
 STRONG_PASSWORD = "Tournesol-Quai-Brume-42"
 NEW_PASSWORD = "Phare-Ecume-Granit-73"
 SESSION_FIELDS = {"id", "user", "ip", "user_agent", "created_at", "last_used_at", "expires_at", "revoked_at",
                   "revoked_reason", "active"}
-EVENT_FIELDS = {"id", "type", "actor", "subject_user", "email", "ip", "user_agent", "created_at", "details"}
+EVENT_FIELDS = {"id", "type", "actor", "subject_user", "email", "ip", "user_agent", "created_at", "details", "label",
+                "summary", "document"}
 
 
 def from_ip(ip, user_agent="courrier-tests/1.0"):
@@ -410,3 +413,107 @@ def test_audit_is_read_only(app, client, admin, path, method):
     assert response.json["code"] == "method_not_allowed"
     with app.app_context():
         assert db.session.scalars(select(AuditEvent.id)).all() == before
+
+
+# ------------------------------------------------------------------ the log in words (the Journal screen)
+
+UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def valid_letter(client, org, **fields):
+    letter = create(client, org.registrar, **fields)
+    assert client.post(f"/api/documents/{letter['id']}/validate", headers=org.admin.headers).status_code == 200
+    return letter
+
+
+def take_charge(client, account, letter):
+    response = client.post(f"/api/documents/{letter['id']}/prendre-en-charge", json={}, headers=account.headers)
+    assert response.status_code == 200, response.json
+
+
+def lines(event):
+    return {line["label"]: line["value"] for line in event["summary"]}
+
+
+def test_the_types_route_lists_every_type_with_its_french_label(client, admin, agent):
+    response = client.get("/api/audit/types", headers=admin.headers)
+    assert response.status_code == 200, response.json
+    types = response.json["data"]
+    assert [t["type"] for t in types] == list(AUDIT_EVENT_TYPES)
+    labels = {t["type"]: t["label"] for t in types}
+    assert labels["mfa_enabled"] == "Double authentification activée"
+    assert labels["mfa_recovery_used"] == "Code de secours utilisé"
+    assert all("_" not in label and label[0].isupper() for label in labels.values())
+    assert len(set(labels.values())) == len(labels)
+    assert client.get("/api/audit/types", headers=agent.headers).status_code == 403
+
+
+def test_events_say_their_details_in_words_with_names_instead_of_ids(app, client, org):
+    admin = org.admin
+    letter = valid_letter(client, org, service_id=org.fin["id"])
+    assert assign(client, admin, letter, service_id=org.rh["id"], responsable_id=org.rh_agent.id,
+                  copie_service_ids=[org.dg["id"]]).status_code == 200
+    take_charge(client, org.rh_agent, letter)
+    assert client.patch(f"/api/users/{org.outsider.id}", json={"role": "validateur", "is_active": False},
+                        headers=admin.headers).status_code == 200
+    assert client.put(f"/api/users/{org.registrar.id}/services", json={"services": [org.fin["id"], org.rh["id"]],
+                      "primary": org.rh["id"]}, headers=admin.headers).status_code == 200
+    assert client.post("/api/services", json={"code": "URBA", "nom": "Urbanisme", "parent_id": org.dg["id"]},
+                       headers=admin.headers).status_code == 201
+    assert client.get("/api/registre", query_string={"type": "entrant", "date_from": "2026-01-01",
+                                                     "date_to": "2026-12-31", "format": "csv"},
+                      headers=admin.headers).status_code == 200
+    all_events = events(client, admin)
+    by_type = {}
+    for event in all_events:
+        by_type.setdefault(event["type"], event)
+
+    routed = by_type["document_assigned"]
+    assert routed["label"] == "Courrier imputé"
+    assert routed["document"] == {"id": letter["id"], "reference": letter["reference"]}
+    assert lines(routed) == {"Service": "de FIN à RH", "Responsable": "Paul rh_agent", "Copies ajoutées": "DG",
+                             "Courrier": letter["reference"]}
+    assert lines(by_type["document_taken_in_charge"])["État"] == "de à traiter à en cours"
+    assert lines(by_type["user_updated"]) == {"Rôle": "agent → validateur", "État": "actif → désactivé",
+                                              "Sessions fermées": "1"}
+    assert lines(by_type["memberships_changed"]) == {"Services": "FIN, RH", "Service principal": "RH"}
+    assert lines(by_type["service_created"]) == {"Service": "URBA — Urbanisme", "Service parent": "DG — Service DG",
+                                                 "Bureau du courrier": "non"}
+    assert lines(by_type["register_exported"]) == {"Registre": "courrier entrant", "Format": "CSV",
+                                                   "Période": "du 01/01/2026 au 31/12/2026", "Lignes exportées": "1"}
+    assert lines(by_type["login_succeeded"]) == {"Méthode": "mot de passe", "Double authentification": "non"}
+    for event in all_events:  # no raw key, no id, no JSON left for a person to decode
+        for line in event["summary"]:
+            text = f"{line['label']} {line['value']}"
+            assert "_" not in line["label"] and not UUID_PATTERN.search(text) and "{" not in text, event
+
+
+def test_a_failed_login_and_a_password_reset_read_in_french(client, auth, admin, agent):
+    auth.login(agent.email, "Mauvais-Mot-De-Passe-1")
+    assert lines(only_event(client, admin, "login_failed")) == {"Motif": "mot de passe erroné"}
+    assert client.post(f"/api/users/{agent.id}/mfa/reset", headers=admin.headers).status_code == 200
+    assert lines(only_event(client, admin, "mfa_reset")) == {"Double authentification active avant": "non",
+                                                             "Sessions fermées": "1"}
+
+
+def test_a_page_of_events_names_its_ids_in_one_query_per_kind(app, client, org):
+    """However many letters a page routes, their responsables are read in one query."""
+    from sqlalchemy import event as sa_event
+
+    for account in (org.fin_agent, org.fin_agent2, org.rh_agent):
+        take_charge(client, account, valid_letter(client, org, service_id=org.rh["id"] if account is
+                                                  org.rh_agent else org.fin["id"]))
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert len(events(client, org.admin)) > 20
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    # Actors, subjects (the relationships' loads) and the ids named in details: one statement each.
+    assert sum("FROM users" in s and " IN (" in s for s in statements) == 3

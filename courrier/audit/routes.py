@@ -7,8 +7,8 @@ from flask_smorest import Blueprint
 
 from courrier.audit import service
 from courrier.audit.schemas import (
-    AuditEventArgsSchema, AuditEventSchema, AuditSessionArgsSchema, AuditSessionSchema, HistoryEventArgsSchema,
-    HistoryEventSchema, PeriodArgsSchema, HistorySessionSchema,
+    AuditEventArgsSchema, AuditEventSchema, AuditSessionArgsSchema, AuditSessionSchema, EventTypeSchema,
+    HistoryEventArgsSchema, HistoryEventSchema, PeriodArgsSchema, HistorySessionSchema,
 )
 from courrier.auth.guard import auth_required, current_principal
 from courrier.schemas import envelope
@@ -36,6 +36,14 @@ def list_sessions(filters):
 def list_events(filters):
     """The audit log, newest first; filters type, user_id (actor or subject), email, ip, date_from, date_to."""
     return service.list_events(filters)
+
+
+@blp.route("/types", methods=["GET"])
+@admin_only
+@blp.response(200, envelope(EventTypeSchema, many=True))
+def event_types():
+    """Every event type the log can hold, with its French label (the Journal's filter)."""
+    return {"data": service.event_types()}
 
 
 @history_blp.route("/history", methods=["GET"])

@@ -100,9 +100,26 @@ class AuditSessionSchema(SessionFieldsSchema):
     active = fields.Boolean()
 
 
+class SummaryLineSchema(Schema):
+    """One line of an event's details in words: « Service : de URBA à FIN »."""
+
+    label = fields.String(metadata={"example": "Service"})
+    value = fields.String(metadata={"example": "de URBA à FIN"})
+
+
+class AuditDocumentSchema(Schema):
+    id = fields.String()
+    reference = fields.String(allow_none=True)
+
+
 class AuditEventSchema(Schema):
+    """An event of the log; `label`, `summary` and `document` say it in words for the Journal screen
+    (courrier.audit.readable), `details` stays the raw record."""
+
     id = fields.String()
     type = fields.String()
+    label = fields.String(metadata={"description": "Le type d'événement en français.",
+                                    "example": "Double authentification activée"})
     actor = fields.Nested(AuditUserSchema, allow_none=True)
     subject_user = fields.Nested(AuditUserSchema, allow_none=True)
     email = fields.String(allow_none=True)
@@ -110,6 +127,17 @@ class AuditEventSchema(Schema):
     user_agent = fields.String(allow_none=True)
     created_at = fields.DateTime(format="iso")
     details = fields.Dict(allow_none=True)
+    summary = fields.List(fields.Nested(SummaryLineSchema), metadata={
+        "description": "Les détails en clair : libellés français, noms au lieu des identifiants, dates JJ/MM/AAAA."})
+    document = fields.Nested(AuditDocumentSchema, allow_none=True, metadata={
+        "description": "Le courrier concerné (un événement de courrier), pour un lien vers sa fiche."})
+
+
+class EventTypeSchema(Schema):
+    """A type of event the log can hold (GET /api/audit/types)."""
+
+    type = fields.String(metadata={"example": "mfa_enabled"})
+    label = fields.String(metadata={"example": "Double authentification activée"})
 
 
 # ------------------------------------------------------------------ the caller's own history (issue 15)

@@ -10,13 +10,14 @@ from flask import current_app
 from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import selectinload
 
+from courrier.audit import readable
 from courrier.audit.models import AuditEvent
 from courrier.auth.models import AuthSession, User
 from courrier.auth.tokens import is_expired
 from courrier.columns import utcnow
 from courrier.database import paginate
 from courrier.extensions import db
-from courrier.signals import SECURITY_EVENT_TYPES
+from courrier.signals import AUDIT_EVENT_TYPES, SECURITY_EVENT_TYPES
 
 STREAM_BATCH = 1000
 
@@ -96,8 +97,15 @@ def list_sessions(filters):
 
 
 def list_events(filters):
-    """One page of the event log: `{data, meta}`."""
-    return paginate(events_query(filters), filters["page"], filters["per_page"])
+    """One page of the event log, each event in words too (`readable.describe`): `{data, meta}`."""
+    page = paginate(events_query(filters), filters["page"], filters["per_page"])
+    readable.describe(page["data"])
+    return page
+
+
+def event_types():
+    """Every type the log holds, with its French label, in the order of courrier.signals."""
+    return [{"type": event_type, "label": readable.EVENT_LABELS[event_type]} for event_type in AUDIT_EVENT_TYPES]
 
 
 def own_history_events(user_id, filters):

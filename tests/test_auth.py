@@ -113,7 +113,7 @@ def test_contact_is_optional(auth):
 def test_closed_registration_is_forbidden(auth):
     response = auth.register()
     assert response.status_code == 403 and response.json["code"] == "forbidden"
-    assert auth.client.get("/api/auth/config").json["data"] == {"registration_open": False}
+    assert auth.client.get("/api/auth/config").json["data"]["registration_open"] is False
 
 
 def test_registration_is_closed_unless_the_deployment_opens_it(monkeypatch):
@@ -125,7 +125,15 @@ def test_registration_is_closed_unless_the_deployment_opens_it(monkeypatch):
 
 def test_the_login_screen_learns_whether_registration_is_open(client):
     response = client.get("/api/auth/config")
-    assert response.status_code == 200 and response.json["data"] == {"registration_open": True}
+    assert response.status_code == 200 and response.json["data"]["registration_open"] is True
+
+
+@pytest.mark.parametrize("app_config", [{"PASSWORD_MIN_LENGTH": 14, "PASSWORD_MIN_LENGTH_PRIVILEGED": 20}])
+def test_the_forms_learn_the_password_policy_the_server_applies(client, auth):
+    policy = client.get("/api/auth/config").json["data"]["password_policy"]
+    assert policy == {"min_length": {"agent": 14, "validateur": 20, "administrateur": 20}, "max_bytes": 72}
+    refused = auth.register(password="Brume-Quai-S7", password_confirmation="Brume-Quai-S7")  # 13 characters
+    assert refused.json["errors"]["password"] == ["Le mot de passe doit contenir au moins 14 caractères."]
 
 
 def test_login_returns_the_same_shape_as_register(auth):

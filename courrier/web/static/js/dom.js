@@ -82,6 +82,11 @@ export function personName(person) {
   return name || person.email || "—";
 }
 
+/** « de Paul Martin », « d'Anne Durand », « d'Hélène Roux »: French elision before a vowel or an h. */
+export function de(name) {
+  return /^[aeiouyhàâäéèêëîïôöùûüœæ]/i.test(name) ? `d'${name}` : `de ${name}`;
+}
+
 export const LABELS = {
   statut: { en_attente: "En attente", valide: "Validé", rejete: "Rejeté" },
   type: { entrant: "Entrant", sortant: "Sortant", interne: "Interne" },

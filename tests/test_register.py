@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from courrier.audit.models import AuditEvent
 from courrier.documents import register
 from courrier.documents.models import Document
-from courrier.documents.register_pdf import DEJAVU_DIR, DEJAVU_FILES, RegisterPDF, write_pdf
+from courrier.documents.register_pdf import (BODY_SIZE, COLUMNS, DEJAVU_DIR, DEJAVU_FILES, MARGIN, PAD, RegisterPDF,
+                                             write_pdf)
 from courrier.extensions import db
 from tests.conftest import create, join, service
 
@@ -58,11 +59,11 @@ def test_csv_has_a_bom_semicolons_french_headers_and_the_letters_in_reference_or
     assert response.headers["Content-Disposition"] == f'attachment; filename="registre-entrant-{THIS_YEAR}.csv"'
     assert response.headers["Cache-Control"] == "private, no-store"
     rows = csv_rows(response)
-    assert rows[0] == ["Référence", "Date de réception", "Nature", "Expéditeur", "Objet", "Code du service traitant",
-                       "Service traitant", "Statut", "Traitement"]
+    assert rows[0] == ["Référence", "Date de réception", "Nature", "N° de recommandé", "Expéditeur", "Destinataire",
+                       "Objet", "Code du service traitant", "Service traitant", "Échéance", "Statut", "Traitement"]
     assert [row[0] for row in rows[1:]] == [letter["reference"] for letter in letters]
-    assert rows[1][2:5] == ["Courrier simple", "Mairie 0", "Demande n° 0"]
-    assert rows[1][7] == "En attente"
+    assert rows[1][2:7] == ["Courrier simple", "", "Mairie 0", "Préfecture", "Demande n° 0"]
+    assert rows[1][10] == "En attente"
     assert response.data.count(b"\r\n") == 4
 
 
@@ -73,21 +74,24 @@ def test_csv_without_bom_on_request(client, admin):
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted(client, admin):
-    create(client, admin, objet="=HYPERLINK(\"http://evil.example\")", expediteur="+33 1 23 45 67 89")
+    create(client, admin, objet="=HYPERLINK(\"http://evil.example\")", expediteur="+33 1 23 45 67 89",
+           destinataire="@SUM(A1)")
     row = csv_rows(export(client, admin, format="csv"))[1]
-    assert row[4] == "'=HYPERLINK(\"http://evil.example\")"
-    assert row[3] == "'+33 1 23 45 67 89"
+    assert row[6] == "'=HYPERLINK(\"http://evil.example\")"
+    assert (row[4], row[5]) == ("'+33 1 23 45 67 89", "'@SUM(A1)")
 
 
-def test_csv_shows_the_nature_the_treating_service_and_the_treatment_state(client, admin, validateur):
+def test_csv_shows_the_nature_its_number_the_parties_the_treating_service_the_deadline_and_the_state(
+        client, admin, validateur):
     fin = service(client, admin, "FIN")
     join(client, admin, validateur, fin)
     letter = create(client, admin, nature="recommande_ar", numero_recommande="1A 123 456 789 01",
-                    service_id=fin["id"])
+                    expediteur="Mairie de Sète", destinataire="Direction des finances", service_id=fin["id"])
     assert client.post(f"/api/documents/{letter['id']}/validate", headers=validateur.headers).status_code == 200
     row = csv_rows(export(client, admin, format="csv"))[1]
-    assert row[2] == "Recommandé avec AR"
-    assert row[5:9] == ["FIN", "Service FIN", "Validé", "À traiter"]
+    echeance = date.fromisoformat(letter["traitement"]["echeance"]).strftime("%d/%m/%Y")
+    assert row[2:6] == ["Recommandé avec AR", "1A12345678901", "Mairie de Sète", "Direction des finances"]
+    assert row[7:12] == ["FIN", "Service FIN", echeance, "Validé", "À traiter"]
 
 
 def test_the_period_is_on_the_registration_day_both_bounds_included(app, client, admin):
@@ -143,6 +147,35 @@ def test_pdf_wraps_a_long_objet_and_keeps_every_word(client, admin):
     assert re.findall(r"mot\d{3}", "\n".join(lines)) == words
 
 
+def test_pdf_prints_the_registered_number_the_destinataire_and_the_deadline(client, admin):
+    letter = create(client, admin, nature="recommande", numero_recommande="1A12345678901", destinataire="Trésorerie")
+    _, pages = pdf_text(export(client, admin).data)
+    echeance = date.fromisoformat(letter["traitement"]["echeance"]).strftime("%d/%m/%Y")
+    assert all(header in pages[0] for header in ("N° recommandé", "Destinataire", "Échéance"))
+    assert "1A12345678901" in pages[0] and "Trésorerie" in pages[0] and echeance in pages[0]
+
+
+@pytest.mark.parametrize("font_dir", [DEJAVU_DIR, "/nonexistent"])
+def test_pdf_columns_fill_the_landscape_page_and_short_values_fit_on_one_line(font_dir):
+    """Eleven columns on A4 landscape: the widths add up to the page inside its margins, every header fits its
+    column, and a reference, a date, a registered-mail number and each state print on one line."""
+    pdf = RegisterPDF(register.Period("entrant", date(2026, 1, 1), date(2026, 12, 31)), "sous-titre", font_dir)
+    pdf.add_page()
+    try:
+        widths = dict(COLUMNS)
+        assert sum(widths.values()) == pytest.approx(pdf.w - 2 * MARGIN)
+        pdf.set_font(pdf.family, "B", BODY_SIZE)
+        assert all(pdf.get_string_width(pdf.clean(title)) + 2 * PAD <= width for title, width in COLUMNS)
+        pdf.set_font(pdf.family, "", BODY_SIZE)
+        one_line = {"Référence": ["ENT-2026-000042"], "Reçu le": ["31/12/2026"], "Échéance": ["31/12/2026"],
+                    "N° recommandé": ["1A12345678901"], "Statut": list(register.STATUT_LABELS.values()),
+                    "Traitement": [label for label in register.ETAT_LABELS.values() if label]}
+        for column, values in one_line.items():
+            assert all(pdf.wrap(pdf.clean(value), widths[column]) == [pdf.clean(value)] for value in values), column
+    finally:
+        pdf.close_fonts()
+
+
 @pytest.mark.skipif(not HAS_DEJAVU, reason="DejaVu fonts absent: the PDF uses Helvetica, latin-1 only")
 def test_pdf_prints_french_typography_in_the_unicode_font(client, admin):
     create(client, admin, objet="Œuvre d’art… et cœur", expediteur="Mme Lefèvre")
@@ -170,8 +203,8 @@ def test_the_fast_text_path_encodes_as_fpdf2_does(app):
 
 
 def test_without_dejavu_the_pdf_falls_back_to_helvetica(tmp_path):
-    rows = [register.RegisterRow("ENT-2026-000001", date(2026, 1, 2), "courrier_simple", "Mme Lefèvre",
-                                 "Œuvre d’art…", None, None, "en_attente", None)]
+    rows = [register.RegisterRow("ENT-2026-000001", date(2026, 1, 2), "courrier_simple", None, "Mme Lefèvre",
+                                 "Préfecture", "Œuvre d’art…", None, None, None, "en_attente", None)]
     out = io.BytesIO()
     assert write_pdf(rows, register.Period("entrant", date(2026, 1, 1), date(2026, 12, 31)), out,
                      font_dir=str(tmp_path)) == 1

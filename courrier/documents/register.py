@@ -48,8 +48,9 @@ FORBIDDEN = "Seuls le bureau du courrier, les validateurs et les administrateurs
 # (key of RegisterRow, French header) of the CSV, in order.
 CSV_COLUMNS = (
     ("reference", "Référence"), ("date_reception", "Date de réception"), ("nature", "Nature"),
-    ("expediteur", "Expéditeur"), ("objet", "Objet"), ("service_code", "Code du service traitant"),
-    ("service_nom", "Service traitant"), ("statut", "Statut"), ("traitement", "Traitement"),
+    ("numero_recommande", "N° de recommandé"), ("expediteur", "Expéditeur"), ("destinataire", "Destinataire"),
+    ("objet", "Objet"), ("service_code", "Code du service traitant"), ("service_nom", "Service traitant"),
+    ("echeance", "Échéance"), ("statut", "Statut"), ("traitement", "Traitement"),
 )
 
 
@@ -59,10 +60,13 @@ class RegisterRow(NamedTuple):
     reference: str
     date_reception: Optional[date]
     nature: str
+    numero_recommande: Optional[str]
     expediteur: str
+    destinataire: str
     objet: str
     service_code: Optional[str]
     service_nom: Optional[str]
+    echeance: Optional[date]
     statut: str
     traitement: Optional[str]  # etat_of: a_traiter, en_cours, traite, or None
 
@@ -142,10 +146,12 @@ def count_register(period):
 
 
 def register_query(period):
-    """The SELECT of the register's columns: no ORM entity, no joined relationship, one outer join."""
-    query = (select(Document.reference, Document.date_reception, Document.nature, Document.expediteur,
-                    Document.objet, Service.code, Service.nom, Document.statut, Document.service_id,
-                    Document.traitement_etat)
+    """The SELECT of the register's columns: no ORM entity, no joined relationship, one outer join.
+
+    Its columns are RegisterRow's in order, the treatment state last as its inputs (`etat_of`)."""
+    query = (select(Document.reference, Document.date_reception, Document.nature, Document.numero_recommande,
+                    Document.expediteur, Document.destinataire, Document.objet, Service.code, Service.nom,
+                    Document.echeance, Document.statut, Document.service_id, Document.traitement_etat)
              .select_from(Document).outerjoin(Service, Service.id == Document.service_id))
     # References are `ENT-2026-000042`: their order is the order of registration within a type.
     return _in_period(query, period).order_by(Document.reference)
@@ -156,10 +162,8 @@ def iter_register(period):
     cursor on PostgreSQL), so memory stays flat whatever the number of letters."""
     result = db.session.execute(register_query(period).execution_options(yield_per=STREAM_BATCH))
     for partition in result.partitions():
-        for (reference, date_reception, nature, expediteur, objet, service_code, service_nom, statut, service_id,
-             traitement_etat) in partition:
-            yield RegisterRow(reference, date_reception, nature, expediteur, objet, service_code, service_nom,
-                              statut, etat_of(statut, service_id, traitement_etat))
+        for *columns, statut, service_id, traitement_etat in partition:
+            yield RegisterRow(*columns, statut, etat_of(statut, service_id, traitement_etat))
 
 
 @transactional
@@ -176,8 +180,9 @@ def csv_cells(row):
     """The printed cells of a row, each guarded against formula injection (as the audit CSV)."""
     values = {
         "reference": row.reference, "date_reception": french_date(row.date_reception),
-        "nature": NATURE_LABELS.get(row.nature, row.nature), "expediteur": row.expediteur, "objet": row.objet,
-        "service_code": row.service_code or "", "service_nom": row.service_nom or "",
+        "nature": NATURE_LABELS.get(row.nature, row.nature), "numero_recommande": row.numero_recommande,
+        "expediteur": row.expediteur, "destinataire": row.destinataire, "objet": row.objet,
+        "service_code": row.service_code, "service_nom": row.service_nom, "echeance": french_date(row.echeance),
         "statut": STATUT_LABELS.get(row.statut, row.statut), "traitement": ETAT_LABELS.get(row.traitement, ""),
     }
     return [csvfile.csv_safe(values[key] or "") for key, _ in CSV_COLUMNS]

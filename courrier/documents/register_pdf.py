@@ -38,16 +38,18 @@ LATIN1_REPLACEMENTS = str.maketrans({
     "—": "-", "‑": "-", "€": "EUR", "\u202f": " ", "\u2009": " ", "\u2007": " ",
 })
 
-# Millimetres. 297 × 210, 10 mm margins: 277 mm of table.
+# Millimetres. 297 × 210, 10 mm margins: 277 mm of table, eleven columns: 7 points, so that a reference,
+# a date and a registered-mail number fit their column on one line and the objet keeps a fifth of the width.
 MARGIN = 10
-BODY_SIZE = 7.5  # points
-LINE = 3.3  # the height of a wrapped line
+BODY_SIZE = 7  # points
+LINE = 3.1  # the height of a wrapped line
 PAD = 1.0  # inside each cell, left and right, and above and below the lines
-ASCENT = 2.3  # from the top of a line to its baseline, at BODY_SIZE
+ASCENT = 2.15  # from the top of a line to its baseline, at BODY_SIZE
 HEADER_HEIGHT = 6
 FOOTER_HEIGHT = 6
-COLUMNS = (("Référence", 27), ("Reçu le", 18), ("Nature", 24), ("Expéditeur", 46), ("Objet", 86),
-           ("Service traitant", 40), ("Statut", 17), ("Traitement", 19))
+COLUMNS = (("Référence", 24.5), ("Reçu le", 16.5), ("Nature", 19), ("N° recommandé", 24.5), ("Expéditeur", 30),
+           ("Destinataire", 30), ("Objet", 59.5), ("Service traitant", 24), ("Échéance", 16.5), ("Statut", 15),
+           ("Traitement", 17.5))
 FOOTER_SIZE = 8  # points
 EMPTY = "Aucun courrier enregistré sur cette période."
 # A PDF string no text of ours can hold: every glyph is two bytes, the first 0 or 1 in a subset this small.
@@ -103,8 +105,8 @@ def pdf_cells(row):
     """The printed cells of a RegisterRow, in COLUMNS order."""
     service = " — ".join(part for part in (row.service_code, row.service_nom) if part)
     return (row.reference, french_date(row.date_reception), NATURE_LABELS.get(row.nature, row.nature),
-            row.expediteur, row.objet, service, STATUT_LABELS.get(row.statut, row.statut),
-            ETAT_LABELS.get(row.traitement, ""))
+            row.numero_recommande, row.expediteur, row.destinataire, row.objet, service, french_date(row.echeance),
+            STATUT_LABELS.get(row.statut, row.statut), ETAT_LABELS.get(row.traitement, ""))
 
 
 class RegisterPDF(FPDF):

@@ -308,8 +308,10 @@ async function render() {
       api.saveUser(payload.data);
       return payload.data;
     },
-    onLogin: (user) => {
+    onLogin: async (user) => {
       state.user = user;
+      // The login's answer names the user; /me adds what the menu reads too (its `actions`: Pilotage).
+      await context.refreshUser().catch(() => null);
       const next = user.restriction ? RESTRICTED_SCREEN
         : state.afterLogin && !state.afterLogin.startsWith("/login") ? state.afterLogin : HOME;
       state.afterLogin = null;

@@ -1,11 +1,16 @@
-"""The mail register in the browser: registering a letter, the four-eyes workflow, attachments,
-filters and pagination, and data that looks like markup staying text."""
+"""The mail register in the browser: registering a letter (its date of receipt following the type, its
+routing with copies), the four-eyes workflow, attachments (what they are, who added them), filters and
+pagination, and data that looks like markup staying text."""
+import datetime
+import hashlib
 import os
 import re
 import shutil
 import struct
+import uuid
 import zlib
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,13 +31,17 @@ def tiny_png():
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff")) + chunk(b"IEND", b""))
 
 
+def paris_today():
+    return datetime.datetime.now(ZoneInfo("Europe/Paris")).date()
+
+
 def open_document(page, document):
     page.goto(f"/#/documents/{document['id']}")
     expect(page.get_by_test_id("detail-reference")).to_have_text(document["reference"])
 
 
 def test_an_agent_registers_a_letter_and_attaches_its_scan(new_page, agent_user, e2e):
-    page = e2e.login(new_page(), agent_user)
+    page = e2e.login(new_page(bypass_csp=True), agent_user)
     page.click("#new-document-button")
     expect(page.locator("#document-form")).to_be_visible()
     e2e.assert_labelled(page)
@@ -57,6 +66,15 @@ def test_an_agent_registers_a_letter_and_attaches_its_scan(new_page, agent_user,
     page.set_input_files("#attachment-file", files=[{"name": "scan.png", "mimeType": "image/png", "buffer": png}])
     page.click("#attachment-submit")
     expect(page.get_by_test_id("attachment-name")).to_have_text("scan.png")
+    # What the file is, its size and who added it when; the fingerprint whole, folded, never a bare prefix.
+    facts = page.get_by_test_id("attachment-facts")
+    expect(facts).to_contain_text(f"PNG · {len(png)} o · ajoutée par {agent_user.full_name} le ")
+    expect(facts).to_have_text(re.compile(r"le \d{2}/\d{2}/\d{4}"))
+    fingerprint = page.get_by_test_id("attachment-sha256")
+    expect(fingerprint).to_be_hidden()
+    page.get_by_text("Empreinte SHA-256").click()
+    expect(fingerprint).to_have_text(hashlib.sha256(png).hexdigest())
+    e2e.assert_accessible(page, "le détail d'un courrier, une pièce jointe et son empreinte")
     expect(page.locator("[data-testid=history-item][data-action=attachment_added]")).to_have_count(1)
 
     with page.expect_download() as download:
@@ -68,6 +86,75 @@ def test_an_agent_registers_a_letter_and_attaches_its_scan(new_page, agent_user,
 
     page.click("text=← Retour au registre")
     expect(page.get_by_test_id("document-row").first).to_contain_text("Demande de raccordement au réseau d'eau")
+
+
+def test_the_date_of_receipt_follows_the_type_of_letter(new_page, agent_user, e2e):
+    """Today (in Paris) for an incoming letter; cleared for an outgoing or internal one; a typed date is kept."""
+    page = e2e.login(new_page(), agent_user, then="/documents/new")
+    received = page.locator("#doc-date-reception")
+    today = paris_today().isoformat()
+    expect(page.locator("#doc-type")).to_have_value("entrant")
+    expect(received).to_have_value(today)
+    expect(page.locator("#doc-date-reception-hint")).to_contain_text("Aujourd'hui par défaut")
+    page.select_option("#doc-type", "sortant")
+    expect(received).to_have_value("")
+    expect(page.locator("#doc-date-reception-hint")).to_contain_text("Facultative pour un courrier sortant")
+    page.select_option("#doc-type", "entrant")
+    expect(received).to_have_value(today)
+    page.fill("#doc-date-reception", "2026-01-05")
+    page.select_option("#doc-type", "interne")
+    expect(received).to_have_value("2026-01-05")  # typed by the user: theirs to clear
+
+    page.select_option("#doc-type", "entrant")
+    page.fill("#doc-date-reception", "")
+    page.select_option("#doc-type", "sortant")
+    page.select_option("#doc-type", "entrant")
+    expect(received).to_have_value(today)
+    page.get_by_label("Objet").fill("Courrier reçu aujourd'hui")
+    page.get_by_label("Expéditeur").fill("Mairie de Caluire")
+    page.get_by_label("Destinataire").fill("Direction générale")
+    page.click("#document-submit")
+    expect(page.get_by_test_id("flash")).to_contain_text("Courrier enregistré")
+    expect(page.get_by_test_id("detail-date-reception")).to_have_text(paris_today().strftime("%d/%m/%Y"))
+
+
+def test_a_letter_is_registered_with_its_service_and_copies(new_page, agent_user, make_account, live_server, e2e):
+    """The registration form routes with copies (services and people) in the same request as /assign would."""
+    api = live_server.api
+    admin_token = api.token(live_server.admin)
+    word = uuid.uuid4().hex[:6].upper()
+    treating, copied = (api.ok("POST", "/api/services", {"code": f"{code}{word}", "nom": f"{name} {word}"}, admin_token,
+                               expected=(201,))["data"] for code, name in (("URB", "Urbanisme"), ("VOI", "Voirie")))
+    member = make_account("agent", "Roux", f"Inès{word}")
+    api.ok("PUT", f"/api/users/{member.id}/services", {"services": [copied["id"]], "primary": copied["id"]}, admin_token)
+
+    page = e2e.login(new_page(bypass_csp=True), agent_user, then="/documents/new")
+    page.get_by_label("Objet").fill(f"Permis de construire {word}")
+    page.get_by_label("Expéditeur").fill("Cabinet d'architectes Lumière")
+    page.get_by_label("Destinataire").fill("Service urbanisme")
+    page.select_option("#doc-service", treating["id"])
+    page.locator(f"#doc-copy-services input[value='{copied['id']}']").check()
+    page.select_option("#doc-copy-user-service", copied["id"])
+    pick = page.locator("#doc-copy-user-pick")
+    expect(pick).to_be_enabled()
+    pick.select_option(member.id)
+    page.click("#doc-copy-user-add")
+    person = page.locator(f"#doc-copy-users input[value='{member.id}']")
+    expect(person).to_be_checked()
+    e2e.assert_labelled(page)
+    e2e.assert_accessible(page, "le formulaire d'enregistrement, service traitant et copies choisis")
+    e2e.screenshot(page, "letter-form-copies")
+    page.click("#document-submit")
+
+    expect(page.get_by_test_id("flash")).to_contain_text("Courrier enregistré")
+    expect(page.get_by_test_id("detail-service")).to_contain_text(f"Urbanisme {word}")
+    expect(page.get_by_test_id("detail-copies")).to_contain_text(f"Voirie {word}")
+    expect(page.get_by_test_id("detail-copies")).to_contain_text(member.full_name)
+    expect(page.locator("[data-testid=history-item][data-action=assigned]")).to_have_count(1)
+    letter_id = page.evaluate("() => window.location.hash").rsplit("/", 1)[-1]
+    letter = api.ok("GET", f"/api/documents/{letter_id}", token=api.token(agent_user))["data"]
+    assert [service["id"] for service in letter["copies"]["services"]] == [copied["id"]]
+    assert [user["id"] for user in letter["copies"]["users"]] == [member.id]
 
 
 def test_a_file_that_is_not_pdf_png_or_jpeg_is_refused(new_page, agent_user, live_server, e2e):

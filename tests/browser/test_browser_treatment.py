@@ -198,7 +198,9 @@ def test_a_letter_goes_from_the_queue_to_treated_and_is_reopened(new_page, live_
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_attribute("data-id", document["id"])
     expect(rows.first.get_by_test_id("document-etat")).to_have_text("À traiter")
-    expect(rows.first.get_by_test_id("document-echeance")).to_contain_text("Échéance le")
+    # Under the « Échéance » header, the date alone (no « Échéance le » repeated on every row).
+    listed_echeance = datetime.date.fromisoformat(document["traitement"]["echeance"]).strftime("%d/%m/%Y")
+    expect(rows.first.get_by_test_id("document-echeance")).to_have_text(listed_echeance)
     e2e.assert_accessible(page, "une bannette ouverte dans le registre")
     # The queue is kept when the other filters are applied.
     page.fill("#document-filters-q", objet)
@@ -243,6 +245,10 @@ def test_a_letter_goes_from_the_queue_to_treated_and_is_reopened(new_page, live_
     page.click("[data-testid=nav-home]")
     e2e.shown(page, "/accueil")
     expect(page.locator("[data-testid=bannette][data-code=a_traiter] [data-testid=bannette-count]")).to_have_text("0")
+    page.goto(f"/#/documents?q={objet}")
+    e2e.shown(page, f"/documents?q={objet}")
+    expect(page.get_by_test_id("document-echeance")).to_have_text(f"Traité · {echeance}")
+    expect(page.get_by_test_id("document-echeance")).to_have_attribute("data-state", "done")
 
     # A validateur of the service reopens it, with a motif.
     chief = e2e.login(new_page(bypass_csp=True), team["chief"], then=f"/documents/{document['id']}")
@@ -294,11 +300,13 @@ def test_deadline_badges_and_the_silence_sentence(new_page, live_server, team, s
     page = e2e.login(new_page(bypass_csp=True), team["clerk"], then=f"/documents?q={tag}")
     late_badge = page.locator(f"[data-testid=document-row][data-id='{late['id']}'] [data-testid=document-echeance]")
     late_date = datetime.date.fromisoformat(late["traitement"]["echeance"]).strftime("%d/%m/%Y")
-    expect(late_badge).to_have_text(f"⚠ En retard — échéance le {late_date}")
+    # In the register's column the state word and the date; the header says « Échéance ».
+    expect(late_badge).to_have_text(f"⚠ En retard · {late_date}")
     expect(late_badge).to_have_attribute("data-state", "late")
     soon_badge = page.locator(f"[data-testid=document-row][data-id='{soon['id']}'] [data-testid=document-echeance]")
     soon_date = datetime.date.fromisoformat(soon["traitement"]["echeance"]).strftime("%d/%m/%Y")
-    expect(soon_badge).to_contain_text(f"Échéance proche — le {soon_date}")
+    expect(soon_badge).to_have_text(f"⏱ Proche · {soon_date}")
+    expect(soon_badge).to_have_attribute("data-state", "soon")
     e2e.assert_accessible(page, "le registre avec des échéances en retard et proches")
 
     page.goto(f"/#/documents/{late['id']}")
@@ -306,7 +314,8 @@ def test_deadline_badges_and_the_silence_sentence(new_page, live_server, team, s
     silence = page.get_by_test_id("detail-silence")
     expect(silence).to_contain_text("Silence vaut acceptation")
     expect(silence).to_contain_text("réputée acceptée")
-    expect(page.get_by_test_id("detail-echeance")).to_contain_text("En retard")
+    # On the letter's screen, the full wording.
+    expect(page.get_by_test_id("detail-echeance")).to_have_text(f"⚠ En retard — échéance le {late_date}")
     e2e.assert_accessible(page, "le détail d'un courrier en retard, silence vaut acceptation")
 
     # Once validated and routed, the late letter is in the late queue of the service's members (on a phone).

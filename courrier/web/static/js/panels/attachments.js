@@ -2,22 +2,48 @@
 // `actions` (the server's rules) list "joindre", the upload form (PDF, PNG or JPEG).
 
 import * as api from "../api.js";
-import { h, label, formatSize } from "../dom.js";
+import { h, label, formatDateTime, formatSize, personName } from "../dom.js";
 import { field, FormErrors, formAlert, attempt, onSubmit, showMissing } from "../forms.js";
 import { may } from "../components.js";
 
-/** One attachment: its name, type, size, the start of its SHA-256, and « Télécharger ». */
+/** "PDF · 245 Ko · ajoutée par Claire Martin le 07/12/2026 14:05": what a reader needs to tell two files apart. */
+function attachmentFacts(attachment) {
+  const added = attachment.uploaded_by ? `ajoutée par ${personName(attachment.uploaded_by)}` : "ajoutée";
+  return [
+    label("mime", attachment.content_type),
+    formatSize(attachment.size),
+    attachment.created_at ? `${added} le ${formatDateTime(attachment.created_at)}` : null,
+  ]
+    .filter(Boolean)
+    .join(" · ");
+}
+
+/**
+ * One attachment: its name, type, size, who added it and when, « Télécharger », and — folded, for whoever
+ * checks a copy — its full SHA-256 fingerprint.
+ */
 function attachmentItem(attachment, base, errors) {
-  const button = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "attachment-download" }, "Télécharger");
+  const button = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "attachment-download" }, "Télécharger", h("span", { class: "visually-hidden" }, ` ${attachment.filename}`));
   button.addEventListener("click", () =>
     attempt(button, errors, () => api.download(`${base}/${encodeURIComponent(attachment.id)}`, attachment.filename)),
   );
   return h(
     "li",
-    { "data-testid": "attachment", "data-id": attachment.id },
-    h("span", { class: "attachment-name", "data-testid": "attachment-name" }, attachment.filename),
-    h("span", { class: "muted" }, ` ${label("mime", attachment.content_type)} · ${formatSize(attachment.size)}`),
-    attachment.sha256 ? h("code", { class: "sha", title: `SHA-256 ${attachment.sha256}` }, attachment.sha256.slice(0, 12)) : null,
+    { class: "attachment", "data-testid": "attachment", "data-id": attachment.id },
+    h(
+      "div",
+      { class: "attachment-text" },
+      h("span", { class: "attachment-name", "data-testid": "attachment-name" }, attachment.filename),
+      h("span", { class: "attachment-facts muted", "data-testid": "attachment-facts" }, attachmentFacts(attachment)),
+      attachment.sha256
+        ? h(
+            "details",
+            { class: "attachment-fingerprint" },
+            h("summary", {}, "Empreinte SHA-256"),
+            h("code", { "data-testid": "attachment-sha256" }, attachment.sha256),
+          )
+        : null,
+    ),
     button,
   );
 }

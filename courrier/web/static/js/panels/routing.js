@@ -120,6 +120,35 @@ function checkGroup({ id, legend, hint }) {
   return { fieldset, list, add, values, pseudoField: { row: fieldset, input: fieldset, error } };
 }
 
+/**
+ * The copy list as two groups: the services (a checkbox each) and the people (those in `current`, checked,
+ * and « Ajouter en copie » picking a member of a service). Ids and data-testid attributes start with `prefix`.
+ */
+function copyGroups(services, current, prefix) {
+  const copyServices = checkGroup({ id: `${prefix}-copy-services`, legend: "Services en copie" });
+  for (const [value, text] of serviceOptions(services)) {
+    copyServices.add(value, text.trim(), (current.services || []).some((copy) => copy.id === value), `${prefix}-copy-service`);
+  }
+
+  const copyUsers = checkGroup({ id: `${prefix}-copy-users`, legend: "Personnes en copie", hint: "Décochez une personne pour lui retirer sa copie." });
+  for (const person of current.users || []) copyUsers.add(person.id, personName(person), true, `${prefix}-copy-user`);
+  const pickService = serviceSelect(services, CHOOSE_SERVICE, { id: `${prefix}-copy-user-service`, name: "copy_user_service", label: "Ajouter une personne : service" });
+  const pickUser = field({ id: `${prefix}-copy-user-pick`, name: "copy_user", label: "Personne", type: "select", options: [["", "— Choisir une personne —"]] });
+  pickUser.input.disabled = true;
+  linkMembers(pickService.input, pickUser.input, { first: ["", "— Choisir une personne —"] });
+  const addUser = h("button", { type: "button", class: "btn btn-secondary", id: `${prefix}-copy-user-add` }, "Ajouter en copie");
+  addUser.addEventListener("click", () => {
+    const option = pickUser.input.selectedOptions[0];
+    if (!option || !option.value) {
+      pickUser.input.focus();
+      return;
+    }
+    copyUsers.add(option.value, option.textContent, true, `${prefix}-copy-user`);
+  });
+  copyUsers.fieldset.append(h("div", { class: "copy-picker" }, pickService.row, pickUser.row, addUser));
+  return { copyServices, copyUsers };
+}
+
 /** The "Imputer" form of the letter detail. */
 export function routingPanel(doc, services, reload) {
   const base = `/api/documents/${encodeURIComponent(doc.id)}`;
@@ -144,27 +173,7 @@ export function routingPanel(doc, services, reload) {
   });
   const loadResponsables = linkMembers(service.input, responsable.input, { initial: doc.responsable?.id || "" });
 
-  const copyServices = checkGroup({ id: "routing-copy-services", legend: "Services en copie" });
-  for (const [value, text] of serviceOptions(services)) {
-    copyServices.add(value, text.trim(), (current.services || []).some((copy) => copy.id === value), "routing-copy-service");
-  }
-
-  const copyUsers = checkGroup({ id: "routing-copy-users", legend: "Personnes en copie", hint: "Décochez une personne pour lui retirer sa copie." });
-  for (const person of current.users || []) copyUsers.add(person.id, personName(person), true, "routing-copy-user");
-  const pickService = serviceSelect(services, CHOOSE_SERVICE, { id: "routing-copy-user-service", name: "copy_user_service", label: "Ajouter une personne : service" });
-  const pickUser = field({ id: "routing-copy-user-pick", name: "copy_user", label: "Personne", type: "select", options: [["", "— Choisir une personne —"]] });
-  pickUser.input.disabled = true;
-  linkMembers(pickService.input, pickUser.input, { first: ["", "— Choisir une personne —"] });
-  const addUser = h("button", { type: "button", class: "btn btn-secondary", id: "routing-copy-user-add" }, "Ajouter en copie");
-  addUser.addEventListener("click", () => {
-    const option = pickUser.input.selectedOptions[0];
-    if (!option || !option.value) {
-      pickUser.input.focus();
-      return;
-    }
-    copyUsers.add(option.value, option.textContent, true, "routing-copy-user");
-  });
-  copyUsers.fieldset.append(h("div", { class: "copy-picker" }, pickService.row, pickUser.row, addUser));
+  const { copyServices, copyUsers } = copyGroups(services, current, "routing");
 
   const motif = field({ id: "routing-motif", name: "motif", label: "Motif (facultatif)", type: "textarea", rows: 2, maxlength: 2000 });
 
@@ -206,11 +215,26 @@ export function routingPanel(doc, services, reload) {
   return section;
 }
 
-/** The optional routing fields of the registration form: service, then responsable among its members. */
+/**
+ * The optional routing of the registration form: service, responsable among its members, the copies.
+ * Returns {fields: name → field() (the copies as fieldsets), values(): the routing to send, empty ones left out}.
+ */
 export function registrationRoutingFields(services) {
   const service = serviceSelect(services, ["", "— Non affecté —"], { id: "doc-service", name: "service_id", label: "Service traitant (facultatif)" });
   const responsable = field({ id: "doc-responsable", name: "responsable_id", label: "Responsable (facultatif)", type: "select", options: [NO_RESPONSABLE] });
   responsable.input.disabled = true;
   linkMembers(service.input, responsable.input);
-  return { service_id: service, responsable_id: responsable };
+  const { copyServices, copyUsers } = copyGroups(services, {}, "doc");
+  const values = () => {
+    const routing = {};
+    if (service.input.value) routing.service_id = service.input.value;
+    if (responsable.input.value) routing.responsable_id = responsable.input.value;
+    if (copyServices.values().length) routing.copie_service_ids = copyServices.values();
+    if (copyUsers.values().length) routing.copie_user_ids = copyUsers.values();
+    return routing;
+  };
+  return {
+    fields: { service_id: service, responsable_id: responsable, copie_service_ids: copyServices.pseudoField, copie_user_ids: copyUsers.pseudoField },
+    values,
+  };
 }

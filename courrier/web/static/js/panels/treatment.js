@@ -14,25 +14,32 @@ export function silenceModeOf(doc) {
   return mode === "sva" || mode === "svr" ? mode : null;
 }
 
+// The words of each state: in full on a letter's screen, the state word alone in a column headed « Échéance ».
+const DEADLINE_WORDS = {
+  late: { icon: "⚠ ", full: "En retard — échéance le ", short: "En retard" },
+  soon: { icon: "⏱ ", full: "Échéance proche — le ", short: "Proche" },
+  done: { icon: null, full: "Traité — échéance le ", short: "Traité" },
+  ok: { icon: null, full: "Échéance le ", short: null },
+};
+
 /**
- * The deadline of a letter as a badge that says it in words (never by its colour alone):
- * "En retard — échéance le …", "Échéance proche — le …", "Échéance le …", "Traité — échéance le …".
+ * The deadline of a letter as a badge that says it in words (never by its colour alone). In a table
+ * (the default) the column's header says « Échéance »: "⚠ En retard · 12/03/2026", "12/03/2026".
+ * With `full` (a letter's screen): "En retard — échéance le …", "Échéance proche — le …", "Échéance le …".
  */
-export function deadlineBadge(doc, testid = null) {
+export function deadlineBadge(doc, testid = null, { full = false } = {}) {
   const traitement = doc.traitement || {};
   if (!traitement.echeance) return h("span", { class: "muted", "data-testid": testid }, "—");
-  const shown = (state, icon, text) =>
-    h(
-      "span",
-      { class: ["badge badge-deadline", state === "ok" ? "" : `badge-deadline-${state}`], "data-testid": testid, "data-state": state },
-      icon ? h("span", { "aria-hidden": "true" }, icon) : null,
-      text,
-      h("time", { datetime: traitement.echeance }, formatDate(traitement.echeance)),
-    );
-  if (traitement.en_retard) return shown("late", "⚠ ", "En retard — échéance le ");
-  if (traitement.bientot_en_retard) return shown("soon", "⏱ ", "Échéance proche — le ");
-  if (traitement.etat === "traite") return shown("done", null, "Traité — échéance le ");
-  return shown("ok", null, "Échéance le ");
+  const state = traitement.en_retard ? "late" : traitement.bientot_en_retard ? "soon" : traitement.etat === "traite" ? "done" : "ok";
+  const words = DEADLINE_WORDS[state];
+  const text = full ? words.full : words.short ? `${words.short} · ` : null;
+  return h(
+    "span",
+    { class: ["badge badge-deadline", state === "ok" ? "" : `badge-deadline-${state}`], "data-testid": testid, "data-state": state },
+    words.icon ? h("span", { "aria-hidden": "true" }, words.icon) : null,
+    text,
+    h("time", { datetime: traitement.echeance }, formatDate(traitement.echeance)),
+  );
 }
 
 /** The treatment state as a badge ("À traiter", "En cours", "Traité"), or null when there is none. */
@@ -67,7 +74,7 @@ export function treatmentDetails(doc, item) {
   const traitement = doc.traitement || {};
   return [
     item("Typologie", typologieName(doc.typologie, "Aucune (délai de la priorité)"), "detail-typologie"),
-    item("Échéance", deadlineBadge(doc), "detail-echeance"),
+    item("Échéance", deadlineBadge(doc, null, { full: true }), "detail-echeance"),
     item("Traitement", traitement.etat ? etatBadge(traitement.etat) : h("span", { class: "muted" }, "Pas encore à traiter"), "detail-traitement"),
     traitement.traite_at || traitement.traite_par
       ? item("Traité par", `${personName(traitement.traite_par)}, le ${formatDateTime(traitement.traite_at)}`, "detail-traite-par")
@@ -157,7 +164,7 @@ export function treatmentPanel(doc, reload) {
       { class: "treatment-state" },
       etatBadge(etat, "treatment-etat"),
       " ",
-      deadlineBadge(doc, "treatment-echeance"),
+      deadlineBadge(doc, "treatment-echeance", { full: true }),
     ),
     alert,
     h("div", { class: "form-actions" }, takeButton, treatButton, reopenButton),

@@ -1,8 +1,9 @@
 // Registering a letter and correcting it while it is pending: one form, with the contact pickers of
-// the sender and the recipient, and (at registration) the routing fields.
+// the sender and the recipient (which can create a correspondent), and, at registration, the routing
+// (service, responsable, copies) and the date of receipt prefilled with today for an incoming letter.
 
 import * as api from "../api.js";
-import { h, REGISTERED_NATURES } from "../dom.js";
+import { h, replace, REGISTERED_NATURES } from "../dom.js";
 import { field, formOf, onSubmit, valuesOf, withoutEmpty } from "../forms.js";
 import { pageHeader, docHref, may } from "../components.js";
 import { optionsOf, loadServices, loadTypologies } from "../lookups.js";
@@ -62,7 +63,7 @@ function documentFields(doc = {}, typologies = []) {
       label: "Date de réception",
       type: "date",
       value: doc.date_reception,
-      hint: doc.id ? "L'échéance est recalculée à partir de cette date." : "Par défaut, aujourd'hui pour un courrier entrant. L'échéance part de cette date.",
+      hint: doc.id ? "L'échéance est recalculée à partir de cette date." : RECEIPT_HINTS.entrant,
     }),
     typologie_id: field({
       id: "doc-typologie",
@@ -78,7 +79,40 @@ function documentFields(doc = {}, typologies = []) {
   };
 }
 
-const PARTY_HINT = "Tapez quelques lettres pour choisir un correspondant de l'annuaire, ou écrivez librement.";
+const PARTY_HINT = "Tapez quelques lettres pour choisir un correspondant de l'annuaire, le créer s'il n'y est pas, ou écrivez librement.";
+
+const RECEIPT_HINTS = {
+  entrant: "Aujourd'hui par défaut. L'échéance part de cette date.",
+  other: "Facultative pour un courrier sortant ou interne ; sans elle, l'échéance part du jour de l'enregistrement.",
+};
+
+/** Today's date in Paris as YYYY-MM-DD (the office's day, whatever the computer's time zone). */
+function parisToday() {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Paris" }).format(new Date());
+}
+
+/**
+ * At registration, the date of receipt follows the type: today for an incoming letter, empty for an outgoing
+ * or internal one (nothing was received). Only a date the form wrote itself is cleared; one typed is kept.
+ */
+function followType(fields) {
+  const input = fields.date_reception.input;
+  const hint = fields.date_reception.row.querySelector(".field-hint");
+  let prefilled = null;
+  const apply = () => {
+    const incoming = fields.type.input.value === "entrant";
+    if (incoming && !input.value) {
+      prefilled = parisToday();
+      input.value = prefilled;
+    } else if (!incoming && input.value && input.value === prefilled) {
+      input.value = "";
+      prefilled = null;
+    }
+    replace(hint, incoming ? RECEIPT_HINTS.entrant : RECEIPT_HINTS.other);
+  };
+  fields.type.input.addEventListener("change", apply);
+  apply();
+}
 
 /** Show the registered-mail number (and require it) only for the registered natures. */
 function followNature(fields) {
@@ -95,16 +129,19 @@ function followNature(fields) {
 function partyPickers(fields, doc) {
   const pickers = {};
   for (const party of ["expediteur", "destinataire"]) {
-    const picker = contactPicker(fields[party].input, { chosen: doc[`${party}_contact`] || null, testid: `${party}-picker` });
+    const picker = contactPicker(fields[party].input, { chosen: doc[`${party}_contact`] || null, testid: `${party}-picker`, create: true });
     fields[party].row.insertBefore(picker.chip, fields[party].error);
     pickers[party] = picker;
   }
   return pickers;
 }
 
-function documentForm({ title, doc = {}, typologies, submitText, send, cancelHref, extraFields = {} }) {
-  const fields = { ...documentFields(doc, typologies), ...extraFields };
+/** The form; `routing` (registration only) is registrationRoutingFields(): its rows, and the values it sends. */
+function documentForm({ title, doc = {}, typologies, submitText, send, cancelHref, routing = null }) {
+  const ownFields = documentFields(doc, typologies);
+  const fields = { ...ownFields, ...(routing?.fields || {}) };
   followNature(fields);
+  if (!doc.id) followType(fields);
   const pickers = partyPickers(fields, doc);
   const submit = h("button", { type: "submit", class: "btn", id: "document-submit" }, submitText);
   const { form, errors } = formOf({
@@ -118,7 +155,7 @@ function documentForm({ title, doc = {}, typologies, submitText, send, cancelHre
     actionsRow: true,
   });
   onSubmit(form, submit, errors, () => {
-    const values = valuesOf(fields);
+    const values = { ...valuesOf(ownFields), ...(routing ? routing.values() : {}) };
     if (fields.numero_recommande.row.hidden) values.numero_recommande = "";
     values.expediteur_id = pickers.expediteur.current()?.id || null;
     values.destinataire_id = pickers.destinataire.current()?.id || null;
@@ -134,9 +171,9 @@ export async function documentCreateView({ navigate, flash }) {
     typologies,
     submitText: "Enregistrer",
     cancelHref: "#/documents",
-    extraFields: services.length ? registrationRoutingFields(services) : {},
+    routing: services.length ? registrationRoutingFields(services) : null,
     send: async (values) => {
-      const optional = ["date_courrier", "date_reception", "description", "service_id", "responsable_id", "typologie_id", "numero_recommande", "expediteur_id", "destinataire_id"];
+      const optional = ["date_courrier", "date_reception", "description", "typologie_id", "numero_recommande", "expediteur_id", "destinataire_id"];
       const payload = await api.request("/api/documents", { method: "POST", json: withoutEmpty(values, ...optional) });
       flash(`Courrier enregistré sous la référence ${payload.data.reference}.`);
       navigate(`/documents/${encodeURIComponent(payload.data.id)}`);

@@ -46,8 +46,9 @@ def submit_login(page, account):
     page.click("#login-submit")
 
 
-def enrol_in_browser(page, e2e):
-    """From the Sécurité screen: QR code, first code, recovery codes; returns the secret and the codes."""
+def enrol_in_browser(page, e2e, restricted=False):
+    """From the Sécurité screen: QR code, first code, recovery codes; returns the secret and the codes.
+    `restricted`: the session had to enrol, and its banner follows (« activez-la » before, « activée » after)."""
     page.click("#mfa-start")
     expect(page.get_by_test_id("mfa-qr").locator("img")).to_be_visible()
     page.wait_for_function("() => document.querySelector('[data-testid=mfa-qr] img')?.naturalWidth > 0")
@@ -59,6 +60,10 @@ def enrol_in_browser(page, e2e):
     page.click("#mfa-confirm-submit")
     codes = page.get_by_test_id("recovery-codes").locator("li")
     expect(codes).to_have_count(10)
+    if restricted:
+        banner = page.get_by_test_id("restriction-banner")
+        expect(banner).to_have_text("Double authentification activée. Conservez vos codes de secours ci-dessous, "
+                                    "puis continuez.")
     e2e.assert_accessible(page, "codes de secours")
     recovery = [text.strip() for text in codes.all_inner_texts()]
     page.click("#recovery-done")
@@ -128,7 +133,7 @@ def test_an_administrateur_resets_a_lost_phone(live_server, new_page, make_accou
     page = new_page(bypass_csp=True)
     e2e.login(page, live_server.admin, then="/admin/users?q=" + target.email)
     row = page.locator(f"[data-testid=user-row][data-id='{target.id}']")
-    expect(row).to_contain_text("Active")
+    expect(row.get_by_test_id("user-mfa")).to_have_text("Double authentification active")
     row.get_by_test_id("user-reset-mfa").click()
     expect(page.get_by_text("Double authentification de Lucie Perdu réinitialisée")).to_be_visible()
     e2e.assert_accessible(page, "utilisateurs après réinitialisation")
@@ -177,7 +182,7 @@ def test_a_validateur_without_a_second_factor_must_enrol_before_anything_else(mf
         watch.attach(page)
         with page.expect_response("**/api/auth/config") as answer:
             page.goto("/#/login")
-        assert answer.value.json()["data"] == {"registration_open": False}
+        assert answer.value.json()["data"]["registration_open"] is False
         expect(page.locator("#login-form")).to_be_visible()
         expect(page.get_by_test_id("registration-offer")).to_be_hidden()  # administrateurs create the accounts
         submit_login(page, validateur)
@@ -186,7 +191,7 @@ def test_a_validateur_without_a_second_factor_must_enrol_before_anything_else(mf
         e2e.assert_accessible(page, "activation imposée")
         page.goto(f"{mfa_server.base_url}/#/documents")
         e2e.shown(page, "/securite")
-        enrol_in_browser(page, e2e)
+        enrol_in_browser(page, e2e, restricted=True)
         page.wait_for_selector("[data-testid=home-page]")
         expect(page.get_by_role("navigation", name="Navigation principale")).to_be_visible()
     finally:

@@ -1,16 +1,22 @@
 // Administration: users (create, role, activation, forced logout, services), connection history, audit log.
 
 import * as api from "../api.js";
-import { h, badge, label, formatDateTime, personName, LABELS } from "../dom.js";
+import { h, badge, label, formatDateTime, personName, de, LABELS } from "../dom.js";
 import { field, FormErrors, formAlert, formOf, attempt, newPasswordFields, onSubmit, valuesOf, withoutEmpty } from "../forms.js";
 import { pageHeader, dataTable, pagination, filterForm, pick, serviceTree, setOptions, sessionState, deviceCell } from "../components.js";
-import { activeToggle, editToggle, reloadTo } from "../admin-list.js";
+import { activeToggle, reloadTo } from "../admin-list.js";
 
 const roleOptions = (anyText) => [...(anyText ? [["", anyText]] : []), ...Object.entries(LABELS.role)];
 
 // ---------------------------------------------------------------- users
 
-function createUserForm(reload) {
+/** What the new-user form says of the password for `role`, from the server's policy (GET /api/auth/config). */
+function passwordHint(policy, role) {
+  const minimum = policy.min_length[role];
+  return `Au moins ${minimum} caractères pour un compte ${label("role", role).toLowerCase()} (${policy.max_bytes} octets au plus), difficile à deviner ; à transmettre à la personne par un canal sûr.`;
+}
+
+function createUserForm(reload, policy) {
   const fields = {
     nom: field({ id: "user-nom", name: "nom", label: "Nom", required: true, maxlength: 100, autocomplete: "off" }),
     prenom: field({ id: "user-prenom", name: "prenom", label: "Prénom", required: true, maxlength: 100, autocomplete: "off" }),
@@ -21,9 +27,13 @@ function createUserForm(reload) {
       id: "user-password",
       label: "Mot de passe initial",
       confirmationLabel: "Confirmation du mot de passe",
-      hint: "Au moins 12 caractères, 16 pour un validateur ou un administrateur (72 octets au plus), difficile à deviner ; à transmettre à la personne par un canal sûr.",
+      hint: passwordHint(policy, "agent"),
     }),
   };
+  const hint = fields.password.row.querySelector(".field-hint");
+  fields.role.input.addEventListener("change", () => {
+    hint.textContent = passwordHint(policy, fields.role.input.value);
+  });
   const submit = h("button", { type: "submit", class: "btn", id: "user-submit" }, "Créer l'utilisateur");
   const { form, errors } = formOf({ id: "user-form", className: "form-grid", fields, alertId: "user-form-error", buttons: submit, actionsRow: true });
   onSubmit(form, submit, errors, async () => {
@@ -56,9 +66,14 @@ function servicesList(target) {
   );
 }
 
-/** The inline editor of a user's memberships: a checkbox per active service and the primary one. */
+/**
+ * A user's services (chips) and the « Modifier » button opening their editor in a modal dialog: a checkbox
+ * per active service and the primary one. The dialog sits in the row (top layer once open), so the table
+ * keeps its width and the names keep their words whole.
+ */
 function membershipsEditor(target, services, reload) {
   const prefix = `memberships-${target.id}`;
+  const who = personName(target);
   const mine = new Map((target.services || []).map((service) => [service.id, service]));
   const primaryId = `${prefix}-primary`;
   const primary = h("select", { id: primaryId, "data-testid": "memberships-primary" });
@@ -80,46 +95,53 @@ function membershipsEditor(target, services, reload) {
 
   const alert = formAlert(`${prefix}-error`);
   const errors = new FormErrors({}, alert);
-  const save = h("button", { type: "submit", class: "btn btn-small", "data-testid": "memberships-save" }, "Enregistrer");
-  const cancel = h("button", { type: "button", class: "btn btn-secondary btn-small" }, "Annuler");
+  const save = h("button", { type: "submit", class: "btn", "data-testid": "memberships-save" }, "Enregistrer");
+  const cancel = h("button", { type: "button", class: "btn btn-secondary" }, "Annuler");
+  const titleId = `${prefix}-title`;
   const form = h(
     "form",
-    { id: `${prefix}-form`, class: "memberships-form", hidden: true, noValidate: true, "data-testid": "memberships-form" },
+    { id: `${prefix}-form`, class: "memberships-form", noValidate: true, "data-testid": "memberships-form" },
     alert,
     h(
       "fieldset",
       { class: "check-group" },
-      h("legend", {}, `Services de ${personName(target)}`),
+      h("legend", {}, "Services"),
       boxes.length ? h("ul", { class: "check-list" }, boxes.map(({ row }) => row)) : h("p", { class: "empty" }, "Aucun service actif."),
     ),
     h("div", { class: "field" }, h("label", { for: primaryId }, "Service principal"), primary),
     h("div", { class: "form-actions" }, save, cancel),
   );
-  const { button: toggle, show } = editToggle(form, {
-    testid: "user-services-edit",
-    what: `les services de ${personName(target)}`,
-    onOpen: () => (boxes[0]?.input || primary).focus(),
+  const dialog = h("dialog", { class: "card memberships-dialog", "aria-labelledby": titleId }, h("h2", { id: titleId }, `Services ${de(who)}`), form);
+  const open = h(
+    "button",
+    { type: "button", class: "btn btn-secondary btn-small", "aria-haspopup": "dialog", "data-testid": "user-services-edit" },
+    "Modifier",
+    h("span", { class: "visually-hidden" }, ` les services ${de(who)}`),
+  );
+  open.addEventListener("click", () => {
+    dialog.showModal();
+    (boxes[0]?.input || primary).focus();
   });
-  cancel.addEventListener("click", () => {
-    show(false);
-    toggle.focus();
-  });
+  cancel.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => open.focus());
   onSubmit(form, save, errors, async () => {
     const chosen = boxes.filter(({ input }) => input.checked).map(({ service }) => service.id);
     const body = { services: chosen, primary: chosen.length ? primary.value || chosen[0] : null };
     const payload = await api.request(`/api/users/${encodeURIComponent(target.id)}/services`, { method: "PUT", json: body });
     const codes = (payload.data?.services || []).map((service) => service.code);
-    await reload(codes.length ? `Services de ${personName(target)} : ${codes.join(", ")}.` : `${personName(target)} n'appartient plus à aucun service.`);
+    dialog.close();
+    await reload(codes.length ? `Services ${de(who)} : ${codes.join(", ")}.` : `${who} n'appartient plus à aucun service.`);
   });
-  return h("div", { class: "memberships" }, servicesList(target), toggle, form);
+  return h("div", { class: "memberships" }, servicesList(target), open, dialog);
 }
 
 export async function usersView(context) {
   const { query, navigate, user: me } = context;
   const filters = pick(query, ["role", "is_active", "q", "page"]);
-  const [payload, servicesPayload] = await Promise.all([
+  const [payload, servicesPayload, config] = await Promise.all([
     api.request("/api/users", { query: { per_page: 20, ...filters } }),
     api.request("/api/services", { query: { is_active: "true" } }),
+    api.request("/api/auth/config", { auth: false }),
   ]);
   const users = payload.data || [];
   const services = servicesPayload.data || [];
@@ -150,7 +172,7 @@ export async function usersView(context) {
     return h(
       "div",
       { class: "inline-control" },
-      h("label", { for: id, class: "visually-hidden" }, `Rôle de ${personName(target)}`),
+      h("label", { for: id, class: "visually-hidden" }, `Rôle ${de(personName(target))}`),
       select,
       save,
     );
@@ -164,7 +186,7 @@ export async function usersView(context) {
         toggle,
         target,
         { is_active: !target.is_active },
-        target.is_active ? `Le compte de ${personName(target)} est désactivé ; ses sessions sont fermées.` : `Le compte de ${personName(target)} est réactivé.`,
+        target.is_active ? `Le compte ${de(personName(target))} est désactivé ; ses sessions sont fermées.` : `Le compte ${de(personName(target))} est réactivé.`,
       ),
     );
     const revoke = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "user-revoke-sessions" }, "Forcer la déconnexion");
@@ -172,7 +194,7 @@ export async function usersView(context) {
       attempt(revoke, errors, async () => {
         const result = await api.request(`/api/users/${encodeURIComponent(target.id)}/revoke-sessions`, { method: "POST" });
         const count = result.data?.revoked ?? 0;
-        errors.message(`${count} session${count > 1 ? "s" : ""} de ${personName(target)} fermée${count > 1 ? "s" : ""}.`, "success");
+        errors.message(`${count} session${count > 1 ? "s" : ""} ${de(personName(target))} fermée${count > 1 ? "s" : ""}.`, "success");
       }),
     );
     const resetMfa = target.mfa_enabled
@@ -181,10 +203,10 @@ export async function usersView(context) {
     resetMfa?.addEventListener("click", () =>
       attempt(resetMfa, errors, async () => {
         await api.request(`/api/users/${encodeURIComponent(target.id)}/mfa/reset`, { method: "POST" });
-        await reload(`Double authentification de ${personName(target)} réinitialisée ; ses sessions sont fermées. Elle l'activera de nouveau à sa prochaine connexion.`);
+        await reload(`Double authentification ${de(personName(target))} réinitialisée ; ses sessions sont fermées. Elle l'activera de nouveau à sa prochaine connexion.`);
       }),
     );
-    return h("div", { class: "inline-control" }, toggle, revoke, resetMfa);
+    return h("div", { class: "user-actions" }, toggle, revoke, resetMfa);
   };
 
   const queryWithoutPage = { ...filters };
@@ -212,19 +234,29 @@ export async function usersView(context) {
       rows: users,
       rowAttrs: (target) => ({ "data-testid": "user-row", "data-id": target.id, "data-email": target.email, class: target.is_active ? null : "row-inactive" }),
       columns: [
-        { label: "Nom", cell: (target) => h("span", { "data-testid": "user-name" }, personName(target)) },
-        { label: "Adresse", cell: (target) => target.email },
-        { label: "Contact", cell: (target) => target.contact || "—" },
+        {
+          label: "Utilisateur",
+          class: "user-identity",
+          cell: (target) => [
+            h("span", { class: "user-name", "data-testid": "user-name" }, personName(target)),
+            h("span", { class: "muted block user-email" }, target.email),
+            h("span", { class: "muted block" }, [target.contact, `créé le ${formatDateTime(target.created_at)}`].filter(Boolean).join(" · ")),
+          ],
+        },
         { label: "Rôle", cell: roleCell },
-        { label: "Services", cell: (target) => membershipsEditor(target, services, reload) },
-        { label: "État", cell: (target) => badge("active", target.is_active ? "oui" : "non") },
-        { label: "Double authentification", cell: (target) => (target.mfa_enabled ? "Active" : "—") },
-        { label: "Créé le", cell: (target) => formatDateTime(target.created_at) },
-        { label: "Actions", cell: actionsCell },
+        { label: "Services", class: "user-services", cell: (target) => membershipsEditor(target, services, reload) },
+        {
+          label: "État",
+          cell: (target) => [
+            badge("active", target.is_active ? "oui" : "non"),
+            target.mfa_enabled ? h("span", { class: "muted block", "data-testid": "user-mfa" }, "Double authentification active") : null,
+          ],
+        },
+        { label: "Actions", class: "user-actions-cell", cell: actionsCell },
       ],
     }),
     pagination(payload.meta, "/admin/users", queryWithoutPage),
-    createUserForm(reload),
+    createUserForm(reload, config.data.password_policy),
   );
 }
 
@@ -287,20 +319,33 @@ export function connectionsView(context) {
 
 // ---------------------------------------------------------------- audit log
 
+/** The event's details as the server says them in words (`summary`): « Service : de FIN à RH ». */
 function eventDetails(event) {
-  const details = event.details;
-  if (details === null || details === undefined || details === "") return "—";
-  if (typeof details !== "object") return String(details);
-  const entries = Object.entries(details);
-  if (!entries.length) return "—";
+  const lines = event.summary || [];
+  if (!lines.length) return "—";
   return h(
-    "ul",
-    { class: "history-details" },
-    entries.map(([key, value]) => h("li", {}, `${key} : ${typeof value === "object" && value !== null ? JSON.stringify(value) : String(value)}`)),
+    "dl",
+    { class: "event-summary", "data-testid": "event-summary" },
+    lines.map((line) => h("div", {}, h("dt", {}, `${line.label} :`), h("dd", {}, line.value))),
   );
 }
 
-export function eventsView(context) {
+/** The event's French label, and the letter it concerns as a link to its screen. */
+function eventCell(event) {
+  return [
+    h("span", { "data-testid": "event-label" }, event.label),
+    event.document ? h("a", { class: "block", href: `#/documents/${encodeURIComponent(event.document.id)}` }, event.document.reference || "Le courrier") : null,
+  ];
+}
+
+/** Whom the event concerns: the account, else the address typed (a failed login). */
+function subjectCell(event) {
+  if (event.subject_user) return [personName(event.subject_user), h("span", { class: "muted block" }, event.subject_user.email)];
+  return event.email || "—";
+}
+
+export async function eventsView(context) {
+  const types = await api.request("/api/audit/types");
   return auditList(context, {
     route: "/admin/events",
     url: "/api/audit/events",
@@ -309,7 +354,7 @@ export function eventsView(context) {
     title: "Journal d'audit",
     filterId: "event-filters",
     specs: {
-      type: { label: "Événement", type: "select", options: [["", "Tous"], ...Object.entries(LABELS.event)] },
+      type: { label: "Événement", type: "select", options: [["", "Tous"], ...(types.data || []).map((type) => [type.type, type.label])] },
       ...ADDRESS_FILTERS,
       ...PERIOD_FILTERS,
     },
@@ -320,12 +365,11 @@ export function eventsView(context) {
       rowAttrs: (event) => ({ "data-testid": "event-row", "data-type": event.type }),
       columns: [
         { label: "Date", cell: (event) => formatDateTime(event.created_at) },
-        { label: "Événement", cell: (event) => label("event", event.type) },
+        { label: "Événement", cell: eventCell },
         { label: "Par", cell: (event) => (event.actor ? personName(event.actor) : "—") },
-        { label: "Compte concerné", cell: (event) => (event.subject_user ? personName(event.subject_user) : "—") },
-        { label: "Adresse", cell: (event) => event.email || event.subject_user?.email || "—" },
-        { label: "Adresse IP", cell: (event) => event.ip || "—" },
+        { label: "Compte concerné", cell: subjectCell },
         { label: "Détails", cell: eventDetails },
+        { label: "Adresse IP", cell: (event) => event.ip || "—" },
       ],
     },
   });

@@ -11,8 +11,10 @@ const RESTRICTION_MESSAGES = {
   mfa_enrollment_required:
     "Votre rôle impose la double authentification : activez-la ci-dessous pour accéder à l'application.",
   password_change_required:
-    "Votre mot de passe ne respecte plus la politique de sécurité (longueur ou robustesse) : choisissez-en un nouveau pour continuer.",
+    "Choisissez un nouveau mot de passe pour continuer : celui-ci a été fixé par un administrateur (à changer à la première connexion), ou ne respecte plus la politique de sécurité (longueur ou robustesse).",
 };
+// Once the second factor is on, the banner of a session that had to enrol says so, not « activez-la ci-dessous ».
+const ENROLLED_MESSAGE = "Double authentification activée. Conservez vos codes de secours ci-dessous, puis continuez.";
 
 /** The QR code (SVG made by the server, nothing fetched), shown as an image: its markup is never parsed here. */
 function qrCode(svgText) {
@@ -49,14 +51,14 @@ function recoveryCodesPanel(codes, onDone) {
   );
 }
 
-function enrolment(container, { onEnabled }) {
+function enrolment(container, { onEnabled, onConfirmed }) {
   const start = h("button", { type: "button", class: "btn", id: "mfa-start" }, "Activer la double authentification");
   const alert = formAlert("mfa-setup-error");
   const errors = new FormErrors({}, alert);
   start.addEventListener("click", () =>
     attempt(start, errors, async () => {
       const { data } = await api.request("/api/auth/mfa/setup", { method: "POST" });
-      replace(container, confirmation(data, { onEnabled, container }));
+      replace(container, confirmation(data, { onEnabled, onConfirmed, container }));
       container.querySelector("#mfa-confirm-code")?.focus();
     }),
   );
@@ -67,12 +69,13 @@ function enrolment(container, { onEnabled }) {
   ];
 }
 
-function confirmation(setup, { onEnabled, container }) {
+function confirmation(setup, { onEnabled, onConfirmed, container }) {
   const code = field({ id: "mfa-confirm-code", name: "code", label: "Code affiché par l'application", required: true, autocomplete: "one-time-code", inputmode: "numeric", maxlength: 6 });
   const submit = h("button", { type: "submit", class: "btn", id: "mfa-confirm-submit" }, "Confirmer l'activation");
   const { form, errors } = formOf({ id: "mfa-confirm-form", fields: { code }, alertId: "mfa-confirm-error", buttons: submit });
   onSubmit(form, submit, errors, async () => {
     const { data } = await api.request("/api/auth/mfa/confirm", { method: "POST", json: { code: code.input.value.replace(/\s/g, "") } });
+    onConfirmed();
     replace(container, recoveryCodesPanel(data.recovery_codes, onEnabled));
     container.querySelector("#recovery-title")?.focus();
   });
@@ -137,7 +140,12 @@ export async function securityView({ navigate, flash, refreshUser }) {
         : disableForm({ onDisabled: () => reload("Double authentification désactivée.") }),
     );
   } else {
-    replace(body, enrolment(body, { onEnabled: () => reload("Double authentification activée.") }));
+    const onConfirmed = () => {
+      if (!banner) return;
+      banner.className = "alert alert-success";
+      banner.textContent = ENROLLED_MESSAGE;
+    };
+    replace(body, enrolment(body, { onEnabled: () => reload("Double authentification activée."), onConfirmed }));
   }
 
   return h(

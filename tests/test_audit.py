@@ -471,8 +471,7 @@ def test_events_say_their_details_in_words_with_names_instead_of_ids(app, client
     routed = by_type["document_assigned"]
     assert routed["label"] == "Courrier imputé"
     assert routed["document"] == {"id": letter["id"], "reference": letter["reference"]}
-    assert lines(routed) == {"Service": "de FIN à RH", "Responsable": "Paul rh_agent", "Copies ajoutées": "DG",
-                             "Courrier": letter["reference"]}
+    assert lines(routed) == {"Service": "de FIN à RH", "Responsable": "Paul rh_agent", "Copies ajoutées": "DG"}
     assert lines(by_type["document_taken_in_charge"])["État"] == "de à traiter à en cours"
     assert lines(by_type["user_updated"]) == {"Rôle": "agent → validateur", "État": "actif → désactivé",
                                               "Sessions fermées": "1"}

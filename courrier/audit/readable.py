@@ -73,7 +73,8 @@ VALUES = {
 }
 
 # key -> (label, how its value reads: a VALUES table's name, "bool", "user", "service", "typologie", "date",
-# "text"). Keys absent here and from the types' own describers are not shown (ids of sessions, documents…).
+# "text"). Keys absent here and from the types' own describers are not shown: ids of sessions, and the letter's
+# id and reference, which are the event's `document` (a link).
 KEYS = {
     "method": ("Méthode", "method"),
     "mfa": ("Double authentification", "bool"),
@@ -90,7 +91,6 @@ KEYS = {
     "required_change": ("Changement imposé à la connexion", "bool"),
     "notifications_email": ("Notifications par e-mail", "notifications_email"),
     "issuer": ("Fournisseur d'identité", "text"),
-    "reference": ("Courrier", "text"),
     "motif": ("Motif", "text"),
     "commentaire": ("Commentaire", "text"),
     "responsable_id": ("Responsable", "user"),

@@ -244,7 +244,7 @@ export async function usersView(context) {
           ],
         },
         { label: "Rôle", cell: roleCell },
-        { label: "Services", class: "user-services", cell: (target) => membershipsEditor(target, services, reload) },
+        { label: "Services", class: "user-services-cell", cell: (target) => membershipsEditor(target, services, reload) },
         {
           label: "État",
           cell: (target) => [

@@ -13,11 +13,13 @@ from bench.load import have_wrk
 from bench.scenarios import ADMIN, SCENARIOS as BASE_SCENARIOS, Context, log
 from bench.servers import LOAD_CORE, PROJECT_ROOT, AppEnvironment, pin_self
 from bench.rss import scenario_worker_rss
+from bench.statistics import scenario_statistics
 from bench.storm import scenario_login_storm
 
-SCENARIOS = {**BASE_SCENARIOS, "login-storm": scenario_login_storm, "rss": scenario_worker_rss}
+SCENARIOS = {**BASE_SCENARIOS, "login-storm": scenario_login_storm, "rss": scenario_worker_rss,
+             "statistiques": scenario_statistics}
 DEFAULT_ORDER = ["me", "login", "login-storm", "sessions-scale", "documents", "services", "bannettes", "registre",
-                 "prune", "rss"]
+                 "statistiques", "prune", "rss"]
 
 
 def parse_args(argv=None):
@@ -55,6 +57,10 @@ def parse_args(argv=None):
     parser.add_argument("--registre-letters", type=int, default=100_000,
                         help="letters of the registre scenario (one type, this year)")
     parser.add_argument("--registre-type", choices=("entrant", "sortant", "interne"), default="entrant")
+    parser.add_argument("--statistiques-letters", type=int, default=1_000_000,
+                        help="letters of the dashboard's data set (statistiques scenario, two years)")
+    parser.add_argument("--statistiques-small", type=int, default=1_000,
+                        help="letters of the small data set measured beside it")
     parser.add_argument("--rss-requests", type=int, default=10_000,
                         help="GET /api/auth/me each worker answers before its VmRSS is read (rss scenario)")
     parser.add_argument("--prune-rows", type=int, default=1_000_000)

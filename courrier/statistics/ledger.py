@@ -105,7 +105,7 @@ def rebuild(session, on_batch=None):
     rows = session.execute(select(*FACT_COLUMNS).execution_options(yield_per=BATCH))
     count = 0
     for batch in rows.partitions():
-        session.execute(insert(LetterFacts), [facts_of(row, subdivision) for row in batch])
+        session.execute(insert(LetterFacts.__table__), [facts_of(row, subdivision) for row in batch])
         count += len(batch)
         if on_batch is not None:
             on_batch(count)
@@ -124,5 +124,6 @@ def rebuild(session, on_batch=None):
     names = ("mois", "type", "service_id", "typologie_id", "duree")
     for start in range(0, len(months), BATCH):
         chunk = list(months.items())[start:start + BATCH]
-        session.execute(insert(DurationCount), [{**dict(zip(names, key)), "nombre": n} for key, n in chunk])
+        session.execute(insert(DurationCount.__table__),
+                        [{**dict(zip(names, key)), "nombre": n} for key, n in chunk])
     return count

@@ -758,7 +758,8 @@ def expected_bannettes(rows, copy_services, copy_users, reads, viewer, today):
     read = {(read["document_id"], read["user_id"]) for read in reads if read["user_id"] == viewer.id}
     supervisor = viewer.role == "validateur"
     codes = ["a_traiter", "en_copie", "en_retard", "mes_enregistrements"]
-    counts = dict.fromkeys((["a_valider"] if supervisor else []) + codes, 0)
+    coming = viewer.role == "agent" and bool(viewer.service_ids)  # no mail office among the seeded services
+    counts = dict.fromkeys((["a_valider"] if supervisor else []) + codes + (["a_venir"] if coming else []), 0)
     counts["visible"] = 0
     for row in rows:
         document_id, service_id, responsable = row["id"], row["service_id"], row["responsable_id"]
@@ -775,6 +776,8 @@ def expected_bannettes(rows, copy_services, copy_users, reads, viewer, today):
         if statut == "valide" and service_id is not None and etat in (None, "en_cours") and (
                 responsable == viewer.id or (responsable is None and service_id in viewer.service_ids)):
             counts["a_traiter"] += 1
+        if coming and statut == "en_attente" and service_id in viewer.service_ids:
+            counts["a_venir"] += 1
         if copied and (document_id, viewer.id) not in read:
             counts["en_copie"] += 1
         if statut != "rejete" and etat != "traite" and row["echeance"] is not None and row["echeance"] < today and (

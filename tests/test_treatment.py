@@ -263,7 +263,10 @@ def test_only_the_queues_that_apply_are_shown_in_order(client, org):
     assert list(queues(client, org.bc_agent))[0] == "a_qualifier"
     assert list(queues(client, org.fin_validateur)) == ["a_valider", "a_traiter", "en_copie", "en_retard",
                                                         "mes_enregistrements"]
-    assert list(queues(client, org.fin_agent)) == ["a_traiter", "en_copie", "en_retard", "mes_enregistrements"]
+    assert list(queues(client, org.fin_agent)) == ["a_traiter", "a_venir", "en_copie", "en_retard",
+                                                   "mes_enregistrements"]
+    assert "a_venir" not in queues(client, org.outsider)  # an agent of no service
+    assert "a_venir" not in queues(client, org.bc_agent)  # the mail office qualifies them
 
 
 def test_each_queue_holds_what_it_says_for_whom_it_says(client, org):
@@ -282,6 +285,9 @@ def test_each_queue_holds_what_it_says_for_whom_it_says(client, org):
         (org.fin_validateur, "a_valider"): {pending_fin["id"]},  # not its own, not RH's
         (org.dg_validateur, "a_valider"): {pending_fin["id"], own_pending["id"]},
         (org.fin_agent, "a_traiter"): {to_treat["id"], mine["id"]},
+        (org.fin_agent, "a_venir"): {pending_fin["id"], own_pending["id"]},  # routed to FIN, not yet validated
+        (org.rh_agent, "a_venir"): {pending_rh["id"]},
+        (org.dg_agent, "a_venir"): set(),  # FIN is below DG: its validateurs see them, its agents do not
         (org.fin_agent2, "a_traiter"): {to_treat["id"], late["id"]},
         (org.rh_agent, "a_traiter"): {copied["id"]},
         (org.fin_agent, "en_copie"): {copied["id"]},
@@ -301,6 +307,23 @@ def test_each_queue_holds_what_it_says_for_whom_it_says(client, org):
     step(client, org.fin_agent, mine, "traiter")
     assert listed(client, org.fin_agent, "a_traiter") == {to_treat["id"]}
     assert mine["id"] not in listed(client, org.registrar, "mes_enregistrements")
+
+
+def test_a_letter_routed_to_a_service_is_announced_to_it_before_its_validation(client, org):
+    """Its agents find it in « En attente de validation » and may open it; its validateurs in « À valider »;
+    once validated it leaves that queue for « À traiter »."""
+    letter = create(client, org.bc_agent, service_id=org.fin["id"])
+    for account in (org.fin_agent, org.fin_agent2):
+        assert listed(client, account, "a_venir") == {letter["id"]}
+        opened = client.get(f"/api/documents/{letter['id']}", headers=account.headers)
+        assert opened.status_code == 200 and opened.json["data"]["statut"] == "en_attente"
+        assert opened.json["data"]["actions"] == ["repondre"]  # readable; its service may prepare the reply
+    assert listed(client, org.fin_validateur, "a_valider") == {letter["id"]}
+    assert client.get(f"/api/documents/{letter['id']}", headers=org.fin_validateur.headers).status_code == 200
+    assert client.post(f"/api/documents/{letter['id']}/validate", headers=org.fin_validateur.headers).status_code == 200
+    assert listed(client, org.fin_agent, "a_venir") == set()
+    assert listed(client, org.fin_agent, "a_traiter") == {letter["id"]}
+    assert listed(client, org.rh_agent, "a_venir") == set()
 
 
 def test_documents_carry_lu_for_the_caller(client, org):
@@ -326,4 +349,4 @@ def test_queue_counts_are_one_statement(app, client, org):
     with app.app_context(), StatementCounter(db.engine) as statements:
         queues(client, org.fin_agent)
     counting = [s for s in statements if "count(*)" in s]
-    assert len(counting) == 1 and counting[0].count("count(*)") == 4, statements  # the agent's four queues
+    assert len(counting) == 1 and counting[0].count("count(*)") == 5, statements  # the agent's five queues

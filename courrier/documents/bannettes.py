@@ -49,6 +49,11 @@ def to_treat(viewer, today):
                 or_(mine, unassigned_in_my_services))
 
 
+def coming(viewer, today):
+    """Pending letters routed to the caller's services: on their way, not yet to treat (ix_documents_queue_statut)."""
+    return and_(Document.statut == "en_attente", Document.service_id.in_(viewer.service_ids))
+
+
 def in_copy_unread(viewer, today):
     copied = [copied_to_user(viewer)] + ([copied_to_services(viewer)] if viewer.service_ids else [])
     read = exists().where(document_reads.c.document_id == Document.id, document_reads.c.user_id == viewer.id)
@@ -77,6 +82,10 @@ BANNETTES = {
     "a_qualifier": Bannette("À qualifier", lambda v: v.sees_all, to_qualify),
     "a_valider": Bannette("À valider", lambda v: v.role == "validateur", to_validate),
     "a_traiter": Bannette("À traiter", everyone, to_treat),
+    # A service's agents learn what is coming before it is validated; its validateurs find it in `a_valider`,
+    # the mail office in `a_qualifier`.
+    "a_venir": Bannette("En attente de validation", lambda v: v.role == "agent" and bool(v.service_ids)
+                        and not v.sees_all, coming),
     "en_copie": Bannette("En copie, non lus", everyone, in_copy_unread),
     "en_retard": Bannette("En retard", everyone, late),
     "mes_enregistrements": Bannette("Mes enregistrements en cours", everyone, registered_by_me),

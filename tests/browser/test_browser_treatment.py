@@ -401,3 +401,35 @@ def test_the_notification_switch_is_saved_on_the_profile(new_page, live_server, 
     e2e.shown(page, "/sessions")
     expect(page.get_by_label("Recevoir les notifications par e-mail")).to_be_checked()
     assert api.ok("GET", "/api/auth/me", token=api.token(account))["data"]["notifications_email"] is True
+
+
+def test_the_home_announces_a_letter_on_its_way_and_its_history_names_a_copy(new_page, live_server, team, scene, e2e):
+    """A letter routed to the service but not yet validated: its agents see it coming on their home
+    (« En attente de validation ») and may open it; a routing that only adds a copy reads as that in its
+    history (« Copie ajoutée : … »), without « Service : X → X »."""
+    api = live_server.api
+    objet = f"VENIR{uuid.uuid4().hex[:8]}"
+    letter = api.create_document(api.token(team["clerk"]), objet=objet, service_id=team["service"]["id"])
+    copied = scene.service("CPY", "Service en copie")
+    body = {"service_id": team["service"]["id"], "copie_service_ids": [copied["id"]]}
+    api.ok("POST", f"/api/documents/{letter['id']}/assign", body, api.token(live_server.admin))
+
+    page = e2e.login(new_page(bypass_csp=True), team["member"], then=None)
+    e2e.shown(page, "/accueil")
+    queue = page.locator("[data-testid=bannette][data-code=a_venir]")
+    expect(queue).to_have_accessible_name("En attente de validation : 1 courrier")
+    expect(page.locator("#bannette-a_venir-description")).to_contain_text("en attente de validation")
+    e2e.assert_accessible(page, "l'accueil avec un courrier en attente de validation")
+    queue.click()
+    e2e.shown(page, "/documents?bannette=a_venir")
+    expect(page.locator("#page-title")).to_have_text("Bannette « En attente de validation »")
+    rows = page.get_by_test_id("document-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-id", letter["id"])
+
+    page.goto(f"{live_server.base_url}/#/documents/{letter['id']}")
+    routings = page.locator("[data-testid=history-item][data-action=assigned]")
+    expect(routings).to_have_count(2)
+    expect(routings.first).to_contain_text(f"Service : aucun → {team['service']['code']}")
+    expect(routings.last).to_contain_text(f"Copie ajoutée : {copied['code']}")
+    expect(routings.last).not_to_contain_text("Service :")

@@ -8,8 +8,9 @@ import { pageHeader, linkButton } from "../components.js";
 // What each queue holds, in a sentence (GET /api/bannettes gives its name and count).
 const DESCRIPTIONS = {
   a_qualifier: "Courriers en attente de validation ou sans service traitant.",
-  a_valider: "Courriers que vous pouvez valider ou rejeter.",
+  a_valider: "Courriers que vous pouvez valider ou rejeter, dont ceux imputés à vos services.",
   a_traiter: "Courriers dont vous êtes responsable, ou de vos services sans responsable.",
+  a_venir: "Courriers imputés à vos services, en attente de validation : ils arrivent bientôt.",
   en_copie: "Courriers reçus en copie que vous n'avez pas encore ouverts.",
   en_retard: "Courriers non traités dont l'échéance est dépassée.",
   mes_enregistrements: "Courriers que vous avez enregistrés, pas encore traités.",

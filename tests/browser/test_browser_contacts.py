@@ -238,7 +238,8 @@ def test_a_letter_is_registered_with_the_picker_as_registered_mail_and_its_recei
     expect(sender).to_have_attribute("aria-expanded", "false")
     sender.press_sequentially(f"prefecture du rhone {name.split()[-1].lower()}", delay=20)
     options = page.get_by_test_id("expediteur-picker-suggestions").get_by_role("option")
-    expect(options).to_have_count(2)
+    expect(options).to_have_count(3)  # the two namesakes, then « Créer le correspondant « … » »
+    expect(options.last).to_have_attribute("data-testid", "expediteur-picker-create")
     expect(sender).to_have_attribute("aria-expanded", "true")
     expect(sender).to_have_attribute("aria-controls", "doc-expediteur-suggestions")
     expect(page.get_by_test_id("expediteur-picker-status")).to_contain_text("2 correspondants suggérés")
@@ -316,6 +317,105 @@ def test_a_letter_is_registered_with_the_picker_as_registered_mail_and_its_recei
     page.get_by_test_id("detail-expediteur-contact").click()
     e2e.shown(page, f"/contacts/{contact['id']}")
     expect(page.locator(f"[data-testid=contact-letter][data-id='{document_id}']")).to_contain_text(objet)
+
+
+def test_a_correspondent_is_created_from_the_picker_and_linked(new_page, live_server, agent_user, scene, e2e):
+    """Nothing matches: the picker offers « Créer le correspondant « … » », a dialog asks the minimum (French errors
+    under their fields), and the contact created is linked; a probable duplicate offers the existing one."""
+    api = live_server.api
+    word = suffix()
+    name = f"Association Les Amis du Parc {word}"
+    page = e2e.login(new_page(bypass_csp=True), agent_user, then="/documents/new")
+    page.get_by_label("Objet").fill(f"Demande de salle {word}")
+    sender = page.locator("#doc-expediteur")
+    sender.press_sequentially(name, delay=10)
+    options = page.get_by_test_id("expediteur-picker-suggestions").get_by_role("option")
+    expect(options).to_have_count(1)
+    create = page.get_by_test_id("expediteur-picker-create")
+    expect(create).to_have_text(re.compile(f"Créer le correspondant « {name} »"))
+    expect(page.get_by_test_id("expediteur-picker-status")).to_contain_text("Aucun correspondant ne correspond")
+    expect(sender).to_have_attribute("aria-expanded", "true")
+    e2e.assert_accessible(page, "le sélecteur de correspondants proposant d'en créer un")
+
+    # Keyboard only: the option, Enter, the dialog with the typed name; Escape gives the focus back.
+    sender.press("ArrowDown")
+    expect(create).to_have_attribute("aria-selected", "true")
+    sender.press("Enter")
+    dialog = page.get_by_test_id("expediteur-picker-create-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#doc-expediteur-create-type")).to_be_focused()
+    expect(page.locator("#doc-expediteur-create-nom")).to_have_value(name)
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(sender).to_be_focused()
+    expect(page.get_by_test_id("expediteur-picker-chosen")).to_be_hidden()
+
+    sender.press("End")
+    sender.press("Backspace")
+    sender.press_sequentially(name[-1], delay=10)
+    expect(create).to_be_visible()
+    create.click()
+    expect(dialog).to_be_visible()
+    # An organisation: the typed text moves to the organisation's name, a person's rows (nom, prénom) go away.
+    page.select_option("#doc-expediteur-create-type", "organisation")
+    expect(page.locator("#doc-expediteur-create-organisation")).to_have_value(name)
+    expect(page.locator("#doc-expediteur-create-nom")).to_have_value("")
+    expect(page.locator("#doc-expediteur-create-nom")).to_be_hidden()
+    expect(page.locator("#doc-expediteur-create-prenom")).to_be_hidden()
+    e2e.assert_labelled(page)
+    e2e.assert_accessible(page, "la création d'un correspondant depuis le formulaire d'un courrier")
+    e2e.screenshot(page, "letter-form-new-contact")
+    page.fill("#doc-expediteur-create-organisation", "")
+    page.get_by_test_id("expediteur-picker-create-submit").click()
+    expect(page.locator("#doc-expediteur-create-organisation-error")).to_have_text("Obligatoire pour une organisation.")
+    expect(page.locator("#doc-expediteur-create-organisation")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#doc-expediteur-create-organisation")).to_be_focused()
+    page.fill("#doc-expediteur-create-organisation", name)
+    page.fill("#doc-expediteur-create-code-postal", "6900")
+    page.get_by_test_id("expediteur-picker-create-submit").click()
+    expect(page.locator("#doc-expediteur-create-code-postal-error")).to_contain_text("5 chiffres")
+    e2e.assert_accessible(page, "la création d'un correspondant, erreurs affichées")
+    page.fill("#doc-expediteur-create-code-postal", "69004")
+    page.fill("#doc-expediteur-create-commune", "Lyon")
+    page.get_by_test_id("expediteur-picker-create-submit").click()
+
+    expect(dialog).to_have_count(0)
+    expect(sender).to_be_focused()
+    expect(sender).to_have_value(name)
+    chosen = page.get_by_test_id("expediteur-picker-chosen")
+    expect(chosen).to_be_visible()
+    expect(page.get_by_test_id("expediteur-picker-status")).to_contain_text(f"Correspondant lié : {name}")
+    contact_id = chosen.get_attribute("data-id")
+    contact = api.ok("GET", f"/api/contacts/{contact_id}", token=api.token(agent_user))["data"]
+    adresse = contact["adresse"]
+    assert (contact["type"], contact["organisation"], adresse["code_postal"], adresse["commune"]) == \
+        ("organisation", name, "69004", "Lyon")
+
+    # The same name again as the recipient: the existing one is suggested; creating it anyway is a probable
+    # duplicate, and « Choisir le correspondant existant » links the one found.
+    recipient = page.locator("#doc-destinataire")
+    recipient.press_sequentially(name, delay=10)
+    suggestions = page.get_by_test_id("destinataire-picker-suggestions").get_by_role("option")
+    expect(suggestions).to_have_count(2)
+    expect(suggestions.first).to_have_attribute("data-id", contact_id)
+    page.get_by_test_id("destinataire-picker-create").click()
+    page.select_option("#doc-destinataire-create-type", "organisation")
+    page.fill("#doc-destinataire-create-code-postal", "69004")
+    page.get_by_test_id("destinataire-picker-create-submit").click()
+    duplicate = page.get_by_test_id("destinataire-picker-create-duplicate")
+    expect(duplicate).to_contain_text("Doublon probable")
+    expect(duplicate).to_be_focused()
+    e2e.assert_accessible(page, "la création d'un correspondant, doublon probable")
+    page.get_by_test_id("destinataire-picker-create-existing").click()
+    expect(page.get_by_test_id("destinataire-picker-chosen")).to_have_attribute("data-id", contact_id)
+    expect(recipient).to_be_focused()
+
+    page.click("#document-submit")
+    expect(page.get_by_test_id("flash")).to_contain_text("Courrier enregistré")
+    expect(page.get_by_test_id("detail-expediteur-contact")).to_have_attribute("href", f"#/contacts/{contact_id}")
+    expect(page.get_by_test_id("detail-destinataire-contact")).to_have_attribute("href", f"#/contacts/{contact_id}")
+    found = api.ok("GET", f"/api/contacts?q={word.lower()}", token=api.token(agent_user))["data"]
+    assert [c["id"] for c in found] == [contact_id]  # one contact: the duplicate was not created
 
 
 def test_the_letter_form_with_its_picker_fits_a_phone(new_page, live_server, agent_user, scene, e2e):

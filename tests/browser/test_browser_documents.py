@@ -126,7 +126,8 @@ def test_a_letter_is_registered_with_its_service_and_copies(new_page, agent_user
     treating, copied = (api.ok("POST", "/api/services", {"code": f"{code}{word}", "nom": f"{name} {word}"}, admin_token,
                                expected=(201,))["data"] for code, name in (("URB", "Urbanisme"), ("VOI", "Voirie")))
     member = make_account("agent", "Roux", f"Inès{word}")
-    api.ok("PUT", f"/api/users/{member.id}/services", {"services": [copied["id"]], "primary": copied["id"]}, admin_token)
+    memberships = {"services": [copied["id"]], "primary": copied["id"]}
+    api.ok("PUT", f"/api/users/{member.id}/services", memberships, admin_token)
 
     page = e2e.login(new_page(bypass_csp=True), agent_user, then="/documents/new")
     page.get_by_label("Objet").fill(f"Permis de construire {word}")

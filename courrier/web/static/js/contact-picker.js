@@ -3,10 +3,13 @@
 // (role="combobox", aria-expanded, aria-controls, aria-activedescendant, a listbox of options):
 // arrows move through the suggestions, Enter chooses, Escape closes. Choosing one links the contact
 // and writes its name in the input; the text stays editable (what the letter says), the link is
-// dropped only with the "Détacher" button.
+// dropped only with the "Détacher" button. With `create`, the list ends with « Créer le correspondant
+// « … » » (alone when nothing matches), which opens the creation dialog (contact-create.js) and links
+// the contact created.
 
 import * as api from "./api.js";
 import { h, append, replace, contactName, label } from "./dom.js";
+import { createContactDialog } from "./contact-create.js";
 
 const DEBOUNCE_MS = 250;
 const MIN_CHARACTERS = 2;
@@ -30,11 +33,12 @@ export function contactSummary(contact) {
  * Turn `input` (an <input> already in the page or about to be) into a contact picker.
  * options: {chosen: the contact linked at first (a summary) or null, exclude: an id never suggested,
  * onChange(contact|null), fillInput (default true: choosing writes the name in the input),
- * chosenLabel ("Correspondant lié"), testid (prefix of the data-testid attributes)}.
+ * chosenLabel ("Correspondant lié"), testid (prefix of the data-testid attributes), create (default false:
+ * offer to create a correspondent from the text typed)}.
  * Returns {element: the wrapper to put where the input was, chip: the "linked contact" line,
  * current(): the linked contact or null, set(contact|null)}.
  */
-export function contactPicker(input, { chosen = null, exclude = null, onChange = null, fillInput = true, chosenLabel = "Correspondant lié", testid = "contact-picker" } = {}) {
+export function contactPicker(input, { chosen = null, exclude = null, onChange = null, fillInput = true, chosenLabel = "Correspondant lié", testid = "contact-picker", create = false } = {}) {
   const listId = `${input.id}-suggestions`;
   const statusId = `${input.id}-suggestions-status`;
   let current = chosen;
@@ -43,6 +47,7 @@ export function contactPicker(input, { chosen = null, exclude = null, onChange =
   let timer = null;
   let ticket = 0;
   let blurTimer = null;
+  let typed = ""; // the text the suggestions answer, offered as a new correspondent's name
 
   input.setAttribute("role", "combobox");
   input.setAttribute("aria-autocomplete", "list");
@@ -100,12 +105,36 @@ export function contactPicker(input, { chosen = null, exclude = null, onChange =
     if (onChange) onChange(contact);
   };
 
+  const createFromText = async () => {
+    close();
+    const contact = await createContactDialog(typed, { idPrefix: `${input.id}-create`, testid: `${testid}-create` });
+    if (contact) set(contact, { announce: true });
+    input.focus();
+  };
+
   const choose = (index) => {
+    if (create && index === suggestions.length) {
+      createFromText();
+      return;
+    }
     const contact = suggestions[index];
     if (!contact) return;
     close();
     set(contact, { announce: true });
     input.focus();
+  };
+
+  /** The last option: « Créer le correspondant « … » ». */
+  const createOption = () => {
+    const option = h(
+      "li",
+      { id: `${input.id}-option-create`, role: "option", class: "combobox-option combobox-option-create", "aria-selected": "false", "data-testid": `${testid}-create` },
+      h("span", { class: "combobox-option-name" }, `Créer le correspondant « ${typed} »`),
+      h("span", { class: "combobox-option-details" }, "L'ajouter à l'annuaire et le lier"),
+    );
+    option.addEventListener("mousedown", (event) => event.preventDefault());
+    option.addEventListener("click", () => choose(suggestions.length));
+    return option;
   };
 
   const show = (contacts) => {
@@ -126,15 +155,20 @@ export function contactPicker(input, { chosen = null, exclude = null, onChange =
         option.addEventListener("click", () => choose(index));
         return option;
       }),
+      create ? createOption() : null,
     );
-    if (!contacts.length) {
+    if (!contacts.length && !create) {
       close();
       replace(status, "Aucun correspondant ne correspond à cette saisie.");
       return;
     }
     list.hidden = false;
     input.setAttribute("aria-expanded", "true");
-    const count = contacts.length > 1 ? `${contacts.length} correspondants suggérés` : "1 correspondant suggéré";
+    const count = !contacts.length
+      ? "Aucun correspondant ne correspond à cette saisie ; une option permet de le créer"
+      : contacts.length > 1
+        ? `${contacts.length} correspondants suggérés`
+        : "1 correspondant suggéré";
     replace(status, `${count} : flèches haut et bas pour parcourir, Entrée pour choisir.`);
   };
 
@@ -143,6 +177,7 @@ export function contactPicker(input, { chosen = null, exclude = null, onChange =
     const mine = ++ticket;
     if (text.length < MIN_CHARACTERS) {
       suggestions = [];
+      replace(list);
       close();
       return;
     }
@@ -152,11 +187,14 @@ export function contactPicker(input, { chosen = null, exclude = null, onChange =
       contacts = (payload.data || []).filter((contact) => contact.id !== exclude).slice(0, SUGGESTIONS);
     } catch (err) {
       if (err.sessionEnded || mine !== ticket) return;
+      suggestions = [];
+      replace(list);
       close();
       replace(status, "Les suggestions de correspondants sont indisponibles.");
       return;
     }
     if (mine !== ticket || document.activeElement !== input) return;
+    typed = text;
     show(contacts);
   };
 
@@ -169,7 +207,7 @@ export function contactPicker(input, { chosen = null, exclude = null, onChange =
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
       if (!open) {
-        if (!suggestions.length) return;
+        if (!list.children.length) return;
         list.hidden = false;
         input.setAttribute("aria-expanded", "true");
       }

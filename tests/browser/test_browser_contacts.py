@@ -440,6 +440,16 @@ def test_the_letter_form_with_its_picker_fits_a_phone(new_page, live_server, age
     expect(page.get_by_test_id("destinataire-picker-chosen")).to_be_hidden()
     expect(page.locator("#doc-destinataire")).to_have_value(name)  # the text stays
 
+    # The new correspondent's dialog fits the phone too.
+    page.locator("#doc-expediteur").press_sequentially(f"Particulier {word}", delay=10)
+    page.get_by_test_id("expediteur-picker-create").click()
+    expect(page.get_by_test_id("expediteur-picker-create-dialog")).to_be_visible()
+    e2e.assert_no_horizontal_overflow(page)
+    e2e.assert_accessible(page, "la création d'un correspondant sur un téléphone")
+    page.get_by_test_id("expediteur-picker-create-cancel").click()
+    expect(page.get_by_test_id("expediteur-picker-create-dialog")).to_have_count(0)
+    expect(page.locator("#doc-expediteur")).to_be_focused()
+
 
 def test_replying_to_an_incoming_letter_links_both_ways(new_page, live_server, agent_user, scene, e2e):
     api = live_server.api

@@ -181,7 +181,7 @@ def test_me_returns_the_user_without_secrets(client, agent):
     assert response.status_code == 200
     assert set(response.json["data"]) == {
         "id", "email", "nom", "prenom", "contact", "role", "is_active", "created_at", "services", "notifications_email",
-        "mfa_enabled", "mfa_required", "restriction"}
+        "mfa_enabled", "mfa_required", "restriction", "actions"}
     assert response.json["data"]["created_at"].endswith("+00:00")
 
 

@@ -174,6 +174,8 @@ class Attachment(db.Model):
     storage_name: Mapped[str] = mapped_column(String(64), unique=True)
     uploaded_by_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A list's uploaders in one more query, whatever its length.
+    uploaded_by: Mapped[Optional[User]] = relationship(lazy="selectin")
 
 
 class ReferenceCounter(db.Model):

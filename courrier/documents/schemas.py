@@ -2,10 +2,8 @@
 import re
 
 from flask import request
-from marshmallow import ValidationError, fields, post_load, pre_dump, pre_load, validate, validates_schema
-from sqlalchemy import select
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from courrier.auth.models import User
 from courrier.auth.schemas import UserSummarySchema
 from courrier.documents.models import DOCUMENT_TYPES, NATURES, PRIORITES, REGISTERED_NATURES, STATUTS
 from courrier.schemas import (
@@ -16,7 +14,6 @@ from courrier.documents.bannettes import BANNETTES
 from courrier.documents.register import REGISTER_ACTIONS
 from courrier.documents.rules import ACTIONS
 from courrier.documents.treatment import traitement_of
-from courrier.extensions import db
 from courrier.services.schemas import ServiceSummarySchema
 from courrier.typologies.schemas import TypologieSummarySchema
 
@@ -303,16 +300,6 @@ class AttachmentSchema(Schema):
     sha256 = fields.String()
     created_at = fields.DateTime(format="iso")
     uploaded_by = fields.Nested(UserSummarySchema, allow_none=True, metadata={"description": "Qui l'a ajoutée."})
-
-    @pre_dump(pass_collection=True)
-    def load_uploaders(self, data, many, **kwargs):
-        """Who added each file, read in one query for the whole list (as `lu` is for the register's page)."""
-        attachments = data if many else [data]
-        ids = {attachment.uploaded_by_id for attachment in attachments} - {None}
-        users = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
-        for attachment in attachments:
-            attachment.uploaded_by = users.get(attachment.uploaded_by_id)
-        return data
 
 
 class AttachmentUploadSchema(Schema):

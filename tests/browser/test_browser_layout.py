@@ -87,8 +87,7 @@ def test_on_a_laptop_the_header_holds_on_one_line_and_no_screen_scrolls_sideways
     visit(page, e2e, "/documents")
     expect(page.get_by_test_id("document-filters-fold")).to_have_attribute("open", "")  # room enough: unfolded
     row = page.locator(f"[data-testid=document-row][data-id='{scene['letter']['id']}']")
-    for testid in ("document-link", "document-objet", "document-etat", "document-echeance", "document-service",
-                   "document-responsable"):
+    for testid in ("document-link", "document-objet", "document-echeance", "document-service", "document-responsable"):
         expect(row.get_by_test_id(testid)).to_be_visible()
     expect(row.get_by_test_id("document-responsable")).to_have_text("Marie-Christine Delacroix-Montgolfier")
     e2e.screenshot(page, "documents-laptop")

@@ -67,7 +67,7 @@ def register_extensions(app):
 def register_migrations(app):
     """Flask-Migrate, for `flask db …`: `create_app` calls it when the `flask` command loads the app.
 
-    Gunicorn workers never migrate, and importing alembic would cost each of them 11 MB (issue 7).
+    Gunicorn workers never migrate, and importing alembic would cost each of them 11 MB.
     """
     from flask_migrate import Migrate
 
@@ -79,7 +79,7 @@ def init_limiter(app):
 
     There are no default or application-wide limits, and a decorated view checks its own limits when it
     runs; the extension's before_request pass, which resolves the limits of every request anyway, is
-    removed: it cost about 130 µs of a 700 µs GET /api/auth/me (issue 7). With RATELIMIT_ENABLED=false
+    removed: it cost about 130 µs of a 700 µs GET /api/auth/me. With RATELIMIT_ENABLED=false
     the extension registers no such pass.
     """
     limiter.init_app(app)

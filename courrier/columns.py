@@ -16,7 +16,7 @@ def new_uuid():
     """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
 
     Time-ordered keys are appended at the end of their indexes, so the old rows a prune deletes sit
-    together at the start of each index instead of on every page (issue 7). The random part keeps
+    together at the start of each index instead of on every page. The random part keeps
     them unguessable; the time they reveal is the row's creation time, already public.
     """
     value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")

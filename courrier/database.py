@@ -24,7 +24,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 # A pooled connection that sat idle longer than this is pinged before use: a database restart, a
 # firewall or a server-side timeout may have closed it meanwhile. One in steady use is not pinged: that
-# round trip was a third of a request's database time (issue 7). A connection found dead in use
+# round trip was a third of a request's database time. A connection found dead in use
 # invalidates the whole pool, and the session check retries once on a fresh connection.
 PING_AFTER_IDLE_SECONDS = 5
 
@@ -90,8 +90,8 @@ class PreparedQuery:
     """A Core SELECT compiled once per dialect and run on the driver's own cursor.
 
     For the one statement every protected request runs (the session check): SQLAlchemy's execution
-    context and result objects cost more than the query itself, twice the driver's time on PostgreSQL
-    (issue 7). Rows get the result processing of their column types, as `Connection.execute` would
+    context and result objects cost more than the query itself, twice the driver's time on PostgreSQL.
+    Rows get the result processing of their column types, as `Connection.execute` would
     give. On a driver error the statement is run again through `Connection.execute`, so that failures
     are translated, and a dead connection invalidated, exactly as everywhere else.
     """
@@ -107,7 +107,7 @@ class PreparedQuery:
         processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                       for column in self.statement.selected_columns]
         # psycopg prepares the statement on the server once per connection and then only binds and executes
-        # it: no parse and plan per request (issue 16). Other drivers take no such option.
+        # it: no parse and plan per request. Other drivers take no such option.
         options = {"prepare": True} if dialect.driver == "psycopg" else {}
         return compiled.string, names, processors, options
 
@@ -166,10 +166,10 @@ def paginate(query_select, page, per_page, keyed_by=None):
 
     With `keyed_by` (the entity's primary key column and the ORDER BY of `query_select`), the page's
     keys are chosen first, by the filters alone, and only those rows are then loaded with their joins:
-    a filter that matches thousands of rows then sorts narrow keys, not joined rows (issue 12).
+    a filter that matches thousands of rows then sorts narrow keys, not joined rows.
     """
     # count(*) over the same FROM and WHERE, not over a subquery of every column: an index holding the
-    # filtered columns then answers the count alone (the documents' `q`, issue 7).
+    # filtered columns then answers the count alone (the documents' `q`).
     total = db.session.scalar(query_select.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
     offset = (page - 1) * per_page
     # No page query when the count already says the page is empty (a search without results).

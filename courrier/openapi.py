@@ -1,4 +1,4 @@
-r"""What the OpenAPI document says of the server's rules beyond marshmallow's own field types (issue 16).
+r"""What the OpenAPI document says of the server's rules beyond marshmallow's own field types.
 
 Generated clients and validators (schemathesis in CI) must agree with the server, so the document states,
 from the same schemas that validate requests:

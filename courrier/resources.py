@@ -1,4 +1,4 @@
-"""The resource a URL names is looked up before the request's body or query is checked (issue 16).
+"""The resource a URL names is looked up before the request's body or query is checked.
 
 `POST /api/documents/<unknown>/attachments` without a multipart body used to answer 415, `PATCH
 /api/users/<unknown>` with a bad field 422: the body hooks (courrier.http) and flask-smorest's

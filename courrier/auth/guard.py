@@ -2,7 +2,7 @@
 
 flask-jwt-extended issues the tokens (and holds their settings); they are verified here, in one pass.
 Its own verification parses each token four times and re-prepares the key each time, a fifth of a
-stateless request (issue 7); PyJWT verifies the signature once here, and the rules of API.md
+stateless request; PyJWT verifies the signature once here, and the rules of API.md
 section 2 follow on the parsed header and claims.
 """
 import re
@@ -132,7 +132,7 @@ def documented_as_protected(wrapper):
     return wrapper
 
 
-# A restricted session (issue 15) must do one thing first: every route answers the restriction's error
+# A restricted session must do one thing first: every route answers the restriction's error
 # code (403), except those whose `auth_required(open_to=…)` names the restriction.
 ENROLMENT_REQUIRED = "mfa_enrollment_required"
 PASSWORD_CHANGE_REQUIRED = "password_change_required"

@@ -1,4 +1,4 @@
-"""A machine-wide bound on the bcrypt work done at once, so that logins never starve the office (issue 16).
+"""A machine-wide bound on the bcrypt work done at once, so that logins never starve the office.
 
 One bcrypt comparison at cost 12 is a quarter of a second of CPU. Unbounded, a storm of logins (9 a.m.,
 or guessing from many addresses) puts every core in bcrypt and every other request waits behind it.

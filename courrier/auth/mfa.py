@@ -1,4 +1,4 @@
-"""Enrolling in the second factor (issue 15): setup, confirmation, disabling, an administrateur's reset.
+"""Enrolling in the second factor: setup, confirmation, disabling, an administrateur's reset.
 
 The codes themselves (TOTP steps, recovery codes) are `courrier.auth.totp`'s; the login's second step
 is `courrier.auth.login.verify`. The secret and the recovery codes are shown only by `setup` and `confirm`.

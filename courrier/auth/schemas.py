@@ -35,7 +35,7 @@ class EmailField(fields.Email):
 
 
 class UserServiceSchema(Schema):
-    """One of the user's services (issue 12), from a membership row."""
+    """One of the user's services, from a membership row."""
 
     id = fields.String(attribute="service_id")
     code = fields.String(attribute="service.code")

@@ -37,7 +37,7 @@ class Principal:
     is_active: bool
     created_at: datetime
     session_id: str | None
-    # Of the session (issue 15): a second factor proven, the last proof of identity, what it is limited to.
+    # Of the session: a second factor proven, the last proof of identity, what it is limited to.
     mfa: bool = False
     authenticated_at: datetime | None = None
     restriction: str | None = None
@@ -117,7 +117,7 @@ class SessionTokenStore:
         """The Principal and every row of `query`, `check_statement` with more columns over left joins.
 
         For a route that shows more of the caller than the check needs (/me): one statement, one round
-        trip, where the check then a query of the route's own took two (issue 16).
+        trip, where the check then a query of the route's own took two.
         """
         def check(connection):
             rows = query.all(connection, jti=claims["jti"])

@@ -1,4 +1,4 @@
-"""The second factor's codes (issue 15): TOTP (RFC 6238, with pyotp) and single-use recovery codes.
+"""The second factor's codes: TOTP (RFC 6238, with pyotp) and single-use recovery codes.
 
 A code is accepted once: each account remembers the last time step it accepted, and a code is good
 only for a later step, within one step of clock drift either way. That step is consumed by a

@@ -1,11 +1,11 @@
-"""Work queues (bannettes, issue 13): each one a predicate over the letters the caller may see.
+"""Work queues (bannettes): each one a predicate over the letters the caller may see.
 
 The queues are a table: who they apply to and which letters they hold. Each queue's condition implies
 that the caller may see the letter (a queue only names letters through the ways of seeing them: their
 services, their responsabilité, their copies, what they registered, or everything for those who see
 everything), so each is counted on its own, as one scalar subquery that an index answers, and all
 counts are one statement. Counting them over every visible letter instead read 20,000 rows for a
-validateur at 100,000 letters (issue 13's benchmark).
+validateur at 100,000 letters (the benchmark).
 """
 from dataclasses import dataclass
 from typing import Callable

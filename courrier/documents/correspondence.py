@@ -1,4 +1,4 @@
-"""A contact's letters (issue 14): the letters from or to a correspondent, and their move on a merge.
+"""A contact's letters: the letters from or to a correspondent, and their move on a merge.
 
 The contacts directory asks here for what concerns letters, so that the letters' queries, their
 visibility and their history stay in the documents package.

@@ -15,7 +15,7 @@ from courrier.typologies.models import Typologie
 DOCUMENT_TYPES = ("entrant", "sortant", "interne")
 PRIORITES = ("normale", "urgente")
 STATUTS = ("en_attente", "valide", "rejete")
-# The stored treatment states; `a_traiter` is a valid, routed letter whose state is still NULL (issue 13).
+# The stored treatment states; `a_traiter` is a valid, routed letter whose state is still NULL.
 NATURES = ("courrier_simple", "recommande", "recommande_ar", "courriel", "fax", "depot_main_propre", "colis", "autre")
 REGISTERED_NATURES = ("recommande", "recommande_ar")
 TRAITEMENT_ETATS = ("en_cours", "traite")
@@ -36,7 +36,7 @@ class Document(db.Model):
         Index("ix_documents_created_by_id_created_at", "created_by_id", "created_at"),
         Index("ix_documents_priorite", "priorite"),
         Index("ix_documents_validated_by_id", "validated_by_id"),
-        # Visibility by service and the register's service filters (issue 12).
+        # Visibility by service and the register's service filters.
         Index("ix_documents_service_id_created_at", "service_id", "created_at"),
         Index("ix_documents_responsable_id_created_at", "responsable_id", "created_at"),
         # The work queues' counts (documents/bannettes.py), each answered by one of these alone.
@@ -76,14 +76,14 @@ class Document(db.Model):
     # The routing (imputation): the treating service and, within it, the agent in charge.
     service_id: Mapped[Optional[str]] = mapped_column(ForeignKey("services.id"))
     responsable_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"))
-    # Treatment (issue 13): the deadline in working days, stored so that queues and alerts can index it.
+    # Treatment: the deadline in working days, stored so that queues and alerts can index it.
     typologie_id: Mapped[Optional[str]] = mapped_column(ForeignKey("typologies.id"))
     echeance: Mapped[Optional[date]] = mapped_column(Date)
     traitement_etat: Mapped[Optional[str]] = mapped_column(String(10))
     traite_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     traite_par_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"))
     traitement_commentaire: Mapped[Optional[str]] = mapped_column(Text)
-    # Correspondents and mail nature (issue 14): the text fields keep what the letter said at the time.
+    # Correspondents and mail nature: the text fields keep what the letter said at the time.
     expediteur_id: Mapped[Optional[str]] = mapped_column(ForeignKey("contacts.id"))
     destinataire_id: Mapped[Optional[str]] = mapped_column(ForeignKey("contacts.id"))
     nature: Mapped[str] = mapped_column(String(20), default="courrier_simple", server_default="courrier_simple")

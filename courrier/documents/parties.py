@@ -1,4 +1,4 @@
-"""A letter's correspondents and mail nature (issue 14): rules the register's writes share.
+"""A letter's correspondents and mail nature: rules the register's writes share.
 
 The text fields `expediteur` / `destinataire` keep what the letter said at the time; a contact
 reference fills them when they are omitted, and a later change of the contact does not rewrite them.

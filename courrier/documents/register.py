@@ -1,4 +1,4 @@
-"""The register (registre chronologique, issue 14): every letter of one type and period, in reference order.
+"""The register (registre chronologique): every letter of one type and period, in reference order.
 
 `iter_register` streams the rows (only the columns the register prints, fetched in batches on a
 server-side cursor), so an export of a whole year never sits in memory as rows; the two writers turn them

@@ -1,7 +1,7 @@
 """The register as a PDF (fpdf2): A4 landscape, the title and period on every page, the table header
 repeated on every page, long cells wrapped, "Page X / Y" at the foot.
 
-Speed: 100,000 letters must print in well under a minute (issue 14). fpdf2's `cell`/`multi_cell`/`text`
+Speed: 100,000 letters must print in well under a minute. fpdf2's `cell`/`multi_cell`/`text`
 cost 50–100 µs per call (layout, then a per-character glyph mapping in Python): ten of them per row is a
 minute on their own. So the title, the header, the footer and the grid go through fpdf2's public API,
 and each row is written as one text object — one `Tm … Tj` per line of each cell — with the glyphs

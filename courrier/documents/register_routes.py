@@ -1,4 +1,4 @@
-"""/api/registre: the chronological register of one type and period, as CSV (streamed) or PDF (issue 14)."""
+"""/api/registre: the chronological register of one type and period, as CSV (streamed) or PDF."""
 import tempfile
 
 from flask import Response, stream_with_context

@@ -1,4 +1,4 @@
-"""Replies and acknowledgements of receipt (issue 14): a reply is a `sortant` letter linked to the
+"""Replies and acknowledgements of receipt: a reply is a `sortant` letter linked to the
 `entrant` it answers; validating it treats the letter (`service.decide`). Who may: `rules.may_handle`."""
 from sqlalchemy import select, update
 

@@ -1,4 +1,4 @@
-"""Routing a letter (imputation, issue 12): the treating service, its responsable, the copy list.
+"""Routing a letter (imputation): the treating service, its responsable, the copy list.
 
 Who may route is a table (`rules.MAY_ASSIGN`); what a routing may name is checked against the database (active
 services, active users, a responsable who belongs to the treating service), and a bad id is a 422, never a 500.

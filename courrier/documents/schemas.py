@@ -73,7 +73,7 @@ def identifiers(description):
 
 
 class RoutingFieldsSchema(Schema):
-    """The routing of a letter, at registration or by /assign (issue 12)."""
+    """The routing of a letter, at registration or by /assign."""
 
     service_id = fields.String(allow_none=True, validate=IDENTIFIER, metadata={"description": "Le service traitant."})
     responsable_id = fields.String(allow_none=True, validate=IDENTIFIER, metadata={

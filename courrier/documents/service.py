@@ -48,7 +48,7 @@ def day_start(day):
 
 
 REGISTER_ORDER = (Document.created_at.desc(), Document.id.desc())
-# A change of one of these recomputes the deadline (issue 13).
+# A change of one of these recomputes the deadline.
 DEADLINE_INPUTS = {"priorite", "typologie_id", "date_reception"}
 
 
@@ -241,7 +241,7 @@ def decide(user, document_id, decision, motif=None):
 
 
 def _close_answered_letter(reply, user, now):
-    """A validated reply treats the letter it answers (issue 14), with a history entry on both."""
+    """A validated reply treats the letter it answers, with a history entry on both."""
     # Locked first (PostgreSQL; SQLite's write lock is already held), so that `from` is the state replaced.
     letter = db.session.scalars(select(Document).where(Document.id == reply.en_reponse_a_id)
                                 .with_for_update().execution_options(populate_existing=True)).one()

@@ -1,4 +1,4 @@
-"""The treatment of a letter (issue 13): its states, who moves it between them, and its deadline.
+"""The treatment of a letter: its states, who moves it between them, and its deadline.
 
 Who may take which step from which state is `rules.TREATMENT_STEPS` and `rules.MAY_TREAT`.
 `a_traiter` is not stored: a valid letter with a treating service and no stored state is to be

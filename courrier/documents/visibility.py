@@ -1,4 +1,4 @@
-"""Who sees which letter (issue 12): one SQL predicate, built from the caller's role and memberships.
+"""Who sees which letter: one SQL predicate, built from the caller's role and memberships.
 
 The caller's services are read once (one query, plus one recursive query for a validateur's subtree);
 the letters are then filtered by the database alone, never in Python. With no services defined, or for
@@ -52,7 +52,7 @@ def viewer_of(user):
 def _document_in(document_ids):
     """`documents.id IN (subquery)`; on PostgreSQL `= ANY(ARRAY(subquery))`, which the planner runs once
     up front, so that the OR of every way to see stays a BitmapOr of index scans instead of a scan of the
-    whole table testing a hashed subplan on each row (issue 12's benchmark: 4.5× slower at 100,000)."""
+    whole table testing a hashed subplan on each row (the benchmark: 4.5× slower at 100,000)."""
     if db.session.get_bind().dialect.name == "postgresql":
         return Document.id == any_(func.array(document_ids.scalar_subquery()))
     return Document.id.in_(document_ids)

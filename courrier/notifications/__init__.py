@@ -1,4 +1,4 @@
-"""E-mail notifications (issue 13): an outbox filled in the transaction of the change, a sender that empties it.
+"""E-mail notifications: an outbox filled in the transaction of the change, a sender that empties it.
 
 - `listeners.py` turns domain signals (routing, copies, decisions) into outbox rows, in the same
   transaction as the change: the letter and its notices commit together or not at all;

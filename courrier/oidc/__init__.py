@@ -1,4 +1,4 @@
-"""Sign-in with ProConnect (OpenID Connect, issue 17).
+"""Sign-in with ProConnect (OpenID Connect).
 
 The browser goes to `GET /api/auth/oidc/login`, which sends it to the provider with a `state`, a `nonce`
 and a PKCE challenge kept server-side (`OidcPendingLogin`) and bound to the browser by a short-lived

@@ -6,7 +6,7 @@ provider's JWKS. Discovery and keys are cached per process for DISCOVERY_TTL sec
 cache does not know makes one fresh fetch (the provider rotated its keys).
 
 Authlib, requests and joserfc are imported by the functions that use them, for the worker's memory
-(about 25 MB that a worker never needs unless ProConnect is used: issue 22).
+(about 25 MB that a worker never needs unless ProConnect is used).
 """
 import logging
 import time

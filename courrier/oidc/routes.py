@@ -1,4 +1,4 @@
-"""/api/auth/oidc: sign-in with ProConnect (issue 17). Every route but `config` is 404 without OIDC_ISSUER."""
+"""/api/auth/oidc: sign-in with ProConnect. Every route but `config` is 404 without OIDC_ISSUER."""
 from functools import wraps
 from urllib.parse import quote
 

@@ -1,4 +1,4 @@
-"""A typologie: a kind of letter with its treatment deadline (issue 13)."""
+"""A typologie: a kind of letter with its treatment deadline."""
 from datetime import datetime
 
 from sqlalchemy import Boolean, Integer, String

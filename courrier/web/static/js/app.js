@@ -60,7 +60,7 @@ const NAV_GROUPS = [
 const ACCOUNT_GROUP = "compte";
 
 const HOME = "/accueil";
-// A session restricted to enrolling or to changing its password (issue 15) shows only this screen.
+// A session restricted to enrolling or to changing its password shows only this screen.
 const RESTRICTED_SCREEN = "/securite";
 
 const SESSION_END_MESSAGES = {

@@ -1,4 +1,4 @@
-// The re-authentication dialog (issue 15): a sensitive action answered `reauthentication_required`
+// The re-authentication dialog: a sensitive action answered `reauthentication_required`
 // asks for the password (and the code when MFA is on), then the action is sent again.
 
 import * as api from "./api.js";

@@ -1,4 +1,4 @@
-// A letter's correspondents, nature and links (issue 14): the rows of the detail list (sender and
+// A letter's correspondents, nature and links: the rows of the detail list (sender and
 // recipient with their directory card, nature, registered-mail number, acknowledgement of receipt,
 // the letter it answers), the "Réponses" card with its "Répondre" button, the acknowledgement form,
 // and the history lines of those steps. "Répondre" and the acknowledgement form are shown when the

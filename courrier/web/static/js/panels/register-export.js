@@ -1,4 +1,4 @@
-// The export of the chronological register (issue 14): every letter of one type and period, in
+// The export of the chronological register: every letter of one type and period, in
 // reference order, as a CSV file (for a spreadsheet) or a PDF (to print, for the archives). Offered
 // when the register list's `meta.actions` says "exporter_registre" (the server's rule).
 

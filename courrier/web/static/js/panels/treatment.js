@@ -1,4 +1,4 @@
-// The treatment of a letter (issue 13): its deadline badge, its typologie, the treatment rows of
+// The treatment of a letter: its deadline badge, its typologie, the treatment rows of
 // the detail list, the "Traitement" panel (take in charge, mark treated, reopen) and the history
 // lines of those steps. A button is shown when the letter's `actions` (the server's rules) list its
 // step; a refusal (a change made meanwhile) is shown with the server's message.

@@ -1,4 +1,4 @@
-// The correspondents directory (issue 14): search (case and accents ignored by the server), the
+// The correspondents directory: search (case and accents ignored by the server), the
 // create and edit form with the postal address, the duplicate warning with "Créer quand même", the
 // CSV export, a contact's letters, and — for administrateurs — merge and delete.
 

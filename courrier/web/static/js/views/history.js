@@ -4,7 +4,7 @@ import * as api from "../api.js";
 import { h, label, formatDateTime } from "../dom.js";
 import { pageHeader, dataTable, pagination, sessionState, deviceCell } from "../components.js";
 
-// Event types the shared labels may not name yet (issue 15's second factor).
+// Event types the shared labels may not name yet (the second factor).
 const SECURITY_LABELS = {
   mfa_enabled: "Double authentification activée",
   mfa_disabled: "Double authentification désactivée",

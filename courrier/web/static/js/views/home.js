@@ -1,4 +1,4 @@
-// The home screen (issue 13): the caller's work queues (bannettes) with their counts, each one a
+// The home screen: the caller's work queues (bannettes) with their counts, each one a
 // link to the register filtered on it.
 
 import * as api from "../api.js";

@@ -14,6 +14,7 @@ const FILTERS = ["bannette", "statut", "type", "priorite", "q", "date_from", "da
 const BANNETTE_LABELS = {
   a_qualifier: "À qualifier",
   a_valider: "À valider",
+  a_venir: "En attente de validation",
   a_traiter: "À traiter",
   en_copie: "En copie, non lus",
   en_retard: "En retard",

@@ -1,4 +1,4 @@
-// Administration of the typologies (issue 13): the kinds of letters and their treatment deadline in
+// Administration of the typologies: the kinds of letters and their treatment deadline in
 // working days, with their mode (normal, silence vaut acceptation, silence vaut rejet). Create,
 // change, deactivate and reactivate; a typologie is never deleted.
 

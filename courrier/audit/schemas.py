@@ -140,7 +140,7 @@ class EventTypeSchema(Schema):
     label = fields.String(metadata={"example": "Double authentification activée"})
 
 
-# ------------------------------------------------------------------ the caller's own history (issue 15)
+# ------------------------------------------------------------------ the caller's own history
 
 class HistoryEventArgsSchema(PeriodArgsSchema):
     type = fields.String(validate=one_of(SECURITY_EVENT_TYPES))

@@ -564,3 +564,14 @@ def test_the_migration_adds_the_flag_without_forcing_existing_accounts(tmp_path,
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@FIRST_LOGIN
+def test_a_password_chosen_at_the_console_is_never_forced(app, client, auth, admin, runner):
+    user = created_by_admin(client, admin)
+    result = runner.invoke(args=["create-admin", "--email", user["email"], "--nom", "X", "--prenom", "Y",
+                                 "--password", NEW_PASSWORD])
+    assert result.exit_code == 0, result.output
+    assert user_row(app, user["id"]).password_change_required is False
+    login = auth.login(user["email"], NEW_PASSWORD)
+    assert login.status_code == 200 and "restriction" not in login.json["data"]

@@ -37,6 +37,8 @@ def create_admin_command(email, nom, prenom, contact, password):
             if problems:
                 raise click.ClickException(" ".join(problems))
             user.password_hash, user.password_policy = hash_password(password), policy_mark("administrateur")
+            # Chosen by the administrateur themself at the console: nothing to change at the next login.
+            user.password_change_required = False
         announce(signals.user_updated, subject_user_id=user.id, email=email, details={"changes": changes, "via": "cli"})
         db.session.commit()
         click.echo(f"{email} est maintenant administrateur.")

@@ -6,9 +6,10 @@ from courrier.documents.models import Attachment, Document, DocumentEvent, Refer
 from courrier.notifications.models import Notification
 from courrier.oidc.models import OidcIdentity, OidcPendingLogin, OidcSessionHint, OidcTicket
 from courrier.services.models import Service, ServiceMember
-from courrier.statistics.models import DailyCount, DurationCount, LetterFacts
+from courrier.statistics.models import DailyCount, DurationCount, LetterFacts, MonthlyCount
 from courrier.typologies.models import Typologie
 
 __all__ = ["AuditAnchor", "AuditEvent", "AuthSession", "User", "Contact", "Attachment", "Document", "DocumentEvent",
            "ReferenceCounter", "Notification", "OidcIdentity", "OidcPendingLogin", "OidcSessionHint", "OidcTicket",
-           "Service", "ServiceMember", "Typologie", "DailyCount", "DurationCount", "LetterFacts"]
+           "Service", "ServiceMember", "Typologie", "DailyCount", "DurationCount", "LetterFacts",
+           "MonthlyCount"]

@@ -12,7 +12,7 @@ from courrier import create_app, deadlines, register_migrations
 from courrier.documents.models import Document
 from courrier.extensions import db
 from courrier.statistics import ledger
-from courrier.statistics.models import DailyCount, DurationCount, LetterFacts
+from courrier.statistics.models import ALL, DailyCount, DurationCount, LetterFacts, MonthlyCount
 from courrier.statistics.service import default_period, month_spans, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,7 +293,7 @@ def test_a_csv_cell_starting_with_a_formula_is_written_as_text(client, org):
 def aggregates(app):
     with app.app_context():
         tables = {}
-        for model in (DailyCount, DurationCount):
+        for model in (DailyCount, MonthlyCount, DurationCount):
             table = model.__table__
             tables[model.__tablename__] = {tuple(row[:-1]): row[-1] for row in db.session.execute(
                 select(table).where(table.c.nombre != 0))}
@@ -366,7 +366,8 @@ def test_aggregates_equal_a_recount_after_random_actions(app, client, auth, org)
         db.session.remove()
     assert treated > 0
     kept = aggregates(app)
-    assert sum(kept["statistiques_jours"].values()) == len(letters)
+    every = {key: n for key, n in kept["statistiques_jours"].items() if key[:2] == (ALL, ALL)}
+    assert sum(every.values()) == len(letters)
     assert kept == rebuilt(app)
 
 
@@ -426,8 +427,10 @@ def test_the_migration_counts_the_letters_already_registered(tmp_path, scratch_d
             upgrade()
             facts = db.session.execute(select(LetterFacts.__table__)).one()
             assert (facts.jour, facts.jour_traite, facts.duree) == (date(2026, 11, 2), date(2026, 11, 6), 4)
-            assert db.session.execute(select(DailyCount.__table__.c.nombre)).scalars().all() == [1]
-            assert db.session.execute(select(DurationCount.__table__.c.mois)).scalars().all() == [date(2026, 11, 1)]
+            # Counted under its own keys and under ALL services, ALL typologies, both: four rows of one letter.
+            for model in (DailyCount, MonthlyCount, DurationCount):
+                assert db.session.execute(select(model.__table__.c.nombre)).scalars().all() == [1, 1, 1, 1]
+            assert set(db.session.execute(select(DurationCount.__table__.c.mois)).scalars()) == {date(2026, 11, 1)}
         client = app.test_client()
         admin = AuthActions(app, client).account("administrateur")
         answer = client.get(URL, query_string={"date_from": "2026-11-01", "date_to": "2026-11-30"},

@@ -8,20 +8,23 @@ recount is idempotent (a letter whose facts did not change costs two reads), so 
 history lines do not matter. Rows written without the app (a bulk import, the bench's seeding) are counted
 by `flask statistiques rebuild`, which recounts everything from the letters.
 """
+from collections import Counter
 from datetime import date, timezone
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from courrier import deadlines
 from courrier.documents.models import TRAITE, Document, DocumentEvent
-from courrier.statistics.models import NONE, DailyCount, DurationCount, LetterFacts
+from courrier.statistics.models import ALL, NONE, DailyCount, DurationCount, LetterFacts, MonthlyCount
 
 FACT_COLUMNS = (Document.id, Document.created_at, Document.type, Document.service_id, Document.typologie_id,
                 Document.date_reception, Document.traitement_etat, Document.traite_at)
 BATCH = 5_000
+# Processing time is the time to answer what was received: incoming letters only.
+DURATION_TYPE = "entrant"
 
 
 @lru_cache(maxsize=4096)
@@ -53,22 +56,39 @@ def month_of(day):
     return date(day.year, day.month, 1)
 
 
+def cube(service_id, typologie_id):
+    """The (service, typologie) keys a letter is counted under: its own, and ALL for either or both."""
+    return ((service_id, typologie_id), (ALL, typologie_id), (service_id, ALL), (ALL, ALL))
+
+
+def buckets(facts):
+    """{(model, key): 1} of one letter's facts (the keys of each aggregate it counts in)."""
+    counted = Counter()
+    for service_id, typologie_id in cube(facts["service_id"], facts["typologie_id"]):
+        keys = {"type": facts["type"], "service_id": service_id, "typologie_id": typologie_id}
+        counted[(DailyCount, frozenset({**keys, "jour": facts["jour"]}.items()))] += 1
+        counted[(MonthlyCount, frozenset({**keys, "mois": month_of(facts["jour"])}.items()))] += 1
+        if facts["duree"] is not None and facts["type"] == DURATION_TYPE:
+            counted[(DurationCount, frozenset({"mois": month_of(facts["jour_traite"]), "duree": facts["duree"],
+                                               "service_id": service_id, "typologie_id": typologie_id}.items()))] += 1
+    return counted
+
+
 def _upsert(connection):
     return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[connection.dialect.name]
 
 
-def _add(connection, facts, sign):
-    """Add (sign 1) or take away (sign -1) one letter's facts to the aggregates."""
+def _apply(connection, deltas):
+    """Add each delta to its aggregate row: one INSERT … ON CONFLICT DO UPDATE per aggregate."""
     upsert = _upsert(connection)
-    keys = {name: facts[name] for name in ("type", "service_id", "typologie_id")}
-    buckets = [(DailyCount, {"jour": facts["jour"], **keys})]
-    if facts["jour_traite"] is not None:
-        buckets.append((DurationCount, {"mois": month_of(facts["jour_traite"]), "duree": facts["duree"], **keys}))
-    for model, key in buckets:
-        table = model.__table__
-        statement = upsert(table).values(**key, nombre=sign)
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=list(key), set_={"nombre": table.c.nombre + statement.excluded.nombre}))
+    for model in (DailyCount, MonthlyCount, DurationCount):
+        rows = [{**dict(key), "nombre": delta} for (kind, key), delta in deltas.items() if kind is model and delta]
+        if rows:
+            table = model.__table__
+            statement = upsert(table).values(rows)
+            connection.execute(statement.on_conflict_do_update(
+                index_elements=[column.name for column in table.primary_key.columns],
+                set_={"nombre": table.c.nombre + statement.excluded.nombre}))
 
 
 def recount(connection, document_id):
@@ -77,14 +97,17 @@ def recount(connection, document_id):
     row = connection.execute(select(*FACT_COLUMNS).where(Document.id == document_id)).one_or_none()
     old = connection.execute(select(ledger).where(ledger.c.document_id == document_id)).mappings().one_or_none()
     new = facts_of(row, current_app.config["HOLIDAYS_SUBDIVISION"]) if row is not None else None
-    if new == (dict(old) if old is not None else None):
+    old = dict(old) if old is not None else None
+    if new == old:
         return
+    deltas = Counter()
     if old is not None:
-        _add(connection, old, -1)
+        deltas.subtract(buckets(old))
         connection.execute(delete(ledger).where(ledger.c.document_id == document_id))
     if new is not None:
-        _add(connection, new, 1)
+        deltas.update(buckets(new))
         connection.execute(insert(ledger).values(**new))
+    _apply(connection, deltas)
 
 
 def _history_line_inserted(mapper, connection, target):
@@ -100,30 +123,20 @@ def connect_statistics_listeners():
 def rebuild(session, on_batch=None):
     """Recount every letter from scratch (after a bulk load, or to check the aggregates): one transaction."""
     subdivision = current_app.config["HOLIDAYS_SUBDIVISION"]
-    for model in (DailyCount, DurationCount, LetterFacts):
+    for model in (DailyCount, MonthlyCount, DurationCount, LetterFacts):
         session.execute(delete(model))
     rows = session.execute(select(*FACT_COLUMNS).execution_options(yield_per=BATCH))
-    count = 0
+    totals, count = Counter(), 0
     for batch in rows.partitions():
-        session.execute(insert(LetterFacts.__table__), [facts_of(row, subdivision) for row in batch])
+        facts = [facts_of(row, subdivision) for row in batch]
+        session.execute(insert(LetterFacts.__table__), facts)
+        for one in facts:
+            totals.update(buckets(one))
         count += len(batch)
         if on_batch is not None:
             on_batch(count)
-    facts = LetterFacts.__table__.c
-    keys = (facts.type, facts.service_id, facts.typologie_id)
-    session.execute(insert(DailyCount).from_select(
-        ["jour", "type", "service_id", "typologie_id", "nombre"],
-        select(facts.jour, *keys, func.count()).group_by(facts.jour, *keys)))
-    treated = session.execute(
-        select(facts.jour_traite, *keys, facts.duree, func.count().label("nombre"))
-        .where(facts.jour_traite.is_not(None)).group_by(facts.jour_traite, *keys, facts.duree)).all()
-    months = {}
-    for row in treated:
-        key = (month_of(row.jour_traite), row.type, row.service_id, row.typologie_id, row.duree)
-        months[key] = months.get(key, 0) + row.nombre
-    names = ("mois", "type", "service_id", "typologie_id", "duree")
-    for start in range(0, len(months), BATCH):
-        chunk = list(months.items())[start:start + BATCH]
-        session.execute(insert(DurationCount.__table__),
-                        [{**dict(zip(names, key)), "nombre": n} for key, n in chunk])
+    for model in (DailyCount, MonthlyCount, DurationCount):
+        rows = [{**dict(key), "nombre": n} for (kind, key), n in totals.items() if kind is model]
+        for start in range(0, len(rows), BATCH):
+            session.execute(insert(model.__table__), rows[start:start + BATCH])
     return count

@@ -2,12 +2,15 @@
 
 `statistiques_courriers` is the ledger: what the aggregates hold for each letter (its registration day,
 type, service, typologie and, once treated, its treatment day and processing time). A change to the letter
-is compared with its ledger row, and only the difference goes to the two aggregates:
-`statistiques_jours` (letters registered per UTC day × type × service × typologie) and
-`statistiques_durees` (treated letters per month of treatment × type × service × typologie × processing
-time in working days, the histogram the percentiles are read from).
+is compared with its ledger row, and only the difference goes to the aggregates: letters registered per UTC
+day (`statistiques_jours`, the weekly chart) and per month (`statistiques_mois`, the bars per service), and
+incoming letters treated per month and processing time in working days (`statistiques_durees`, the histogram
+the percentiles are read from).
 
-"No service" and "no typologie" are stored as '' (NULLs would make every NULL key a row of its own).
+Each aggregate is a small cube: a letter is counted under its service and under ALL ('*'), under its
+typologie and under ALL, so the dashboard of every service reads the ALL rows (a few thousand a year)
+instead of adding up the rows of each service and typologie. "No service" and "no typologie" are stored
+as '' (NULLs would make every NULL key a row of its own).
 """
 from datetime import date
 from typing import Optional
@@ -19,6 +22,7 @@ from courrier.documents.models import TRAITE, Document
 from courrier.extensions import db
 
 NONE = ""
+ALL = "*"
 
 
 class LetterFacts(db.Model):
@@ -26,7 +30,8 @@ class LetterFacts(db.Model):
 
     __tablename__ = "statistiques_courriers"
     __table_args__ = (
-        # The edges of a period that does not cover whole months: treated letters of a few days.
+        # The edges of a period that does not cover whole months: the letters of a few days.
+        Index("ix_statistiques_courriers_jour", "jour", "type", "service_id", "typologie_id"),
         Index("ix_statistiques_courriers_jour_traite", "jour_traite", "type", "service_id", "typologie_id",
               "duree"),
     )
@@ -41,24 +46,36 @@ class LetterFacts(db.Model):
 
 
 class DailyCount(db.Model):
-    """Letters registered on `jour` (UTC, like the register's filters)."""
+    """Letters registered on `jour` (UTC, like the register's filters), for the weekly chart."""
 
     __tablename__ = "statistiques_jours"
 
-    jour: Mapped[date] = mapped_column(Date, primary_key=True)
-    type: Mapped[str] = mapped_column(String(10), primary_key=True)
     service_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     typologie_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    jour: Mapped[date] = mapped_column(Date, primary_key=True)
+    type: Mapped[str] = mapped_column(String(10), primary_key=True)
+    nombre: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MonthlyCount(db.Model):
+    """Letters registered in the month starting on `mois` (UTC days), for the bars per service."""
+
+    __tablename__ = "statistiques_mois"
+
+    typologie_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    mois: Mapped[date] = mapped_column(Date, primary_key=True)
+    type: Mapped[str] = mapped_column(String(10), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     nombre: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DurationCount(db.Model):
-    """Letters treated in the month starting on `mois` (Europe/Paris), `duree` working days after receipt."""
+    """Incoming letters treated in the month starting on `mois` (Europe/Paris), `duree` working days after
+    their receipt."""
 
     __tablename__ = "statistiques_durees"
 
     mois: Mapped[date] = mapped_column(Date, primary_key=True)
-    type: Mapped[str] = mapped_column(String(10), primary_key=True)
     service_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     typologie_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     duree: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -18,8 +18,8 @@ from courrier.errors import ApiError
 from courrier.extensions import db
 from courrier.services.models import Service
 from courrier.services.service import SERVICE_NOT_FOUND, subtree_ids
-from courrier.statistics.ledger import month_of
-from courrier.statistics.models import NONE, OPEN_LETTER, DailyCount, DurationCount, LetterFacts
+from courrier.statistics.ledger import DURATION_TYPE, month_of
+from courrier.statistics.models import ALL, NONE, OPEN_LETTER, DailyCount, DurationCount, LetterFacts, MonthlyCount
 from courrier.typologies.models import Typologie
 
 PILOTER = "piloter"
@@ -73,9 +73,26 @@ class Query:
     type: str | None = None
     typologie_id: str | None = None
 
-    def where(self, table_or_columns, none_is=NONE):
-        """The filters on an aggregate's (or the letters') service, type and typologie columns."""
-        columns = table_or_columns
+    def services_in(self, columns, per_service):
+        """The aggregate rows of the services asked: one per service, or the ALL row when every service is."""
+        if self.services is not None:
+            return columns.service_id.in_(sorted(self.services)) if self.services else False
+        return columns.service_id != ALL if per_service else columns.service_id == ALL
+
+    def typologies_in(self, columns, per_typologie=False):
+        """The aggregate rows of the typologie asked, or of each typologie, or the ALL row."""
+        if self.typologie_id:
+            return columns.typologie_id == self.typologie_id
+        return columns.typologie_id != ALL if per_typologie else columns.typologie_id == ALL
+
+    def cube(self, columns, per_service=False, per_typologie=False):
+        terms = [self.services_in(columns, per_service), self.typologies_in(columns, per_typologie)]
+        if self.type and "type" in columns:
+            terms.append(columns.type == self.type)
+        return and_(*terms)
+
+    def facts(self, columns):
+        """The same filters on the ledger (one row per letter, no ALL rows)."""
         terms = []
         if self.services is not None:
             terms.append(columns.service_id.in_(sorted(self.services)) if self.services else False)
@@ -89,7 +106,7 @@ class Query:
 def dashboard(query, today=None):
     """Every figure of the dashboard for `query`: {data, meta} (schemas.DashboardEnvelopeSchema)."""
     today = today or deadlines.paris_today()
-    weeks, per_service = registrations(query)
+    weeks, per_service = registrations(query, today)
     durations = processing_times(query, today)
     late = late_letters(query, today)
     horizon = deadlines.add_working_days(today, SILENCE_HORIZON, current_app.config["HOLIDAYS_SUBDIVISION"])
@@ -137,21 +154,34 @@ def iso_weeks(start, end):
         monday += timedelta(days=7)
 
 
-def registrations(query):
-    """Letters registered per ISO week and type, and per service and type, in the period."""
-    counts = DailyCount.__table__.c
-    where = and_(counts.jour >= query.date_from, counts.jour <= query.date_to, query.where(counts))
-    per_day = db.session.execute(select(counts.jour, counts.type, func.sum(counts.nombre))
-                                 .where(where).group_by(counts.jour, counts.type)).all()
+def registrations(query, today):
+    """Letters registered per ISO week and type (the daily aggregate), and per service and type (the monthly
+    one, the days at the edges of the period from the ledger)."""
+    days = DailyCount.__table__.c
+    per_day = db.session.execute(
+        select(days.jour, days.type, func.sum(days.nombre))
+        .where(days.jour.between(query.date_from, query.date_to), query.cube(days))
+        .group_by(days.jour, days.type)).all()
     per_week = {monday: Counter() for monday in iso_weeks(query.date_from, query.date_to)}
     for day, kind, n in per_day:
         per_week[day - timedelta(days=day.weekday())][kind] += n
     weeks = [{"semaine": "{0}-S{1:02d}".format(*monday.isocalendar()[:2]), "debut": monday,
               **{kind + "s": counter[kind] for kind in COUNTED_TYPES}} for monday, counter in per_week.items()]
+    whole, edges = month_spans(query.date_from, query.date_to, today)
+    months, facts = MonthlyCount.__table__.c, LetterFacts.__table__.c
+    rows = []
+    if whole:
+        rows += db.session.execute(
+            select(months.service_id, months.type, func.sum(months.nombre))
+            .where(months.mois.in_(whole), query.cube(months, per_service=True))
+            .group_by(months.service_id, months.type)).all()
+    if edges:
+        rows += db.session.execute(
+            select(facts.service_id, facts.type, func.count())
+            .where(or_(*(facts.jour.between(first, last) for first, last in edges)), query.facts(facts))
+            .group_by(facts.service_id, facts.type)).all()
     per_service = defaultdict(lambda: {kind + "s": 0 for kind in COUNTED_TYPES})
-    for service_id, kind, n in db.session.execute(
-            select(counts.service_id, counts.type, func.sum(counts.nombre)).where(where)
-            .group_by(counts.service_id, counts.type)):
+    for service_id, kind, n in rows:
         if n:
             per_service[service_id][kind + "s"] += n
     return weeks, per_service
@@ -160,8 +190,8 @@ def registrations(query):
 # ------------------------------------------------------------------ processing times
 
 def month_spans(start, end, today):
-    """Split [start, end] into whole months (read from the monthly histogram) and edge day ranges (read from
-    the ledger). A month cut by `end` counts as whole when `end` is today or later: nothing is treated later."""
+    """Split [start, end] into whole months (read from a monthly aggregate) and edge day ranges (read from
+    the ledger). A month cut by `end` counts as whole when `end` is today or later: nothing happens later."""
     whole, edges = [], []
     month = month_of(start)
     while month <= end:
@@ -176,27 +206,30 @@ def month_spans(start, end, today):
 
 
 def processing_times(query, today):
-    """Histograms of processing time (working days) per service and per typologie, for letters treated
-    (Europe/Paris day) in the period."""
-    whole, edges = month_spans(query.date_from, query.date_to, today)
-    rows = []
-    if whole:
-        histogram = DurationCount.__table__.c
-        rows += db.session.execute(
-            select(histogram.service_id, histogram.typologie_id, histogram.duree, func.sum(histogram.nombre))
-            .where(histogram.mois.in_(whole), query.where(histogram))
-            .group_by(histogram.service_id, histogram.typologie_id, histogram.duree)).all()
-    if edges:
-        facts = LetterFacts.__table__.c
-        rows += db.session.execute(
-            select(facts.service_id, facts.typologie_id, facts.duree, func.count())
-            .where(or_(*(facts.jour_traite.between(first, last) for first, last in edges)), query.where(facts))
-            .group_by(facts.service_id, facts.typologie_id, facts.duree)).all()
+    """Histograms of processing time (working days) per service and per typologie, for the incoming letters
+    treated (Europe/Paris day) in the period."""
     services, typologies = defaultdict(Counter), defaultdict(Counter)
-    for service_id, typologie_id, duree, n in rows:
-        if n:
-            services[service_id][duree] += n
-            typologies[typologie_id][duree] += n
+    if query.type and query.type != DURATION_TYPE:
+        return {"services": services, "typologies": typologies}
+    whole, edges = month_spans(query.date_from, query.date_to, today)
+    histogram, facts = DurationCount.__table__.c, LetterFacts.__table__.c
+    for into, group, per in ((services, "service_id", {"per_service": True}),
+                             (typologies, "typologie_id", {"per_typologie": True})):
+        rows = []
+        if whole:
+            rows += db.session.execute(
+                select(histogram[group], histogram.duree, func.sum(histogram.nombre))
+                .where(histogram.mois.in_(whole), query.cube(histogram, **per))
+                .group_by(histogram[group], histogram.duree)).all()
+        if edges:
+            rows += db.session.execute(
+                select(facts[group], facts.duree, func.count())
+                .where(or_(*(facts.jour_traite.between(first, last) for first, last in edges)),
+                       facts.type == DURATION_TYPE, query.facts(facts))
+                .group_by(facts[group], facts.duree)).all()
+        for key, duree, n in rows:
+            if n:
+                into[key][duree] += n
     return {"services": services, "typologies": typologies}
 
 

@@ -1,6 +1,7 @@
 // Form building blocks: a labelled field with its own error line, and the plumbing that puts the
 // API's `errors` next to the matching fields.
 
+import * as api from "./api.js";
 import { h, replace } from "./dom.js";
 
 /**
@@ -59,6 +60,23 @@ export function field(spec) {
  * A new password and its confirmation (names `password` and `password_confirmation`); the confirmation's
  * id is `<id>-confirmation` unless given.
  */
+/** « Au moins 16 caractères (72 octets au plus) »: the password rule for `role`, from GET /api/auth/config. */
+export function passwordRule(policy, role) {
+  return `Au moins ${policy.min_length[role]} caractères (${policy.max_bytes} octets au plus)`;
+}
+
+/**
+ * Write `sentence(rule)` into the hint of a new-password field once the server's policy is read (the
+ * hint keeps its default text should the read fail).
+ */
+export function statePasswordRule(passwordField, role, sentence) {
+  const hint = passwordField.row.querySelector(".field-hint");
+  api
+    .request("/api/auth/config", { auth: false })
+    .then(({ data }) => { hint.textContent = sentence(passwordRule(data.password_policy, role)); })
+    .catch(() => {});
+}
+
 export function newPasswordFields({ id, confirmationId = `${id}-confirmation`, label, confirmationLabel, hint }) {
   return {
     password: field({ id, name: "password", label, type: "password", required: true, autocomplete: "new-password", hint }),

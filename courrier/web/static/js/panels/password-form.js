@@ -2,10 +2,13 @@
 
 import * as api from "../api.js";
 import { h } from "../dom.js";
-import { field, formOf, newPasswordFields, onSubmit, valuesOf } from "../forms.js";
+import { field, formOf, newPasswordFields, onSubmit, statePasswordRule, valuesOf } from "../forms.js";
 
-/** The "Changer de mot de passe" card; `onChanged` runs once the server accepted the new password. */
-export function passwordForm({ onChanged } = {}) {
+/**
+ * The "Changer de mot de passe" card; `onChanged` runs once the server accepted the new password. With
+ * the caller's `role`, the hint states that role's rule as the server applies it.
+ */
+export function passwordForm({ onChanged, role } = {}) {
   const fields = {
     current_password: field({ id: "password-current", name: "current_password", label: "Mot de passe actuel", type: "password", required: true, autocomplete: "current-password" }),
     ...newPasswordFields({
@@ -16,6 +19,7 @@ export function passwordForm({ onChanged } = {}) {
       hint: "Au moins 12 caractères, 16 pour un validateur ou un administrateur (72 octets au plus), difficile à deviner.",
     }),
   };
+  if (role) statePasswordRule(fields.password, role, (rule) => `${rule}, difficile à deviner.`);
   const submit = h("button", { type: "submit", class: "btn", id: "password-submit" }, "Changer le mot de passe");
   const { form, errors } = formOf({ id: "password-form", fields, alertId: "password-message", buttons: submit });
   onSubmit(form, submit, errors, async () => {

@@ -2,7 +2,7 @@
 
 import * as api from "../api.js";
 import { h } from "../dom.js";
-import { field, formOf, newPasswordFields, onSubmit, valuesOf, withoutEmpty } from "../forms.js";
+import { field, formOf, newPasswordFields, onSubmit, statePasswordRule, valuesOf, withoutEmpty } from "../forms.js";
 import { authCard } from "../components.js";
 import { mfaStep } from "../panels/mfa-step.js";
 import { proconnectBlock } from "../panels/proconnect.js";
@@ -65,6 +65,8 @@ export function registerView({ onLogin }) {
       hint: "Au moins 12 caractères (72 octets au plus), difficile à deviner : évitez votre nom, votre adresse et les mots de passe courants.",
     }),
   };
+  // Registration makes agents: their rule, as the server applies it.
+  statePasswordRule(fields.password, "agent", (rule) => `${rule}, difficile à deviner : évitez votre nom, votre adresse et les mots de passe courants.`);
   const submit = h("button", { type: "submit", class: "btn btn-block", id: "register-submit" }, "Créer mon compte");
   const { form, errors } = formOf({ id: "register-form", fields, alertId: "register-error", buttons: submit });
   onSubmit(form, submit, errors, async () => onLogin(await api.register(withoutEmpty(valuesOf(fields), "contact"))));

@@ -126,7 +126,7 @@ export async function securityView({ navigate, flash, refreshUser }) {
       { class: "page", "data-testid": "security-page" },
       pageHeader("Sécurité du compte"),
       banner,
-      passwordForm({ onChanged: () => reload("Mot de passe modifié.") }),
+      passwordForm({ role: me.role, onChanged: () => reload("Mot de passe modifié.") }),
     );
   }
 

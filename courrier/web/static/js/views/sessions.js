@@ -126,6 +126,6 @@ export async function sessionsView({ query, navigate, onLogout, user }) {
     h("div", { class: "toolbar" }, toggle.row),
     table,
     notificationsForm(user, mePayload.data),
-    passwordForm(),
+    passwordForm({ role: mePayload.data.role }),
   );
 }

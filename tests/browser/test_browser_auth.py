@@ -46,7 +46,8 @@ def test_registration_shows_field_errors_next_to_fields_then_creates_an_agent(ne
     page.goto("/#/login")
     page.click("#register-link")
     expect(page.locator("#register-form")).to_be_visible()
-    expect(page.locator("#register-password-hint")).to_contain_text("Au moins 12 caractères (72 octets au plus), difficile")
+    expect(page.locator("#register-password-hint")).to_contain_text(
+        "Au moins 12 caractères (72 octets au plus), difficile")
     e2e.assert_labelled(page)
 
     page.fill("#register-nom", "Lefèvre")

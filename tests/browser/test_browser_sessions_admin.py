@@ -48,7 +48,8 @@ def test_changing_the_password_keeps_this_session_and_closes_the_others(new_page
     page = e2e.login(new_page(), account)
     e2e.open_nav(page, "nav-sessions")
     # The hint states the caller's own rule, as the server applies it.
-    expect(page.locator("#password-new-hint")).to_have_text("Au moins 12 caractères (72 octets au plus), difficile à deviner.")
+    expect(page.locator("#password-new-hint")).to_have_text(
+        "Au moins 12 caractères (72 octets au plus), difficile à deviner.")
 
     new_password = e2e.strong_password()
     page.fill("#password-current", "pas-le-bon")

@@ -244,7 +244,7 @@ def _close_answered_letter(reply, user, now):
     """A validated reply treats the letter it answers, with a history entry on both."""
     # Locked first (PostgreSQL; SQLite's write lock is already held), so that `from` is the state replaced.
     letter = db.session.scalars(select(Document).where(Document.id == reply.en_reponse_a_id)
-                                .with_for_update().execution_options(populate_existing=True)).one()
+                                .with_for_update(of=Document).execution_options(populate_existing=True)).one()
     before = rules.etat_of(letter.statut, letter.service_id, letter.traitement_etat)
     closed = db.session.execute(
         update(Document).where(Document.id == letter.id, or_(Document.traitement_etat.is_(None),

@@ -27,7 +27,8 @@ MESSAGES = {
     "internal_error": "Erreur interne du serveur.",
     "service_unavailable": "Service momentanément indisponible : la base de données est injoignable.",
     "mfa_enrollment_required": "Activez la double authentification pour accéder à l'application.",
-    "password_change_required": "Votre mot de passe ne respecte plus la politique : changez-le pour continuer.",
+    "password_change_required": "Changez votre mot de passe pour continuer : il a été fixé par un administrateur, "
+                                "ou ne respecte plus la politique.",
     "reauthentication_required": "Confirmez votre identité (mot de passe, et code si la double authentification "
                                  "est active) pour cette action.",
 }

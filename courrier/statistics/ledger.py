@@ -78,11 +78,21 @@ def _upsert(connection):
     return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[connection.dialect.name]
 
 
+def _lock_order(item):
+    (kind, key), _ = item
+    return kind.__tablename__, sorted((name, str(value)) for name, value in key)
+
+
 def _apply(connection, deltas):
-    """Add each delta to its aggregate row: one INSERT … ON CONFLICT DO UPDATE per aggregate."""
+    """Add each delta to its aggregate row: one INSERT … ON CONFLICT DO UPDATE per aggregate.
+
+    The rows go in the order of their keys, so that two transactions lock the rows they share (the ALL
+    rows above all) in the same order, and wait for each other instead of deadlocking.
+    """
     upsert = _upsert(connection)
     for model in (DailyCount, MonthlyCount, DurationCount):
-        rows = [{**dict(key), "nombre": delta} for (kind, key), delta in deltas.items() if kind is model and delta]
+        rows = [{**dict(key), "nombre": delta}
+                for (kind, key), delta in sorted(deltas.items(), key=_lock_order) if kind is model and delta]
         if rows:
             table = model.__table__
             statement = upsert(table).values(rows)

@@ -51,7 +51,8 @@ def oidc_server(tmp_path_factory, provider_url):
         "APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "JWT_SECRET_KEY": secrets.token_hex(32),
         "DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite'}", "BCRYPT_ROUNDS": "4", "AUTH_RATE_LIMIT": "10000 per minute",
         "UPLOAD_FOLDER": str(tmp / "uploads"), "RATELIMIT_STORAGE_URI": "memory://", "FLASK_APP": "wsgi",
-        "PYTHONUNBUFFERED": "1", "MFA_REQUIRED_ROLES": "none", "APP_URL": base_url,
+        "PYTHONUNBUFFERED": "1", "MFA_REQUIRED_ROLES": "none", "PASSWORD_CHANGE_ON_FIRST_LOGIN": "false",
+        "APP_URL": base_url,
         "OIDC_ISSUER": provider_url, "OIDC_CLIENT_ID": "courrier-e2e", "OIDC_CLIENT_SECRET": secrets.token_hex(16),
         "OIDC_SCOPES": "openid profile email given_name usual_name uid siret", "OIDC_ALLOWED_SIRETS": ALLOWED_SIRET,
     })

@@ -222,12 +222,15 @@ def serving(tmp, **settings):
 
 
 def pytest_collection_modifyitems(items):
-    """Every test of this folder talks to `serving`'s server, on SQLite whatever TEST_DATABASE_URL says:
-    marked `sqlite_server`, so that CI's PostgreSQL pass does not run them a second time unchanged."""
+    """Every test of this folder drives Chromium against `serving`'s server, on SQLite whatever
+    TEST_DATABASE_URL says: marked `browser` and `system` (the run of the servers' tests, never the
+    in-process one, even if a module forgets its pytestmark), and `sqlite_server`, so that CI's PostgreSQL
+    pass does not run them a second time unchanged."""
     here = Path(__file__).parent
     for item in items:
         if here in item.path.parents:
-            item.add_marker(pytest.mark.sqlite_server)
+            for mark in (pytest.mark.browser, pytest.mark.system, pytest.mark.sqlite_server):
+                item.add_marker(mark)
 
 
 @pytest.fixture(scope="session")

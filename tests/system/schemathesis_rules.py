@@ -11,6 +11,7 @@ RULES_BEYOND_THE_DOCUMENT = {
     "compares two fields (a period, a primary service among the services, one of code or recovery code, "
     "a postcode with its country written any way, a contact with the one of the URL)": [
         r"^La fin de la période précède son début\.$", r"^La période ne peut pas dépasser 5 ans\.$",
+        r"^Choisissez le tableau à exporter\.$",
         r"^Le service principal doit faire partie de la liste des services\.$",
         r"^Envoyez soit `code`, soit `recovery_code`\.$",
         r"^code_postal : Un code postal français compte 5 chiffres\.$",

@@ -1,5 +1,4 @@
 """/api/contacts: the correspondents directory; everyone writes it, administrateurs delete and merge."""
-from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 
 from courrier.auth.guard import auth_required, current_principal
@@ -8,6 +7,7 @@ from courrier.contacts.schemas import (
     ContactCreateSchema, ContactListArgsSchema, ContactSchema, ContactUpdateSchema, ForceArgsSchema, MergeResultSchema,
     MergeSchema,
 )
+from courrier.csvfile import csv_download
 from courrier.documents.schemas import DocumentSchema
 from courrier.resources import resolver
 from courrier.schemas import MessageEnvelopeSchema, PaginationArgsSchema, envelope
@@ -34,10 +34,7 @@ CSV_RESPONSE = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 def list_contacts(filters):
     """The directory, alphabetically; `q` ignores case and accents; `format=csv` exports every match."""
     if filters["format"] == "csv":
-        return Response(stream_with_context(importer.csv_chunks(service.iter_contacts(filters))),
-                        mimetype="text/csv", headers={
-                            "Content-Disposition": 'attachment; filename="correspondants.csv"',
-                            "Cache-Control": "private, no-store"})
+        return csv_download(importer.csv_chunks(service.iter_contacts(filters)), "correspondants.csv")
     return service.list_contacts(filters)
 
 

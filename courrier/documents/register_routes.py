@@ -1,11 +1,12 @@
 """/api/registre: the chronological register of one type and period, as CSV (streamed) or PDF."""
 import tempfile
 
-from flask import Response, stream_with_context
+from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validates_schema
 
 from courrier.auth.guard import auth_required, current_principal
+from courrier.csvfile import DOWNLOAD_HEADERS, csv_download
 from courrier.documents import register
 from courrier.documents.models import DOCUMENT_TYPES
 from courrier.schemas import Schema, one_of
@@ -18,9 +19,6 @@ EXPORT_RESPONSE = {"200": {
                    "défaut) envoyé au fil de l'eau, ou PDF A4 paysage.",
     "content": {ctype: {"schema": {"type": "string", "format": "binary"}} for ctype in ("text/csv", "application/pdf")},
 }}
-DOWNLOAD_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
-                    "Content-Security-Policy": "default-src 'none'; sandbox"}
-
 
 FILE_CHUNK = 256 * 1024
 
@@ -61,22 +59,18 @@ def export_register(args):
     if args["format"] == "csv":
         # The count is audited before the first byte: an interrupted download is still on record.
         register.record_export(user, period, "csv", register.count_register(period))
-        body = stream_with_context(
-            chunk.encode("utf-8") for chunk in register.csv_chunks(register.iter_register(period), bom=args["bom"]))
-        response = Response(body, mimetype="text/csv")
-        response.headers["Content-Type"] = "text/csv; charset=utf-8"
-        response.headers["Content-Disposition"] = f'attachment; filename="{period.filename("csv")}"'
-    else:
-        # fpdf2 is imported here, when a PDF is asked for: a worker that never renders one does not hold it.
-        from courrier.documents.register_pdf import write_pdf
+        return csv_download(register.csv_chunks(register.iter_register(period), bom=args["bom"]),
+                            period.filename("csv"))
+    # fpdf2 is imported here, when a PDF is asked for: a worker that never renders one does not hold it.
+    from courrier.documents.register_pdf import write_pdf
 
-        # On disk, not in memory: the PDF of a busy year is tens of megabytes.
-        out = tempfile.TemporaryFile()
-        rows = write_pdf(register.iter_register(period), period, out, total=register.count_register(period))
-        register.record_export(user, period, "pdf", rows)
-        response = Response(read_and_close(out), mimetype="application/pdf")
-        response.headers["Content-Length"] = str(out.tell())
-        response.headers["Content-Disposition"] = f'attachment; filename="{period.filename("pdf")}"'
-        out.seek(0)
+    # On disk, not in memory: the PDF of a busy year is tens of megabytes.
+    out = tempfile.TemporaryFile()
+    rows = write_pdf(register.iter_register(period), period, out, total=register.count_register(period))
+    register.record_export(user, period, "pdf", rows)
+    response = Response(read_and_close(out), mimetype="application/pdf")
+    response.headers["Content-Length"] = str(out.tell())
+    response.headers["Content-Disposition"] = f'attachment; filename="{period.filename("pdf")}"'
+    out.seek(0)
     response.headers.update(DOWNLOAD_HEADERS)
     return response

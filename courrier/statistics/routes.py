@@ -1,9 +1,8 @@
 """/api/statistiques: the dashboard's figures (Pilotage), as JSON or one table as CSV."""
-from flask import Response
 from flask_smorest import Blueprint
 
 from courrier.auth.guard import auth_required, current_principal
-from courrier.csvfile import csv_chunks
+from courrier.csvfile import csv_chunks, csv_download
 from courrier.documents import visibility
 from courrier.statistics import service, tables
 from courrier.statistics.schemas import DashboardArgsSchema, DashboardEnvelopeSchema
@@ -32,9 +31,5 @@ def get_statistics(args):
     if args["format"] == "json":
         return answer
     header, rows = tables.table(answer["data"], args["tableau"])
-    response = Response((chunk.encode("utf-8") for chunk in csv_chunks(header, rows)), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="statistiques-{args["tableau"]}-{query.date_from}-{query.date_to}.csv"')
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return csv_download(csv_chunks(header, rows),
+                        f'statistiques-{args["tableau"]}-{query.date_from}-{query.date_to}.csv')

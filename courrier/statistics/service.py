@@ -92,7 +92,7 @@ class Query:
         return and_(*terms)
 
     def facts(self, columns):
-        """The same filters on the ledger (one row per letter, no ALL rows)."""
+        """The same filters on one row per letter, no ALL rows: the ledger's, or the letters' own (Document)."""
         terms = []
         if self.services is not None:
             terms.append(columns.service_id.in_(sorted(self.services)) if self.services else False)
@@ -256,20 +256,9 @@ def late_letters(query, today):
     """Open letters past their deadline now, per service (the `en_retard` queue's definition)."""
     service = func.coalesce(Document.service_id, NONE)
     rows = db.session.execute(
-        select(service, func.count()).where(OPEN_LETTER, Document.echeance < today, _letters_where(query))
+        select(service, func.count()).where(OPEN_LETTER, Document.echeance < today, query.facts(Document))
         .group_by(service)).all()
     return dict(rows)
-
-
-def _letters_where(query):
-    terms = []
-    if query.services is not None:
-        terms.append(Document.service_id.in_(sorted(query.services)) if query.services else False)
-    if query.type:
-        terms.append(Document.type == query.type)
-    if query.typologie_id:
-        terms.append(Document.typologie_id == query.typologie_id)
-    return and_(True, *terms)
 
 
 def silences_due(query, today, horizon):
@@ -281,7 +270,7 @@ def silences_due(query, today, horizon):
                Service.nom.label("service_nom"))
         .join(Typologie, Typologie.id == Document.typologie_id).outerjoin(Service, Service.id == Document.service_id)
         .where(OPEN_LETTER, Document.echeance.between(today, horizon), Typologie.mode.in_(SILENCE_MODES),
-               _letters_where(query))
+               query.facts(Document))
         .order_by(Document.echeance, Document.reference)).all()
     return [{"id": row.id, "reference": row.reference, "objet": row.objet, "echeance": row.echeance,
              "mode": row.mode, "lien": f"#/documents/{row.id}",

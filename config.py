@@ -82,6 +82,31 @@ def env_roles(name, default):
     return roles
 
 
+def env_choice(name, choices, default):
+    value = env_str(name, default).lower()
+    if value not in choices:
+        raise ConfigError(f"{name} doit valoir {' ou '.join(choices)}, reçu {value!r}.")
+    return value
+
+
+def jobs_setting(name, default):
+    """A count or a number of seconds of the background work: at least 1."""
+    value = env_int(name, default)
+    if value < 1:
+        raise ConfigError(f"{name} doit valoir au moins 1, reçu {value}.")
+    return value
+
+
+JOBS_URL_SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://")
+
+
+def jobs_url():
+    url = env_str("JOBS_URL", "sqlite:///" + os.path.join(INSTANCE_DIR, "jobs.sqlite"))
+    if not url.startswith(JOBS_URL_SCHEMES):
+        raise ConfigError(f"JOBS_URL doit commencer par {', '.join(JOBS_URL_SCHEMES)} ; reçu une autre adresse.")
+    return url
+
+
 def is_weak_secret(value):
     """Missing, shorter than 32 bytes, or a well-known placeholder."""
     if not value:
@@ -115,6 +140,8 @@ class Config:
     MAX_JSON_BYTES: int
     ATTACHMENT_MAX_BYTES: int
     UPLOAD_FOLDER: str
+    STORAGE_URL: str | None
+    S3_ENDPOINT_URL: str | None
     DELAI_NORMALE: int
     DELAI_URGENTE: int
     ALERTE_JOURS: int
@@ -126,6 +153,15 @@ class Config:
     NOTIFY_RETRY_SECONDS: int
     NOTIFY_CLAIM_SECONDS: int
     NOTIFY_BATCH_SIZE: int
+    NOTIFY_INTERVAL: int
+    JOBS_URL: str
+    JOBS_QUEUE: str
+    JOBS_WORKERS: int
+    JOBS_WORKER_TYPE: str
+    JOBS_LEASE_SECONDS: int
+    JOBS_MAX_ATTEMPTS: int
+    JOBS_RETRY_SECONDS: int
+    JOBS_RETENTION_DAYS: int
     MFA_REQUIRED_ROLES: tuple
     MFA_ISSUER: str
     PASSWORD_MIN_LENGTH: int
@@ -193,7 +229,13 @@ class Config:
             REGISTRATION_OPEN=env_bool("REGISTRATION_OPEN", False),
             MAX_JSON_BYTES=env_int("MAX_JSON_BYTES", 1048576),
             ATTACHMENT_MAX_BYTES=env_int("ATTACHMENT_MAX_BYTES", 10485760),
+            # Where attachments are stored (courrier.storage): file://<folder> or s3://<bucket>/<prefix>. Unset: the
+            # folder UPLOAD_FOLDER (the older setting, kept for existing installations), instance/uploads by default.
             UPLOAD_FOLDER=env_str("UPLOAD_FOLDER", os.path.join(INSTANCE_DIR, "uploads")),
+            STORAGE_URL=env_str("STORAGE_URL"),
+            # The S3-compatible server of an s3:// STORAGE_URL (MinIO, Garage, OVH…); unset: AWS. Its credentials
+            # are the standard AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION, read by boto3.
+            S3_ENDPOINT_URL=env_str("S3_ENDPOINT_URL"),
             # Treatment deadlines in working days, by priority when the letter has no typologie (issue 13).
             DELAI_NORMALE=env_int("DELAI_NORMALE", 30),
             DELAI_URGENTE=env_int("DELAI_URGENTE", 8),
@@ -210,6 +252,21 @@ class Config:
             NOTIFY_RETRY_SECONDS=env_int("NOTIFY_RETRY_SECONDS", 60),
             NOTIFY_CLAIM_SECONDS=env_int("NOTIFY_CLAIM_SECONDS", 300),
             NOTIFY_BATCH_SIZE=env_int("NOTIFY_BATCH_SIZE", 50),
+            # Seconds between two runs of the sender by the workers' periodic task (courrier.jobs.periodic).
+            NOTIFY_INTERVAL=jobs_setting("NOTIFY_INTERVAL", 30),
+            # Background work (courrier.jobs): the queue (sqlite:///<file>, or redis://host:port/<db> when several
+            # machines run workers), its name (deployments sharing one Redis database keep theirs apart), the
+            # workers of `flask worker` (threads or processes), how long a worker's claim on a job lasts without
+            # renewal (a killed worker's job runs again after it), tries per job and the first retry's delay
+            # (doubled at each try), and how long finished jobs (and the files they made) are kept.
+            JOBS_URL=jobs_url(),
+            JOBS_QUEUE=env_str("JOBS_QUEUE", "courrier"),
+            JOBS_WORKERS=jobs_setting("JOBS_WORKERS", 2),
+            JOBS_WORKER_TYPE=env_choice("JOBS_WORKER_TYPE", ("thread", "process"), "thread"),
+            JOBS_LEASE_SECONDS=jobs_setting("JOBS_LEASE_SECONDS", 60),
+            JOBS_MAX_ATTEMPTS=jobs_setting("JOBS_MAX_ATTEMPTS", 3),
+            JOBS_RETRY_SECONDS=jobs_setting("JOBS_RETRY_SECONDS", 30),
+            JOBS_RETENTION_DAYS=jobs_setting("JOBS_RETENTION_DAYS", 30),
             # Roles that must log in with a second factor (issue 15); `none` turns the requirement off.
             MFA_REQUIRED_ROLES=env_roles("MFA_REQUIRED_ROLES", "administrateur,validateur"),
             # The name authenticator apps show beside the account.

@@ -44,6 +44,7 @@ def register_extensions(app):
     from courrier.auth.tokens import init_token_store
     from courrier.notifications.listeners import connect_notification_listeners
     from courrier.statistics.ledger import connect_statistics_listeners
+    from courrier.storage import init_storage
 
     import courrier.models  # noqa: F401  every model known to the metadata, for Flask-Migrate
 
@@ -59,6 +60,7 @@ def register_extensions(app):
             allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"])
     register_http_hooks(app)
     init_token_store(app)
+    init_storage(app)
     connect_audit_listeners()
     connect_notification_listeners()
     connect_statistics_listeners()

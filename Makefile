@@ -15,6 +15,10 @@ $(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
 $(VENV)/.installed-test: $(VENV)/.installed package.json package-lock.json
 	$(BIN)/pip install --quiet -e '.[test]'
 	@# axe-core, injected into Chromium by the browser tests' accessibility checks (WCAG 2.1 A/AA).
@@ -29,10 +33,12 @@ install-test: $(VENV)/.installed-test
 migrate: install
 	$(BIN)/flask db upgrade
 
-run: migrate
+# The web server and a worker (background jobs, periodic tasks), side by side in one terminal: the Procfile, run
+# by honcho (the `dev` extra); Ctrl-C stops both.
+run: migrate $(VENV)/.installed-dev
 	@echo "courrier: http://127.0.0.1:$(PORT)/  —  first administrator (public registration is closed):"
 	@echo "  $(BIN)/flask create-admin --email prenom.nom@example.fr --nom Nom --prenom Prénom"
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT)
 
 # The whole suite in two runs: the in-process tests on both cores (pytest-xdist, a database per worker),
 # then the tests that start real servers and Chromium (marked `system`), one at a time, since they

@@ -42,6 +42,7 @@ def register_extensions(app):
     from courrier.audit.listeners import connect_audit_listeners
     from courrier.auth.guard import BEARER_SCHEME
     from courrier.auth.tokens import init_token_store
+    from courrier.jobs import init_jobs
     from courrier.notifications.listeners import connect_notification_listeners
     from courrier.statistics.ledger import connect_statistics_listeners
     from courrier.storage import init_storage
@@ -64,6 +65,7 @@ def register_extensions(app):
     connect_audit_listeners()
     connect_notification_listeners()
     connect_statistics_listeners()
+    init_jobs(app)
 
 
 def register_migrations(app):
@@ -96,6 +98,7 @@ def register_blueprints(app):
     from courrier.auth import routes as auth_routes
     from courrier.contacts import routes as contacts_routes
     from courrier.documents import register_routes, routes as documents_routes
+    from courrier.jobs import routes as jobs_routes
     from courrier.oidc import routes as oidc_routes
     from courrier.services import routes as services_routes
     from courrier.statistics import routes as statistics_routes
@@ -105,7 +108,7 @@ def register_blueprints(app):
     from courrier.web.routes import blp as web_blp
 
     for module in (health, auth_routes, documents_routes, services_routes, typologies_routes, users_routes,
-                   audit_routes, contacts_routes, oidc_routes, accessibility, statistics_routes):
+                   audit_routes, contacts_routes, oidc_routes, accessibility, statistics_routes, jobs_routes):
         api.register_blueprint(module.blp)
     api.register_blueprint(documents_routes.queues_blp)
     api.register_blueprint(audit_routes.history_blp)
@@ -119,6 +122,7 @@ def register_commands(app):
     from courrier.auth.cli import create_admin_command, sessions_cli
     from courrier.documents.cli import registre_cli
     from courrier.contacts.cli import contacts_cli
+    from courrier.jobs.cli import worker_cli
     from courrier.notifications.cli import notifications_cli
     from courrier.services.cli import services_cli
     from courrier.statistics.cli import statistiques_cli
@@ -131,3 +135,4 @@ def register_commands(app):
     app.cli.add_command(contacts_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(statistiques_cli)
+    app.cli.add_command(worker_cli)

@@ -71,10 +71,20 @@ def base_config(tmp_path):
         "PASSWORD_HASHING_WAIT_MS": 10_000,
         # A key space of this process's own on Redis; each test gets a fresh one (reset_rate_limits).
         "RATELIMIT_KEY_PREFIX": RUN_KEY_PREFIX,
+        # The jobs' queue: a SQLite file of this process's own, or with Redis its database 1 and a queue named
+        # for this run and xdist worker (tests/test_jobs.py runs the queued jobs itself).
+        "JOBS_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}",
+        "JOBS_QUEUE": f"{RUN_KEY_PREFIX}-{WORKER or 'main'}",
     }
     if TEST_REDIS_URL:
         config["RATELIMIT_STORAGE_URI"] = TEST_REDIS_URL
+        config["JOBS_URL"] = jobs_redis_url(TEST_REDIS_URL)
     return config
+
+
+def jobs_redis_url(url):
+    """The jobs' Redis database (1), beside the rate limiter's: same server, another database number."""
+    return make_url(url).set(database="1").render_as_string(hide_password=False)
 
 
 # ------------------------------------------------------------------------ databases, built once

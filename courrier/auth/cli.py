@@ -1,18 +1,17 @@
 """`flask create-admin` and `flask sessions prune`."""
 import os
 import sys
-from datetime import timedelta
 
 import click
 
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy import select
 
 from courrier import signals
 from courrier.signals import announce
-from courrier.auth.models import AuthSession, User
+from courrier.auth.models import User
 from courrier.auth.passwords import hash_password, password_problems, policy_mark
-from courrier.columns import utcnow
+from courrier.auth.service import count_dead_sessions, prune_dead_sessions
 from courrier.extensions import db
 
 
@@ -67,23 +66,7 @@ sessions_cli = AppGroup("sessions", help="Maintenance of the sessions table.")
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1, max=100000))
 def prune_sessions_command(older_than, batch_size):
     """Delete sessions expired or revoked for longer than the retention, in short batches."""
-    cutoff = utcnow() - timedelta(days=older_than)
-    dead = or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)
-    total = db.session.scalar(select(func.count()).select_from(AuthSession).where(dead))
-    if db.engine.dialect.name == "sqlite":
-        # This connection rewrites the pages of eight indexes: 128 MB of page cache for it alone.
-        db.session.execute(text("PRAGMA cache_size = -131072"))
-    # Oldest first: with time-ordered keys they sit together at the start of every index.
-    oldest_dead = select(AuthSession.id).where(dead).order_by(AuthSession.created_at).limit(batch_size)
-    batch = delete(AuthSession).where(AuthSession.id.in_(oldest_dead)).execution_options(synchronize_session=False)
-    deleted = 0
-    with click.progressbar(length=total, label="Suppression des sessions", file=sys.stderr) as bar:
-        while True:
-            # One short transaction per batch: the server's writers wait at most one batch.
-            count = db.session.execute(batch).rowcount
-            db.session.commit()
-            if not count:
-                break
-            deleted += count
-            bar.update(count)
+    with click.progressbar(length=count_dead_sessions(older_than), label="Suppression des sessions",
+                           file=sys.stderr) as bar:
+        deleted = prune_dead_sessions(older_than, batch_size, on_batch=bar.update)
     click.echo(f"{deleted} session(s) supprimée(s).")

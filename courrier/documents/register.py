@@ -166,12 +166,14 @@ def iter_register(period):
             yield RegisterRow(*columns, statut, etat_of(statut, service_id, traitement_etat))
 
 
-@transactional
-def record_export(user, period, output_format, rows):
-    """The `register_exported` audit event: who exported which register (None: the command line), in which
-    format, how many rows."""
+def announce_export(user, period, output_format, rows):
+    """The `register_exported` audit event, in the caller's transaction: who exported which register (None:
+    the command line), in which format, how many rows."""
     announce(signals.register_exported, actor_id=user.id if user else None, details={
         **period.as_details(), "format": output_format, "rows": rows})
+
+
+record_export = transactional(announce_export)
 
 
 # ------------------------------------------------------------------ CSV

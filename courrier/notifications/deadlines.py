@@ -1,4 +1,4 @@
-"""Due-soon and late notices (`flask notifications deadlines`, daily): each once per letter, recipient and deadline.
+"""Due-soon and late notices (a periodic job each working day at 07:00): each once per letter, recipient and deadline.
 
 The outbox's unique `dedup_key` says "once": a second run (or two at the same time) inserts nothing,
 and a letter whose deadline moves gets notices for its new deadline.

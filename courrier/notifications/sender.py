@@ -206,13 +206,7 @@ def deliver(notification, token, connection, clock, config):
     return "sent"
 
 
-def release(token):
-    """Give back the claimed messages a stopping sender has not tried (their try is not counted)."""
-    _set(and_(Notification.claim_token == token, Notification.status == SENDING),
-         status=PENDING, claim_token=None, claimed_until=None, attempts=Notification.attempts - 1)
-
-
-def send_pending(clock=utcnow, batch_size=None, should_stop=lambda: False):
+def send_pending(clock=utcnow, batch_size=None):
     """Deliver every message due now, batch after batch; the counts of each outcome."""
     config = current_app.config
     if not config.get("SMTP_URL"):
@@ -220,14 +214,11 @@ def send_pending(clock=utcnow, batch_size=None, should_stop=lambda: False):
     connection = SmtpConnection(parse_smtp_url(config["SMTP_URL"]), smtp_timeout(config))
     counts = {"sent": 0, "retry": 0, "failed": 0, "lost": 0}
     try:
-        while not should_stop():
+        while True:
             token, batch = claim_batch(batch_size or config["NOTIFY_BATCH_SIZE"], clock(), config)
             if not batch:
                 break
             for notification in batch:
-                if should_stop():
-                    release(token)
-                    break
                 counts[deliver(notification, token, connection, clock, config)] += 1
             db.session.expunge_all()
     finally:

@@ -1,0 +1,70 @@
+"""The huey instance of the app, chosen from JOBS_URL, and its two tasks.
+
+huey carries job ids, nothing else: `courrier.job(job_id)` runs one job (courrier.jobs.runner), and
+`courrier.tick`, a periodic task every worker's scheduler enqueues each minute, runs the periodic table
+and the sweep (courrier.jobs.periodic). Every task runs inside an app context, and the task's database
+session is removed after it. huey keeps no results: the `jobs` table is the record.
+"""
+import os
+
+from huey import RedisHuey, SqliteHuey
+from sqlalchemy.engine import make_url
+
+from courrier.extensions import db
+from courrier.jobs import periodic, runner
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+EXTENSION = "courrier_jobs"
+
+
+def make_huey(config, project_dir):
+    """SqliteHuey for `sqlite:///<file>` (relative to the project folder), RedisHuey for `redis://…`."""
+    url, name = config["JOBS_URL"], config["JOBS_QUEUE"]
+    if url.startswith(REDIS_SCHEMES):
+        return RedisHuey(name, url=url, results=False, utc=True)
+    path = make_url(url).database
+    if not os.path.isabs(path):
+        path = os.path.join(project_dir, path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return SqliteHuey(name, filename=path, results=False, utc=True)
+
+
+def every_minute(_timestamp):
+    return True
+
+
+def in_app_context(app, function):
+    """`function` run inside an app context, its session removed after (a worker thread reuses nothing)."""
+
+    def task(*args):
+        with app.app_context():
+            try:
+                return function(*args)
+            finally:
+                db.session.remove()
+
+    task.__name__ = function.__name__
+    return task
+
+
+class JobQueue:
+    """The app's huey instance and its tasks; `hand_off` is what courrier.background calls after a commit."""
+
+    def __init__(self, app):
+        project_dir = os.path.dirname(app.root_path)
+        self.huey = make_huey(app.config, project_dir)
+        self.run_job = self.huey.task(name="courrier.job")(in_app_context(app, runner.run_job))
+        self.tick = self.huey.periodic_task(every_minute, name="courrier.tick")(in_app_context(app, periodic.tick))
+
+    def hand_off(self, pending):
+        """Give each (job id, eta or None) to the queue: at once, or at its eta (a UTC datetime)."""
+        for job_id, eta in pending:
+            if eta is None:
+                self.run_job(job_id)
+            else:
+                self.run_job.schedule(args=(job_id,), eta=eta)
+
+
+def queue_of(app):
+    """The app's JobQueue (set up by create_app)."""
+    return app.extensions[EXTENSION]

@@ -35,7 +35,8 @@ APP_VARIABLES = (
     "JWT_REFRESH_TOKEN_EXPIRES", "SESSION_IDLE_TIMEOUT", "SESSION_TRACKING", "AUTH_RATE_LIMIT", "RATELIMIT_ENABLED",
     "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXIES", "CORS_ORIGINS", "REGISTRATION_OPEN",
     "MAX_JSON_BYTES", "ATTACHMENT_MAX_BYTES", "UPLOAD_FOLDER", "ADMIN_PASSWORD", "WEB_CONCURRENCY", "PORT", "HOST",
-    "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES", "PASSWORD_CHANGE_ON_FIRST_LOGIN",
+    "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES", "PASSWORD_CHANGE_ON_FIRST_LOGIN", "JOBS_URL", "JOBS_QUEUE",
+    "JOBS_WORKERS", "JOBS_WORKER_TYPE", "NOTIFY_INTERVAL", "STORAGE_URL", "S3_ENDPOINT_URL", "SMTP_URL",
 )
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -122,6 +123,14 @@ class Api:
         return self.ok("POST", "/api/documents", body, token)["data"]
 
 
+def tail(path, lines):
+    """The last `lines` lines of a server's log, for a failure's message."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 @dataclass
 class LiveServer:
     base_url: str
@@ -129,6 +138,7 @@ class LiveServer:
     admin: Account
     jwt_secret: str
     log_path: Path
+    env: dict
 
     @property
     def database(self):
@@ -136,10 +146,7 @@ class LiveServer:
         return self.log_path.parent / "e2e.sqlite"
 
     def log_tail(self, lines=60):
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return tail(self.log_path, lines)
 
 
 def gunicorn_extra_args():
@@ -175,6 +182,8 @@ def serving(tmp, **settings):
         "REGISTRATION_OPEN": "true",
         "AUTH_RATE_LIMIT": "10000 per minute",
         "UPLOAD_FOLDER": str(tmp / "uploads"),
+        # Its own queue: jobs the server enqueues wait there for the `live_worker` of the tests that need one.
+        "JOBS_URL": f"sqlite:///{tmp / 'jobs.sqlite'}",
         "RATELIMIT_STORAGE_URI": "memory://",
         "FLASK_APP": "wsgi",
         "PYTHONUNBUFFERED": "1",
@@ -193,7 +202,7 @@ def serving(tmp, **settings):
             [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "--graceful-timeout", "5",
              *gunicorn_extra_args(), "wsgi:app"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    server = LiveServer(base_url, Api(base_url), admin, jwt_secret, log_path)
+    server = LiveServer(base_url, Api(base_url), admin, jwt_secret, log_path, env)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -212,13 +221,18 @@ def serving(tmp, **settings):
         admin.id = server.api.login(admin)["user"]["id"]
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        stop(process)
+
+
+def stop(process):
+    """SIGTERM to the process group (gunicorn lets its requests finish, the worker its job), then SIGKILL."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
 
 
 def pytest_collection_modifyitems(items):
@@ -238,6 +252,29 @@ def live_server(tmp_path_factory):
     """The shared server of the browser tests: no MFA requirement, no OpenID Connect issuer."""
     with serving(tmp_path_factory.mktemp("e2e")) as server:
         yield server
+
+
+@dataclass
+class LiveWorker:
+    process: subprocess.Popen
+    log_path: Path
+
+    def log_tail(self, lines=40):
+        return tail(self.log_path, lines)
+
+
+@pytest.fixture(scope="session")
+def live_worker(live_server):
+    """`flask worker` (one thread) beside the live server, on its database, queue and files: started by the
+    first test that needs jobs to run, stopped with the session."""
+    log_path = live_server.log_path.parent / "worker.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([str(BIN / "flask"), "worker", "--workers", "1"], cwd=ROOT, env=live_server.env,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield LiveWorker(process, log_path)
+    finally:
+        stop(process)
 
 
 def _health(api):

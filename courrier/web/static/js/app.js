@@ -19,6 +19,7 @@ import { securityView } from "./views/security.js";
 import { askForIdentity } from "./reauth-dialog.js";
 import { accessibilityView } from "./views/accessibility.js";
 import { pilotageView } from "./views/pilotage.js";
+import { jobsView } from "./views/jobs.js";
 
 const ADMIN = ["administrateur"];
 
@@ -44,6 +45,7 @@ const ROUTES = [
   { path: "/admin/typologies", view: typologiesView, roles: ADMIN, title: "Typologies", nav: { group: "administration", text: "Typologies", testid: "nav-typologies" } },
   { path: "/admin/connections", view: connectionsView, roles: ADMIN, title: "Historique des connexions", nav: { group: "administration", text: "Connexions", testid: "nav-connections" } },
   { path: "/admin/events", view: eventsView, roles: ADMIN, title: "Journal d'audit", nav: { group: "administration", text: "Journal", testid: "nav-events" } },
+  { path: "/admin/jobs", view: jobsView, roles: ADMIN, title: "Tâches de fond", nav: { group: "administration", text: "Tâches de fond", testid: "nav-jobs" } },
   { path: "/sessions", view: sessionsView, title: "Mes sessions", nav: { group: "compte", text: "Mes sessions et mot de passe", testid: "nav-sessions" } },
   { path: "/historique", view: historyView, title: "Mon historique", nav: { group: "compte", text: "Mon historique", testid: "nav-history" } },
   { path: "/securite", view: securityView, title: "Sécurité du compte", nav: { group: "compte", text: "Sécurité du compte", testid: "nav-security" } },

@@ -157,6 +157,7 @@ export const LABELS = {
     autre: "Autre",
   },
   contact_type: { personne: "Personne", organisation: "Organisation" },
+  job_etat: { en_attente: "En attente", en_cours: "En cours", termine: "Terminé", echec: "Échec" },
   civilite: { "M.": "M.", Mme: "Mme" },
 };
 

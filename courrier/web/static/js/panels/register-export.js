@@ -1,12 +1,14 @@
-// The export of the chronological register: every letter of one type and period, in
-// reference order, as a CSV file (for a spreadsheet) or a PDF (to print, for the archives). Offered
-// when the register list's `meta.actions` says "exporter_registre" (the server's rule).
+// The export of the chronological register: every letter of one type and period, in reference order, as a
+// CSV file (for a spreadsheet, downloaded at once) or a PDF (to print, for the archives: made in the
+// background by a job, followed here until its file is ready). Offered when the register list's
+// `meta.actions` says "exporter_registre" (the server's rule).
 
 import * as api from "../api.js";
 import { h, LABELS } from "../dom.js";
 import { field, FormErrors, formAlert, attempt } from "../forms.js";
+import { jobTracker } from "../job-tracker.js";
 
-/** The "Exporter le registre" panel: type, period, then CSV or PDF (the file the server names). */
+/** The "Exporter le registre" panel: type, period, then CSV (a download) or PDF (a job, then its file). */
 export function registerExportPanel() {
   const alert = formAlert("register-export-error");
   const type = field({ id: "register-type", name: "type", label: "Registre", type: "select", value: "entrant", options: Object.entries(LABELS.type).map(([value, text]) => [value, `${text}s`]) });
@@ -14,26 +16,36 @@ export function registerExportPanel() {
   const to = field({ id: "register-date-to", name: "date_to", label: "Au", type: "date", hint: "Sans dates : l'année en cours." });
   const errors = new FormErrors({ type, date_from: from, date_to: to }, alert);
   const status = h("p", { class: "visually-hidden", "aria-live": "polite", id: "register-export-status" });
+  const period = () => ({ type: type.input.value, date_from: from.input.value, date_to: to.input.value });
 
-  /** « Exporter en CSV » / « en PDF »: the register of the chosen type and period in that format. */
-  const exportButton = (format) => {
-    const button = h("button", { type: "button", class: "btn btn-secondary", id: `register-export-${format}`, "data-testid": `register-export-${format}` }, `Exporter en ${format.toUpperCase()}`);
-    const onError = () => {
-      status.textContent = "";
-    };
-    button.addEventListener("click", () =>
-      attempt(button, errors, async () => {
-        status.textContent = `Préparation du registre en ${format.toUpperCase()}…`;
-        await api.download("/api/registre", null, {
-          query: { type: type.input.value, date_from: from.input.value, date_to: to.input.value, format },
-        });
-        status.textContent = `Registre en ${format.toUpperCase()} téléchargé.`;
-      }, { onError }),
-    );
-    return button;
-  };
-  const csv = exportButton("csv");
-  const pdf = exportButton("pdf");
+  const button = (format, text) => h("button", { type: "button", class: "btn btn-secondary", id: `register-export-${format}`, "data-testid": `register-export-${format}` }, text);
+
+  const csv = button("csv", "Exporter en CSV");
+  csv.addEventListener("click", () =>
+    attempt(csv, errors, async () => {
+      status.textContent = "Préparation du registre en CSV…";
+      await api.download("/api/registre", null, { query: { ...period(), format: "csv" } });
+      status.textContent = "Registre en CSV téléchargé.";
+    }, { onError: () => { status.textContent = ""; } }),
+  );
+
+  const pdf = button("pdf", "Exporter en PDF");
+  const job = jobTracker({
+    id: "register-export-job",
+    what: "Registre en PDF",
+    downloadText: "Télécharger le PDF",
+    onEnd: () => { pdf.disabled = false; },
+  });
+  pdf.addEventListener("click", () =>
+    attempt(pdf, errors, async () => {
+      const body = Object.fromEntries(Object.entries(period()).filter(([, value]) => value));
+      const payload = await api.request("/api/registre/exports", { method: "POST", json: body });
+      job.follow(payload.data);
+    }).then(() => {
+      // One PDF at a time: the button comes back when the job ends (attempt re-enabled it meanwhile).
+      if (job.busy()) pdf.disabled = true;
+    }),
+  );
 
   const form = h(
     "form",
@@ -51,10 +63,11 @@ export function registerExportPanel() {
     h(
       "p",
       { class: "muted" },
-      "Tous les courriers du type choisi enregistrés pendant la période, dans l'ordre des références : CSV pour un tableur, PDF à imprimer ou archiver.",
+      "Tous les courriers du type choisi enregistrés pendant la période, dans l'ordre des références : CSV pour un tableur, PDF à imprimer ou archiver. Le PDF se prépare en arrière-plan : son état s'affiche ici, puis le bouton pour le télécharger.",
     ),
     alert,
     form,
+    job.element,
     status,
   );
 }

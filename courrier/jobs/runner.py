@@ -1,9 +1,10 @@
 """Running one job, whatever dies when: the row is claimed with a lease, renewed while the job runs.
 
 1. Claim: one conditional UPDATE takes the row if it is waiting (and due), or running under a lease that
-   ran out (its worker died) with tries left; it sets `en_cours`, a token of this run and the lease, and
-   counts the try. Another worker handed the same id (a duplicate from the sweep) changes no row and
-   stops there; so does a worker handed the id of a job whose transaction rolled back (no row).
+   ran out (its worker died) with tries left, and of a kind this worker knows; it sets `en_cours`, a token
+   of this run and the lease, and counts the try. Another worker handed the same id (a duplicate from the
+   sweep) changes no row and stops there; so does a worker handed the id of a job whose transaction rolled
+   back (no row).
 2. While the job's function runs, this process's lease keeper renews the claims of its running jobs
    every third of a lease, by their tokens.
 3. The result is written by an UPDATE on this run's token, in one transaction with the function's
@@ -33,7 +34,6 @@ from courrier.jobs.kinds import KINDS
 log = logging.getLogger(__name__)
 
 RUNNING = "En cours de traitement."
-UNKNOWN_KIND = "Ce genre de travail n'existe pas (ou plus) dans cette version de l'application."
 INTERNAL_ERROR = "Erreur interne pendant le traitement ({name})."
 MAX_RETRY_DELAY = timedelta(hours=1)
 # A job handed a little before its due time (clocks of two machines) is still taken.
@@ -57,8 +57,11 @@ def lease_of(config):
 
 
 def claimable(now, max_attempts):
-    return or_(and_(Job.etat == EN_ATTENTE, Job.handed_at <= now + CLOCK_SLACK),
-               and_(Job.etat == EN_COURS, Job.claimed_until < now, Job.attempts < max_attempts))
+    """Waiting and due, or running under a lease that ran out with tries left; and of a kind this worker knows
+    (a worker of an older version, during an upgrade, leaves a new kind to the others)."""
+    return and_(Job.kind.in_(list(KINDS)),
+                or_(and_(Job.etat == EN_ATTENTE, Job.handed_at <= now + CLOCK_SLACK),
+                    and_(Job.etat == EN_COURS, Job.claimed_until < now, Job.attempts < max_attempts)))
 
 
 def claim(job_id, now, config):
@@ -96,12 +99,9 @@ def run_job(job_id, clock=utcnow):
     token, job = claim(job_id, clock(), config)
     if job is None:
         return None
-    kind = KINDS.get(job.kind)
-    if kind is None:
-        return finish_failed(job, token, UNKNOWN_KIND, clock)
     with leases.holding(token):
         try:
-            result = kind.function(job)
+            result = KINDS[job.kind].function(job)
         except JobError as error:
             db.session.rollback()
             if error.retry:

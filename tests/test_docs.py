@@ -1,5 +1,6 @@
-"""The documentation holds together: every relative link and image of README.md and docs/*.md points to a
-file that exists (and an anchor of a Markdown file to one of its headings), and no issue numbers remain.
+"""The documentation holds together: every relative link and image of README.md, docs/*.md and deploy/README.md
+points to a file that exists (and an anchor of a Markdown file to one of its headings), no issue numbers
+remain, and every environment variable the code reads is in the production example and the operators' guide.
 """
 import re
 import unicodedata
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "deploy" / "README.md"]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 ISSUE_NUMBER = re.compile(r"\bissues?\s*#?\d|(?<![\w&/(])#\d", re.I)
@@ -52,4 +53,26 @@ def test_no_issue_numbers(document):
 def test_the_readme_links_every_document():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for document in DOCUMENTS[1:]:
-        assert f"docs/{document.name}" in readme
+        assert str(document.relative_to(ROOT)) in readme
+
+
+# A setting read from the environment: config.py's env_* helpers, gunicorn.conf.py's _int, os.environ.get.
+ENVIRONMENT_READ = re.compile(
+    r"""\b(?:env_\w+|jobs_setting|_int|os\.environ\.get|os\.getenv)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
+# Read by boto3 itself for an s3:// STORAGE_URL.
+LIBRARY_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
+
+
+def environment_variables():
+    sources = [ROOT / "config.py", ROOT / "gunicorn.conf.py", *sorted((ROOT / "courrier").rglob("*.py"))]
+    found = set(LIBRARY_VARIABLES)
+    for source in sources:
+        found.update(ENVIRONMENT_READ.findall(source.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("document", ["deploy/.env.production.example", "docs/exploitation.md"])
+def test_every_environment_variable_is_documented(document):
+    """An operator finds each setting in the file they copy and in the guide that explains it."""
+    text = (ROOT / document).read_text(encoding="utf-8")
+    assert [name for name in environment_variables() if not re.search(rf"\b{name}\b", text)] == []

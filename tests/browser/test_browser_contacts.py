@@ -536,6 +536,7 @@ def test_the_register_is_exported_as_csv_and_pdf(new_page, live_server, live_wor
         rf"du {start:%d/%m/%Y} au {day + datetime.timedelta(days=1):%d/%m/%Y}\."))
     expect(page.get_by_test_id("register-export-pdf")).to_be_enabled()
     e2e.assert_accessible(page, "l'export du registre en PDF terminé")
+    e2e.screenshot(page, "register-export-pdf")
     with page.expect_download() as download:
         page.get_by_test_id("register-export-job-download").click()
     assert download.value.suggested_filename == (

@@ -19,7 +19,7 @@ PHONE = {"width": 390, "height": 844}
 HEADER_MAX = 80  # px: one line of menu (the faulty header measured 180 on a laptop)
 LONG_NAME = "Association départementale des riverains du boulevard Jean-Baptiste Poquelin"
 SCREENS = ["/accueil", "/documents", "/contacts", "/sessions", "/historique", "/securite", "/admin/users",
-           "/admin/services", "/admin/typologies", "/admin/connections", "/admin/events"]
+           "/admin/services", "/admin/typologies", "/admin/connections", "/admin/events", "/admin/jobs"]
 
 
 def unique(prefix):

@@ -237,6 +237,7 @@ def test_a_letter_is_registered_with_the_picker_as_registered_mail_and_its_recei
     expect(sender).to_have_attribute("role", "combobox")
     expect(sender).to_have_attribute("aria-expanded", "false")
     sender.press_sequentially(f"prefecture du rhone {name.split()[-1].lower()}", delay=20)
+    expect(sender).not_to_have_attribute("aria-busy", "true")  # the answer to the whole text
     options = page.get_by_test_id("expediteur-picker-suggestions").get_by_role("option")
     expect(options).to_have_count(3)  # the two namesakes, then « Créer le correspondant « … » »
     expect(options.last).to_have_attribute("data-testid", "expediteur-picker-create")
@@ -329,6 +330,7 @@ def test_a_correspondent_is_created_from_the_picker_and_linked(new_page, live_se
     page.get_by_label("Objet").fill(f"Demande de salle {word}")
     sender = page.locator("#doc-expediteur")
     sender.press_sequentially(name, delay=10)
+    expect(sender).not_to_have_attribute("aria-busy", "true")  # the answer to the whole text
     options = page.get_by_test_id("expediteur-picker-suggestions").get_by_role("option")
     expect(options).to_have_count(1)
     create = page.get_by_test_id("expediteur-picker-create")
@@ -353,6 +355,7 @@ def test_a_correspondent_is_created_from_the_picker_and_linked(new_page, live_se
     sender.press("End")
     sender.press("Backspace")
     sender.press_sequentially(name[-1], delay=10)
+    expect(sender).not_to_have_attribute("aria-busy", "true")  # the answer to the whole text
     expect(create).to_be_visible()
     create.click()
     expect(dialog).to_be_visible()
@@ -395,6 +398,7 @@ def test_a_correspondent_is_created_from_the_picker_and_linked(new_page, live_se
     # duplicate, and « Choisir le correspondant existant » links the one found.
     recipient = page.locator("#doc-destinataire")
     recipient.press_sequentially(name, delay=10)
+    expect(recipient).not_to_have_attribute("aria-busy", "true")  # the answer to the whole text
     suggestions = page.get_by_test_id("destinataire-picker-suggestions").get_by_role("option")
     expect(suggestions).to_have_count(2)
     expect(suggestions.first).to_have_attribute("data-id", contact_id)
@@ -426,6 +430,7 @@ def test_the_letter_form_with_its_picker_fits_a_phone(new_page, live_server, age
     page = e2e.login(new_page(viewport=PHONE, bypass_csp=True), agent_user, then="/documents/new")
     e2e.assert_no_horizontal_overflow(page)
     page.locator("#doc-destinataire").press_sequentially(f"vallee {word.lower()}", delay=20)
+    expect(page.locator("#doc-destinataire")).not_to_have_attribute("aria-busy", "true")  # the answer to the whole text
     option = page.get_by_test_id("destinataire-picker-option")
     expect(option).to_have_count(1)
     e2e.assert_no_horizontal_overflow(page)
@@ -442,6 +447,7 @@ def test_the_letter_form_with_its_picker_fits_a_phone(new_page, live_server, age
 
     # The new correspondent's dialog fits the phone too.
     page.locator("#doc-expediteur").press_sequentially(f"Particulier {word}", delay=10)
+    expect(page.locator("#doc-expediteur")).not_to_have_attribute("aria-busy", "true")  # the answer to the whole text
     page.get_by_test_id("expediteur-picker-create").click()
     expect(page.get_by_test_id("expediteur-picker-create-dialog")).to_be_visible()
     e2e.assert_no_horizontal_overflow(page)
@@ -583,6 +589,7 @@ def test_an_administrateur_merges_two_contacts_and_deletes_one(new_page, live_se
     page.click("#merge-submit")
     expect(page.locator("#merge-target-error")).to_contain_text("Choisissez")
     page.locator("#merge-target").press_sequentially(f"villeurbanne {word.lower()}", delay=20)
+    expect(page.locator("#merge-target")).not_to_have_attribute("aria-busy", "true")  # the answer to the whole text
     option = page.get_by_test_id("merge-picker-option")
     expect(option).to_have_count(1)
     expect(option).to_have_attribute("data-id", target["id"])

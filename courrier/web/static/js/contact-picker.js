@@ -138,6 +138,8 @@ export function contactPicker(input, { chosen = null, exclude = null, onChange =
   };
 
   const show = (contacts) => {
+    // The highlighted contact stays highlighted when a later answer still lists it.
+    const kept = suggestions[active]?.id;
     suggestions = contacts;
     active = -1;
     input.removeAttribute("aria-activedescendant");
@@ -170,12 +172,15 @@ export function contactPicker(input, { chosen = null, exclude = null, onChange =
         ? `${contacts.length} correspondants suggérés`
         : "1 correspondant suggéré";
     replace(status, `${count} : flèches haut et bas pour parcourir, Entrée pour choisir.`);
+    const again = kept ? contacts.findIndex((contact) => contact.id === kept) : -1;
+    if (again >= 0) highlight(again);
   };
 
   const search = async () => {
     const text = input.value.trim();
     const mine = ++ticket;
     if (text.length < MIN_CHARACTERS) {
+      input.removeAttribute("aria-busy");
       suggestions = [];
       replace(list);
       close();
@@ -187,18 +192,24 @@ export function contactPicker(input, { chosen = null, exclude = null, onChange =
       contacts = (payload.data || []).filter((contact) => contact.id !== exclude).slice(0, SUGGESTIONS);
     } catch (err) {
       if (err.sessionEnded || mine !== ticket) return;
+      input.removeAttribute("aria-busy");
       suggestions = [];
       replace(list);
       close();
       replace(status, "Les suggestions de correspondants sont indisponibles.");
       return;
     }
-    if (mine !== ticket || document.activeElement !== input) return;
+    if (mine !== ticket) return;
+    input.removeAttribute("aria-busy");
+    if (document.activeElement !== input) return;
     typed = text;
     show(contacts);
   };
 
   input.addEventListener("input", () => {
+    // Busy from the keystroke until the answer to the latest text is shown: an earlier answer may be on
+    // screen meanwhile (the browser tests wait for this before choosing).
+    input.setAttribute("aria-busy", "true");
     clearTimeout(timer);
     timer = setTimeout(search, DEBOUNCE_MS);
   });

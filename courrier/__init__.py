@@ -126,6 +126,7 @@ def register_commands(app):
     from courrier.notifications.cli import notifications_cli
     from courrier.services.cli import services_cli
     from courrier.statistics.cli import statistiques_cli
+    from courrier.storage.cli import storage_cli
 
     app.cli.add_command(create_admin_command)
     app.cli.add_command(sessions_cli)
@@ -135,4 +136,5 @@ def register_commands(app):
     app.cli.add_command(contacts_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(statistiques_cli)
+    app.cli.add_command(storage_cli)
     app.cli.add_command(worker_cli)

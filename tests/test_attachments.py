@@ -1,5 +1,5 @@
-"""Attachments: PDF/PNG/JPEG recognised by content, size limits, server-side storage names, safe
-filenames, scope, downloads, and nothing left on disk when an upload is refused or fails."""
+"""Attachments: PDF/PNG/JPEG recognised by content, size limits, content-addressed storage keys, safe
+filenames, scope, downloads, and nothing left in the store when an upload is refused or fails."""
 import hashlib
 import io
 import os
@@ -12,7 +12,7 @@ from werkzeug.http import parse_options_header
 
 from courrier.documents import service
 from courrier.documents.models import Attachment
-from courrier.documents.storage import clean_filename
+from courrier.documents.uploads import clean_filename
 from courrier.extensions import db
 from tests.test_documents import PDF, assert_error, assert_field_error, create_doc, history_actions, upload
 
@@ -71,13 +71,39 @@ def attachment_storage_name(app, attachment_id):
         return db.session.get(Attachment, attachment_id).storage_name
 
 
-def test_stored_under_a_generated_name(app, client, agent):
+def test_stored_under_the_sha256_of_its_bytes(app, client, agent):
     doc = create_doc(client, agent)
     attachment = upload(client, agent, doc["id"], PDF, "lettre.pdf").json["data"]
     name = attachment_storage_name(app, attachment["id"])
-    assert len(name) == 32 and int(name, 16) >= 0
-    assert "lettre" not in name
+    assert name == hashlib.sha256(PDF).hexdigest() == attachment["sha256"]
     assert list(stored_files(app)) == [name]
+
+
+def test_the_same_bytes_twice_are_one_object_for_two_attachments(app, client, agent, validateur):
+    doc, other = create_doc(client, agent), create_doc(client, agent)
+    first = upload(client, agent, doc["id"], PDF, "lettre.pdf").json["data"]
+    second = upload(client, agent, other["id"], PDF, "copie.pdf").json["data"]
+    assert first["id"] != second["id"]
+    assert list(stored_files(app)) == [hashlib.sha256(PDF).hexdigest()]
+    for document, attachment in ((doc, first), (other, second)):
+        with client.get(f"/api/documents/{document['id']}/attachments/{attachment['id']}",
+                        headers=validateur.headers) as response:
+            assert (response.status_code, response.data) == (200, PDF)
+
+
+def test_a_failed_upload_keeps_the_object_another_attachment_names(app, client, agent, monkeypatch):
+    doc = create_doc(client, agent)
+    kept = upload(client, agent, doc["id"], PDF, "lettre.pdf").json["data"]
+
+    def broken_record(*args, **kwargs):
+        raise RuntimeError("panne simulée")
+
+    monkeypatch.setattr(service, "record", broken_record)
+    assert_error(upload(client, agent, doc["id"], PDF, "doublon.pdf"), 500, "internal_error")
+    monkeypatch.undo()
+    assert stored_files(app) == {kept["sha256"]: PDF}
+    with client.get(f"/api/documents/{doc['id']}/attachments/{kept['id']}", headers=agent.headers) as response:
+        assert (response.status_code, response.data) == (200, PDF)
 
 
 # ------------------------------------------------------------------ refused content
@@ -198,7 +224,7 @@ def test_path_traversal_stays_inside_the_upload_folder(app, client, agent):
     lock_dir = app.config["PASSWORD_HASHING_LOCK_DIR"]  # the bcrypt slots' lock files live there too
     app_files = os.path.dirname(app.config["UPLOAD_FOLDER"])  # the database, the uploads, the bcrypt slots
     on_disk = [os.path.join(root, name) for root, _, names in os.walk(app_files) for name in names
-               if not name.startswith("test.sqlite") and root != lock_dir]
+               if not name.startswith(("test.sqlite", "jobs.sqlite")) and root != lock_dir]
     stored_as = attachment_storage_name(app, response.json["data"]["id"])
     assert on_disk == [os.path.join(app.config["UPLOAD_FOLDER"], stored_as)]
 
@@ -308,6 +334,33 @@ def test_missing_file_on_disk_is_404(app, client, agent):
     os.remove(os.path.join(app.config["UPLOAD_FOLDER"], attachment_storage_name(app, attachment["id"])))
     assert_error(client.get(f"/api/documents/{doc['id']}/attachments/{attachment['id']}", headers=agent.headers),
                  404, "not_found")
+
+
+def test_a_file_stored_before_keys_were_hashes_is_still_served(app, client, agent):
+    """An older installation's rows name uuid4 hex files of UPLOAD_FOLDER: they are read as they are."""
+    doc = create_doc(client, agent)
+    attachment = upload(client, agent, doc["id"], PNG, "scan.png").json["data"]
+    old_name = "0123456789abcdef0123456789abcdef"
+    folder = app.config["UPLOAD_FOLDER"]
+    os.rename(os.path.join(folder, attachment["sha256"]), os.path.join(folder, old_name))
+    with app.app_context():
+        db.session.get(Attachment, attachment["id"]).storage_name = old_name
+        db.session.commit()
+    with client.get(f"/api/documents/{doc['id']}/attachments/{attachment['id']}", headers=agent.headers) as response:
+        assert (response.status_code, response.data) == (200, PNG)
+    with client.get(f"/api/documents/{doc['id']}/attachments/{attachment['id']}", headers={
+            **agent.headers, "Range": "bytes=0-7"}) as response:
+        assert (response.status_code, response.data) == (206, PNG[:8])
+
+
+def test_download_answers_a_range(client, agent):
+    doc = create_doc(client, agent)
+    attachment = upload(client, agent, doc["id"], PDF, "lettre.pdf").json["data"]
+    with client.get(f"/api/documents/{doc['id']}/attachments/{attachment['id']}",
+                    headers={**agent.headers, "Range": "bytes=2-5"}) as response:
+        assert (response.status_code, response.data) == (206, PDF[2:6])
+        assert response.headers["Content-Range"] == f"bytes 2-5/{len(PDF)}"
+        assert response.headers["Content-Disposition"] == "attachment; filename=lettre.pdf"
 
 
 def test_upload_folder_is_created_when_missing(app, client, agent):

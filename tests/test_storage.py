@@ -8,6 +8,7 @@ import pytest
 
 from courrier import storage
 from courrier.errors import ApiError
+from courrier.storage import references
 from courrier.storage.disk import DiskStore
 from courrier.storage.stores import configured_url, store_from_url
 
@@ -189,3 +190,48 @@ def test_a_non_ascii_filename_gets_an_rfc5987_name(app):
     _, headers, _ = send(app, filename="Réponse été.pdf")
     assert headers["Content-Disposition"] == (
         "attachment; filename=\"Reponse ete.pdf\"; filename*=UTF-8''R%C3%A9ponse%20%C3%A9t%C3%A9.pdf")
+
+
+# ------------------------------------------------------------------ objects shared by rows
+
+def stored_in(app):
+    with app.app_context():
+        return storage.current().put(io.BytesIO(CONTENT))
+
+
+def test_discard_removes_an_object_no_row_names(app):
+    stored = stored_in(app)
+    with app.app_context():
+        storage.discard(stored, io.BytesIO(CONTENT))
+        assert not storage.current().exists(SHA)
+
+
+def test_discard_keeps_an_object_a_row_names(app, monkeypatch):
+    stored = stored_in(app)
+    monkeypatch.setattr(references, "is_referenced", lambda key: True)
+    with app.app_context():
+        storage.discard(stored, io.BytesIO(CONTENT))
+        assert storage.current().exists(SHA)
+
+
+def test_discard_puts_the_object_back_when_a_row_naming_it_committed_meanwhile(app, monkeypatch):
+    """Another upload of the same bytes committed between the check and the removal."""
+    stored = stored_in(app)
+    answers = iter([False, True])
+    monkeypatch.setattr(references, "is_referenced", lambda key: next(answers))
+    with app.app_context():
+        storage.discard(stored, io.BytesIO(CONTENT))
+        with storage.current().open(SHA) as stream:
+            assert stream.read() == CONTENT
+
+
+def test_ensure_puts_back_an_object_a_failed_upload_removed(app):
+    stored = stored_in(app)
+    with app.app_context():
+        storage.current().delete(SHA)
+        storage.ensure(stored, io.BytesIO(CONTENT))
+        assert storage.current().exists(SHA)
+
+
+def test_attachments_are_a_registered_reference(app):
+    assert "pièces jointes" in {reference.label for reference in references.registered()}

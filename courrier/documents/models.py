@@ -161,7 +161,7 @@ class DocumentEvent(db.Model):
 
 
 class Attachment(db.Model):
-    """A stored file; its name on disk is server-generated, the client's filename is only metadata."""
+    """A stored file; its key in the store is server-computed, the client's filename is only metadata."""
 
     __tablename__ = "attachments"
 
@@ -171,7 +171,9 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(50))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    # The key of its bytes in the store (courrier.storage): their SHA-256, shared by attachments of the same
+    # bytes; a uuid4 hex file name for a file stored before keys were hashes.
+    storage_name: Mapped[str] = mapped_column(String(64), index=True)
     uploaded_by_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A list's uploaders in one more query, whatever its length.

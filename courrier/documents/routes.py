@@ -1,7 +1,7 @@
 """/api/documents: the mail register (API.md section 5); who may do what is `courrier.documents.rules`."""
-from flask import send_file
 from flask_smorest import Blueprint
 
+from courrier import storage
 from courrier.auth.guard import auth_required, current_principal
 from courrier.documents import attachments, bannettes, register, replies, rules, service, treatment, visibility
 from courrier.documents.schemas import (
@@ -9,7 +9,7 @@ from courrier.documents.schemas import (
     DocumentCreateSchema, DocumentDetailSchema, DocumentListArgsSchema, DocumentUpdateSchema,
     HistoryEntrySchema, RegisterPageEnvelopeSchema, RejectSchema, ReopenSchema, ReplyCreateSchema,
 )
-from courrier.documents.storage import SIGNATURES
+from courrier.documents.uploads import SIGNATURES
 from courrier.http import accepts_upload
 from courrier.resources import resolver
 from courrier.schemas import envelope
@@ -35,11 +35,11 @@ def as_seen(document):
 
 
 ATTACHMENT_TYPES = tuple(content_type for _, content_type, _ in SIGNATURES)
-DOWNLOAD_RESPONSE = {"200": {
-    "description": "Le fichier, en pièce jointe (Content-Disposition: attachment).",
-    "content": {ctype: {"schema": {"type": "string", "format": "binary"}}
-                for ctype in ATTACHMENT_TYPES},
-}}
+FILE_CONTENT = {ctype: {"schema": {"type": "string", "format": "binary"}} for ctype in ATTACHMENT_TYPES}
+DOWNLOAD_RESPONSE = {
+    "200": {"description": "Le fichier, en pièce jointe (Content-Disposition: attachment).", "content": FILE_CONTENT},
+    "206": {"description": "La plage d'octets demandée par l'en-tête Range (Content-Range).", "content": FILE_CONTENT},
+}
 # The multipart part `file` and the types it may hold (recognised by content: its declared type is not trusted).
 UPLOAD_ENCODING = {"content": {"multipart/form-data": {
     "encoding": {"file": {"contentType": ", ".join(ATTACHMENT_TYPES)}}}}}
@@ -206,11 +206,8 @@ def upload_attachment(files, document_id):
 @auth_required()
 @blp.doc(responses=DOWNLOAD_RESPONSE)
 def download_attachment(document_id, attachment_id):
-    """Download an attachment under its original name, always as a download, never rendered inline."""
-    attachment, path = attachments.get_attachment_file(current_principal(), document_id, attachment_id)
-    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                         download_name=attachment.filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    """Download an attachment under its original name, always as a download, never rendered inline; a Range
+    of one span is answered 206."""
+    attachment = attachments.get_attachment(current_principal(), document_id, attachment_id)
+    return storage.send(attachment.storage_name, filename=attachment.filename, content_type=attachment.content_type,
+                        size=attachment.size)

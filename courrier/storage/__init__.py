@@ -13,11 +13,11 @@ the same bytes are stored once. `send` answers a download (ranges, never cached,
 Infrastructure: imports no feature. The tables that name objects register themselves
 (`courrier.storage.references`), so that an object still named by a row is never removed.
 """
-from courrier.storage.download import send
+from courrier.storage.download import send, unavailable_error
 from courrier.storage.objects import CorruptObject, ObjectMissing, StorageUnavailable, StoredObject, valid_key
 from courrier.storage.references import Reference, discard, ensure, is_referenced, register_reference
 from courrier.storage.stores import current, init_storage, store_from_url
 
 __all__ = ["CorruptObject", "ObjectMissing", "Reference", "StorageUnavailable", "StoredObject", "current",
            "discard", "ensure", "init_storage", "is_referenced", "register_reference", "send", "store_from_url",
-           "valid_key"]
+           "unavailable_error", "valid_key"]

@@ -37,8 +37,7 @@ def send(key, *, filename, content_type, size, as_attachment=True):
         raise ApiError("not_found", MISSING_MESSAGE) from None
     except StorageUnavailable as error:
         log.error("store unavailable reading object %s: %s", key, error)
-        raise ApiError("service_unavailable", UNAVAILABLE_MESSAGE,
-                       headers={"Retry-After": RETRY_AFTER_SECONDS}) from None
+        raise unavailable_error() from None
     response = Response(_body(stream, key), status=206 if span else 200, mimetype=content_type)
     response.content_length = stop - start
     response.headers["Accept-Ranges"] = "bytes"
@@ -49,6 +48,11 @@ def send(key, *, filename, content_type, size, as_attachment=True):
     response.headers["Content-Disposition"] = content_disposition(filename, as_attachment)
     response.headers.update(DOWNLOAD_HEADERS)
     return response
+
+
+def unavailable_error():
+    """The 503 of a request the store did not answer (the caller logs what failed)."""
+    return ApiError("service_unavailable", UNAVAILABLE_MESSAGE, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
 def requested_span(key, size):

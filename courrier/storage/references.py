@@ -4,17 +4,22 @@ Objects are content-addressed, so rows may share one: an object is removed only 
 names it. A failed upload (`discard`) and a committed one (`ensure`) each look again after their
 step, so that whatever order they run in, no committed row is left without its object.
 """
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Column, select
 
 from courrier.extensions import db
+from courrier.storage.objects import StorageUnavailable
 from courrier.storage.stores import current
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Reference:
-    """A key column, the row's id, and what the row says the object is (its SHA-256 and size, when known)."""
+    """A key column, the row's id, and what the row says the object is (its SHA-256 and size, when known):
+    table columns or model attributes."""
 
     label: str
     id: Column
@@ -48,19 +53,25 @@ def discard(stored, source):
     Another upload of the same bytes may be committing at this very moment: after the removal, if a
     row names the object now, it is put back from `source` (the same bytes).
     """
-    if is_referenced(stored.key):
-        return
-    store = current()
-    store.delete(stored.key)
-    if is_referenced(stored.key):
-        source.seek(0)
-        store.put(source, sha256=stored.sha256)
+    try:
+        if is_referenced(stored.key):
+            return
+        store = current()
+        store.delete(stored.key)
+        if is_referenced(stored.key):
+            source.seek(0)
+            store.put(source, sha256=stored.sha256)
+    except StorageUnavailable as error:  # the failure being handled is the one to report
+        log.error("could not discard object %s: %s", stored.key, error)
 
 
 def ensure(stored, source):
     """After the row naming `stored` committed: the object is there (a failed upload of the same bytes
     may have removed it in between), or it is put back from `source`."""
     store = current()
-    if not store.exists(stored.key):
-        source.seek(0)
-        store.put(source, sha256=stored.sha256)
+    try:
+        if not store.exists(stored.key):
+            source.seek(0)
+            store.put(source, sha256=stored.sha256)
+    except StorageUnavailable as error:  # it was there a moment ago; the row stands, `flask storage check` tells
+        log.error("could not check object %s after its row committed: %s", stored.key, error)

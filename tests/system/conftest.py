@@ -44,6 +44,7 @@ APP_VARIABLES = (
     "MAX_JSON_BYTES", "ATTACHMENT_MAX_BYTES", "UPLOAD_FOLDER", "ADMIN_PASSWORD", "WEB_CONCURRENCY", "PORT", "HOST",
     "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES", "PASSWORD_CHANGE_ON_FIRST_LOGIN", "PASSWORD_HASHING_SLOTS",
     "PASSWORD_HASHING_WAIT_MS", "PASSWORD_HASHING_LOCK_DIR", "GUNICORN_THREADS", "GUNICORN_REQUEST_NICE",
+    "STORAGE_URL", "S3_ENDPOINT_URL",
 )
 
 needs_postgres = pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL")
@@ -436,6 +437,53 @@ def tcp_proxy():
     yield make
     for proxy in proxies:
         proxy.stop()
+
+
+# ------------------------------------------------------------------------------------ S3 server
+
+
+@dataclass
+class S3Server:
+    """moto's S3 server of this test session, and what a client of it needs."""
+
+    endpoint: str
+    credentials: dict
+
+    def client(self):
+        import boto3
+
+        return boto3.session.Session().client("s3", endpoint_url=self.endpoint)
+
+    def new_bucket(self):
+        name = f"courrier-{uuid.uuid4().hex[:12]}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def env(self, bucket, prefix="pj"):
+        """The variables of a courrier server storing in `bucket`."""
+        return {**self.credentials, "STORAGE_URL": f"s3://{bucket}/{prefix}", "S3_ENDPOINT_URL": self.endpoint}
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible HTTP server (moto's server mode) on a free port, once per session. Its
+    credentials are dummies, put in this process's environment (boto3 reads them there)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    credentials = {"AWS_ACCESS_KEY_ID": "courrier-tests", "AWS_SECRET_ACCESS_KEY": secrets.token_hex(16),
+                   "AWS_DEFAULT_REGION": "us-east-1"}
+    saved = {name: os.environ.get(name) for name in credentials}
+    os.environ.update(credentials)
+    yield S3Server(f"http://{host}:{port}", credentials)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    server.stop()
 
 
 # ------------------------------------------------------------------------------------- accounts

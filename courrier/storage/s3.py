@@ -1,0 +1,176 @@
+"""Objects in a bucket of an S3-compatible server (MinIO, Garage, Ceph, OVH, Scaleway, AWS), through boto3.
+
+`s3://bucket/prefix`: the object of key K is `prefix/K`. The server is S3_ENDPOINT_URL (unset: AWS);
+boto3 reads the credentials itself (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, or any
+other source of its chain): they never pass through courrier's configuration or logs.
+
+`put` copies the file once to a temporary file on local disk while hashing it (the key is the hash,
+known only at the end), then uploads that file: boto3 reads it part by part (multipart above
+MULTIPART_BYTES), so a large file never sits whole in memory. S3 checks each request against the
+SHA-256 boto3 sends with it; the checksum the bucket then stores is compared with the one of the bytes
+hashed here, so that the object under a key is the bytes that key names.
+"""
+import base64
+import hashlib
+import logging
+import tempfile
+import threading
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from courrier.storage.objects import (
+    CHUNK_BYTES, CorruptObject, ObjectMissing, StorageUnavailable, Stream, StoredObject, read_chunks,
+    valid_key,
+)
+
+log = logging.getLogger(__name__)
+
+MULTIPART_BYTES = 8 * 1024 * 1024
+TRANSFER = TransferConfig(multipart_threshold=MULTIPART_BYTES, multipart_chunksize=MULTIPART_BYTES,
+                          max_concurrency=4)
+CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"},
+                       max_pool_connections=16)
+MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3Store:
+    """One bucket (and a prefix in it); the boto3 client is made at first use, in the process that uses it."""
+
+    def __init__(self, bucket, prefix="", endpoint_url=None):
+        self.bucket, self.prefix, self.endpoint_url = bucket, prefix.strip("/"), endpoint_url
+        self._client = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url, endpoint_url=None):
+        bucket, _, prefix = url[len("s3://"):].partition("/")
+        if not bucket:
+            raise ValueError("STORAGE_URL s3:// doit nommer un bucket, par exemple s3://courrier/pieces-jointes.")
+        return cls(bucket, prefix, endpoint_url)
+
+    @property
+    def url(self):
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    @property
+    def client(self):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = boto3.session.Session().client(
+                        "s3", endpoint_url=self.endpoint_url, config=CLIENT_CONFIG)
+        return self._client
+
+    def name_of(self, key):
+        if not valid_key(key):
+            raise ObjectMissing(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put(self, fileobj, sha256=None):
+        """Hash `fileobj` to a local temporary file, then upload it under its SHA-256 unless it is there.
+
+        CorruptObject if `sha256` is given and differs; StorageUnavailable if the bucket stored other bytes.
+        """
+        with tempfile.TemporaryFile() as spool:
+            digest, size, checksum = _copy_and_hash(fileobj, spool)
+            key = digest.hexdigest()
+            if sha256 is not None and key != sha256:
+                raise CorruptObject(f"expected {sha256}, read {key}")
+            name = self.name_of(key)
+            if self._stored_checksum(name, size) not in (checksum, "unchecked"):
+                spool.seek(0)
+                self._call(self.client.upload_fileobj, spool, self.bucket, name, Config=TRANSFER,
+                           ExtraArgs={"ChecksumAlgorithm": "SHA256", "ContentType": "application/octet-stream"})
+                stored = self._stored_checksum(name, size)
+                if stored not in (checksum, "unchecked"):
+                    self.delete(key)
+                    raise StorageUnavailable(f"{self.url}: object {key} stored with checksum {stored}, sent {checksum}")
+        return StoredObject(key, size, key)
+
+    def _stored_checksum(self, name, size):
+        """The SHA-256 checksum the bucket keeps for `name` (composite for multipart), None when absent or of
+        another size, "unchecked" when the server keeps no checksum (the size then stands for it)."""
+        try:
+            head = self._call(self.client.head_object, Bucket=self.bucket, Key=name, ChecksumMode="ENABLED")
+        except ObjectMissing:
+            return None
+        if head["ContentLength"] != size:
+            return None
+        stored = head.get("ChecksumSHA256")
+        return stored.split("-")[0] if stored else "unchecked"
+
+    def open(self, key, start=0, stop=None):
+        """The object's bytes from `start` to `stop` (excluded), streamed from one GET."""
+        arguments = {"Bucket": self.bucket, "Key": self.name_of(key)}
+        if start or stop is not None:
+            arguments["Range"] = f"bytes={start}-{'' if stop is None else stop - 1}"
+        return _Body(self._call(self.client.get_object, **arguments)["Body"])
+
+    def exists(self, key):
+        try:
+            self.size(key)
+        except ObjectMissing:
+            return False
+        return True
+
+    def size(self, key):
+        return self._call(self.client.head_object, Bucket=self.bucket, Key=self.name_of(key))["ContentLength"]
+
+    def delete(self, key):
+        if valid_key(key):
+            self._call(self.client.delete_object, Bucket=self.bucket, Key=self.name_of(key))
+
+    def _call(self, method, *args, **kwargs):
+        """A boto3 call; a missing object is ObjectMissing, any other failure StorageUnavailable."""
+        try:
+            return method(*args, **kwargs)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code"))
+            if code in MISSING_CODES:
+                raise ObjectMissing(kwargs.get("Key", "")) from None
+            raise StorageUnavailable(f"{self.url}: {code}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"{self.url}: {error.__class__.__name__}") from error
+
+
+def _copy_and_hash(fileobj, spool):
+    """Copy to `spool` while hashing: the SHA-256, the size, and the checksum S3 will keep (that of the
+    whole object for one request, the SHA-256 of the parts' SHA-256 for a multipart upload)."""
+    digest, part, parts, size = hashlib.sha256(), hashlib.sha256(), [], 0
+    for chunk in read_chunks(fileobj, CHUNK_BYTES):
+        spool.write(chunk)
+        digest.update(chunk)
+        while chunk:
+            room = MULTIPART_BYTES - (size % MULTIPART_BYTES)
+            part.update(chunk[:room])
+            size += len(chunk[:room])
+            chunk = chunk[room:]
+            if size % MULTIPART_BYTES == 0:
+                parts.append(part.digest())
+                part = hashlib.sha256()
+    if size % MULTIPART_BYTES or not parts:
+        parts.append(part.digest())
+    if size < MULTIPART_BYTES:
+        checksum = digest.digest()
+    else:
+        checksum = hashlib.sha256(b"".join(parts)).digest()
+    return digest, size, base64.b64encode(checksum).decode("ascii")
+
+
+class _Body(Stream):
+    """boto3's streaming body as the readable stream `open` promises; a broken connection is StorageUnavailable."""
+
+    def __init__(self, body):
+        self._body = body
+
+    def read(self, size=-1):
+        try:
+            return self._body.read(None if size is None or size < 0 else size)
+        except (BotoCoreError, OSError) as error:
+            raise StorageUnavailable(error.__class__.__name__) from error
+
+    def close(self):
+        self._body.close()

@@ -40,17 +40,20 @@ run: migrate $(VENV)/.installed-dev
 	@echo "  $(BIN)/flask create-admin --email prenom.nom@example.fr --nom Nom --prenom Prénom"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT)
 
-# The whole suite in two runs: the in-process tests on both cores (pytest-xdist, a database per worker),
-# then the tests that start real servers and Chromium (marked `system`), one at a time, since they
-# measure and load the machine themselves. Both run even if the first fails. PYTEST_ARGS go to both (a run
-# that selects nothing is fine); SERVER_TESTS chooses among the second run's tests (CI's PostgreSQL pass
-# leaves the browser out).
+# The whole suite in three runs: the in-process tests on both cores (pytest-xdist, a database per worker);
+# the tests that start real servers and Chromium (marked `system`) on both cores too, a file per worker
+# (`--dist loadfile`: a file's servers and browser are started once); then, alone, the few that load the
+# machine on purpose and read its reaction (marked `solo`: a load test, the login storms). Every run
+# runs even if one before failed. PYTEST_ARGS go to all three (a run that selects nothing is fine);
+# SERVER_TESTS chooses among the last two runs' tests (CI's PostgreSQL pass leaves the browser out).
 TEST_WORKERS ?= 2
 SERVER_TESTS ?= system
 test: install-test
 	@failed=0; \
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not system" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
-	$(BIN)/python -m pytest -m "$(SERVER_TESTS)" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "($(SERVER_TESTS)) and not solo" $(PYTEST_ARGS) \
+	  || [ $$? -eq 5 ] || failed=1; \
+	$(BIN)/python -m pytest -m "($(SERVER_TESTS)) and solo" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
 	exit $$failed
 
 lint: install-test

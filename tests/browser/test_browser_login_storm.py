@@ -10,7 +10,7 @@ from tests.browser.conftest import PageWatch, serving
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="le paquet playwright n'est pas installé")
 expect = sync_api.expect
-pytestmark = [pytest.mark.browser, pytest.mark.system]
+pytestmark = [pytest.mark.browser, pytest.mark.system, pytest.mark.solo]
 
 PHONE = {"width": 390, "height": 844}
 

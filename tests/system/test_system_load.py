@@ -21,7 +21,7 @@ from tests.system.conftest import (
     ADMIN_PASSWORD, STRONG_PASSWORD, Client, registration, report, server_env, unique_email,
 )
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.solo]
 
 AGENTS = 40
 VALIDATEUR_CLIENTS = 10

@@ -17,7 +17,7 @@ import pytest
 
 from tests.system.conftest import Client, report, server_env, unique_email
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.solo]
 
 LOGIN_CLIENTS = 8
 STORM_SECONDS = 4

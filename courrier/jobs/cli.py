@@ -30,6 +30,10 @@ def run_worker(app, workers=None, worker_type=None):
     """Run huey's consumer on the app's queue until SIGINT or SIGTERM (both let running jobs finish)."""
     config = app.config
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # huey's two lines per task say nothing the jobs table does not: its warnings and errors only (the
+    # consumer's start, stop and periodic enqueues stay).
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    logging.getLogger("huey.consumer").setLevel(logging.INFO)
     # Forked workers open their own connections: none is shared with the parent.
     with app.app_context():
         db.engine.dispose()

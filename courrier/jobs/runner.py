@@ -1,8 +1,8 @@
 """Running one job, whatever dies when: the row is claimed with a lease, renewed while the job runs.
 
 1. Claim: one conditional UPDATE takes the row if it is waiting (and due), or running under a lease that
-   ran out (its worker died) with tries left, and of a kind this worker knows; it sets `en_cours`, a token
-   of this run and the lease, and counts the try. Another worker handed the same id (a duplicate from the
+   ran out (its worker died) with tries left; it sets `en_cours`, a token of this run and the lease, and
+   counts the try. Another worker handed the same id (a duplicate from the
    sweep) changes no row and stops there; so does a worker handed the id of a job whose transaction rolled
    back (no row).
 2. While the job's function runs, this process's lease keeper renews the claims of its running jobs
@@ -16,12 +16,12 @@
 import logging
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
-from sqlalchemy import and_, func, or_, update
+from flask import current_app, g
+from sqlalchemy import and_, bindparam, func, or_, update
 
 from courrier import storage
 from courrier.background import (
@@ -56,37 +56,103 @@ def lease_of(config):
     return timedelta(seconds=config["JOBS_LEASE_SECONDS"])
 
 
-def claimable(now, max_attempts):
-    """Waiting and due, or running under a lease that ran out with tries left; and of a kind this worker knows
-    (a worker of an older version, during an upgrade, leaves a new kind to the others)."""
-    return and_(Job.kind.in_(list(KINDS)),
-                or_(and_(Job.etat == EN_ATTENTE, Job.handed_at <= now + CLOCK_SLACK),
-                    and_(Job.etat == EN_COURS, Job.claimed_until < now, Job.attempts < max_attempts)))
+JOBS = Job.__table__
+
+
+def _param(name, column):
+    """A bound parameter typed as `column` (UTC datetimes are stored the same way on SQLite and PostgreSQL)."""
+    return bindparam(name, type_=JOBS.c[column].type)
+
+
+# Built once: a worker claims and finishes each job with these statements (building them per job cost
+# more than running them). Parameters: p_*.
+CLAIM = (
+    update(JOBS)
+    .where(JOBS.c.id == bindparam("p_id"),
+           or_(and_(JOBS.c.etat == EN_ATTENTE, JOBS.c.handed_at <= _param("p_due_by", "handed_at")),
+               and_(JOBS.c.etat == EN_COURS, JOBS.c.claimed_until < _param("p_now", "claimed_until"),
+                    JOBS.c.attempts < bindparam("p_max_attempts"))))
+    .values(etat=EN_COURS, claim_token=bindparam("p_token"), claimed_until=_param("p_until", "claimed_until"),
+            attempts=JOBS.c.attempts + 1, message=RUNNING,
+            started_at=func.coalesce(JOBS.c.started_at, _param("p_started", "started_at")))
+    .returning(JOBS.c.kind, JOBS.c.params, JOBS.c.user_id, JOBS.c.period, JOBS.c.attempts))
+_SET = {}  # the columns a result writes -> its UPDATE on the claim's token
+_SQLITE_WRITES = threading.Lock()
+
+
+@contextmanager
+def job_write(in_session=False):
+    """The connection of a claim's or a result's write: this task's own, in autocommit (each statement is its
+    own transaction: one round trip, no BEGIN or COMMIT), or (`in_session`) the session's, for a result that
+    commits with other work (the caller commits).
+
+    PostgreSQL does not wait for the disk at these commits (`synchronous_commit = off`): a database crash may
+    forget the last fraction of a second of claims and results, never corrupt them, and a forgotten claim or
+    result is a job that runs again, as after a worker's crash (the work a result commits with is forgotten
+    with it). On SQLite (one writer) the threads of a worker take turns here, rather than sleeping in
+    SQLite's busy handler.
+    """
+    sqlite = db.engine.dialect.name == "sqlite"
+    with _SQLITE_WRITES if sqlite else nullcontext():
+        if not in_session:
+            yield task_connection()
+            return
+        connection = db.session.connection()
+        if not sqlite:
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        yield connection
+
+
+def task_connection():
+    """This task's autocommit connection (held in the app context, given back at its end by `release`)."""
+    if "jobs_connection" not in g:
+        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET synchronous_commit TO OFF")
+        g.jobs_connection = connection
+    return g.jobs_connection
+
+
+def release_task_connection(_error=None):
+    """At the end of the task's app context: the connection back to the pool as it was lent."""
+    connection = g.pop("jobs_connection", None)
+    if connection is None:
+        return
+    try:
+        if connection.dialect.name == "postgresql" and not connection.invalidated:
+            connection.exec_driver_sql("RESET synchronous_commit")
+    finally:
+        connection.close()
 
 
 def claim(job_id, now, config):
-    """This run's token and the job, or None when the job is not ours to run (one statement, one commit)."""
+    """This run's token and the job, or None when the job is not ours to run (one statement, one commit).
+
+    A job of a kind this worker does not know (a worker of an older version, during an upgrade) is given
+    back at once, its try not counted, for the sweep to hand to another worker.
+    """
     token = new_uuid()
-    row = db.session.execute(
-        update(Job).where(Job.id == job_id, claimable(now, config["JOBS_MAX_ATTEMPTS"]))
-        .values(etat=EN_COURS, claim_token=token, claimed_until=now + lease_of(config),
-                attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, now), message=RUNNING)
-        .returning(Job.kind, Job.params, Job.user_id, Job.period, Job.attempts)
-        .execution_options(synchronize_session=False)).first()
-    db.session.commit()
+    with job_write() as connection:
+        row = connection.execute(CLAIM, {
+            "p_id": job_id, "p_due_by": now + CLOCK_SLACK, "p_now": now, "p_max_attempts": config["JOBS_MAX_ATTEMPTS"],
+            "p_token": token, "p_until": now + lease_of(config), "p_started": now}).first()
+        if row is not None and row.kind not in KINDS:
+            _set(connection, job_id, token, etat=EN_ATTENTE, claim_token=None, claimed_until=None,
+                 attempts=row.attempts - 1, message=None)
+            row = None
     if row is None:
         return None, None
     return token, Claimed(job_id, row.kind, row.params or {}, row.user_id, row.period, row.attempts)
 
 
-def _ours(job_id, token):
-    return and_(Job.id == job_id, Job.claim_token == token, Job.etat == EN_COURS)
-
-
-def _set(job_id, token, **values):
-    """Write this run's result if the claim is still ours (in the current transaction): whether it was."""
-    return db.session.execute(update(Job).where(_ours(job_id, token)).values(**values)
-                              .execution_options(synchronize_session=False)).rowcount == 1
+def _set(connection, job_id, token, **values):
+    """Write this run's result if the claim is still ours (in `connection`'s transaction): whether it was."""
+    names = tuple(sorted(values))
+    if names not in _SET:
+        ours = (JOBS.c.id == bindparam("p_id"), JOBS.c.claim_token == bindparam("p_token"), JOBS.c.etat == EN_COURS)
+        _SET[names] = update(JOBS).where(*ours).values({name: _param(f"v_{name}", name) for name in names})
+    parameters = {"p_id": job_id, "p_token": token, **{f"v_{name}": value for name, value in values.items()}}
+    return connection.execute(_SET[names], parameters).rowcount == 1
 
 
 def retry_delay(attempts, config):
@@ -126,25 +192,29 @@ def finish_done(job, token, result, clock):
         stored = storage.current().put(result.file.stream)
         values = dict(file_key=stored.key, file_size=stored.size, file_name=result.file.name[:255],
                       file_type=result.file.content_type)
-    if not _set(job.id, token, etat=TERMINE, message=result.message[:MESSAGE_MAX], claim_token=None,
-                claimed_until=None, finished_at=clock(), **values):
-        db.session.rollback()
+    with job_write(in_session=result.on_success is not None) as connection:
+        done = _set(connection, job.id, token, etat=TERMINE, message=result.message[:MESSAGE_MAX], claim_token=None,
+                    claimed_until=None, finished_at=clock(), **values)
+        if result.on_success is not None:
+            if done:
+                result.on_success()
+                db.session.commit()
+            else:
+                db.session.rollback()
+    if not done:
         log.warning("job %s (%s) lost its claim before it finished: its result is dropped", job.id, job.kind)
         if stored is not None:
             storage.discard(stored, result.file.stream)
         return None
-    if result.on_success is not None:
-        result.on_success()
-    db.session.commit()
     if stored is not None:
         storage.ensure(stored, result.file.stream)
     return TERMINE
 
 
 def finish_failed(job, token, message, clock):
-    changed = _set(job.id, token, etat=ECHEC, message=message[:MESSAGE_MAX], claim_token=None,
-                   claimed_until=None, finished_at=clock())
-    db.session.commit()
+    with job_write() as connection:
+        changed = _set(connection, job.id, token, etat=ECHEC, message=message[:MESSAGE_MAX], claim_token=None,
+                       claimed_until=None, finished_at=clock())
     return ECHEC if changed else None
 
 
@@ -153,12 +223,13 @@ def retry_or_fail(job, token, message, clock, config):
     if job.attempts >= config["JOBS_MAX_ATTEMPTS"]:
         return finish_failed(job, token, message, clock)
     due = clock() + retry_delay(job.attempts, config)
-    changed = _set(job.id, token, etat=EN_ATTENTE, claim_token=None, claimed_until=None, handed_at=due,
-                   message=f"{message} Nouvel essai prévu ({job.attempts} essai(s) sur "
-                           f"{config['JOBS_MAX_ATTEMPTS']})."[:MESSAGE_MAX])
-    if changed:
-        hand_after_commit(job.id, eta=due)
-    db.session.commit()
+    with job_write(in_session=True) as connection:  # the session's: its commit hands the job to the queue
+        changed = _set(connection, job.id, token, etat=EN_ATTENTE, claim_token=None, claimed_until=None, handed_at=due,
+                       message=f"{message} Nouvel essai prévu ({job.attempts} essai(s) sur "
+                               f"{config['JOBS_MAX_ATTEMPTS']})."[:MESSAGE_MAX])
+        if changed:
+            hand_after_commit(job.id, eta=due)
+        db.session.commit()
     return EN_ATTENTE if changed else None
 
 

@@ -15,12 +15,13 @@ from bench.scenarios import ADMIN, SCENARIOS as BASE_SCENARIOS, Context, log
 from bench.servers import LOAD_CORE, PROJECT_ROOT, AppEnvironment, pin_self
 from bench.rss import scenario_worker_rss
 from bench.statistics import scenario_statistics
+from bench.storage import scenario_storage
 from bench.storm import scenario_login_storm
 
 SCENARIOS = {**BASE_SCENARIOS, "login-storm": scenario_login_storm, "rss": scenario_worker_rss,
-             "statistiques": scenario_statistics, "jobs": scenario_jobs}
+             "statistiques": scenario_statistics, "jobs": scenario_jobs, "storage": scenario_storage}
 DEFAULT_ORDER = ["me", "login", "login-storm", "sessions-scale", "documents", "services", "bannettes", "registre",
-                 "statistiques", "prune", "rss", "jobs"]
+                 "statistiques", "prune", "rss", "jobs", "storage"]
 
 
 def parse_args(argv=None):
@@ -71,6 +72,8 @@ def parse_args(argv=None):
     parser.add_argument("--jobs-workers", type=int, default=4, help="worker threads of both consumers (jobs)")
     parser.add_argument("--jobs-redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1"),
                         help="the Redis of the jobs scenario (queues of their own, removed after)")
+    parser.add_argument("--storage-files", type=int, default=4,
+                        help="10 MB files each side uploads then downloads per round (storage scenario)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the real app (repeatable), e.g. SESSION_TRACKING=false")
     parser.add_argument("--json", default=None, help="write the results there (default bench/results/<time>.json)")

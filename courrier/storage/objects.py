@@ -2,7 +2,7 @@
 import re
 from dataclasses import dataclass
 
-CHUNK_BYTES = 256 * 1024
+CHUNK_BYTES = 1024 * 1024  # what a read or a write of a stream moves at once
 # A content-addressed key (SHA-256 in hex), or the uuid4 hex name of a file stored before keys were hashes.
 KEY_PATTERN = re.compile(r"[0-9a-f]{64}|[0-9a-f]{32}")
 

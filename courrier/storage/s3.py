@@ -4,11 +4,11 @@
 boto3 reads the credentials itself (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, or any
 other source of its chain): they never pass through courrier's configuration or logs.
 
-`put` copies the file once to a temporary file on local disk while hashing it (the key is the hash,
-known only at the end), then uploads that file: boto3 reads it part by part (multipart above
-MULTIPART_BYTES), so a large file never sits whole in memory. S3 checks each request against the
-SHA-256 boto3 sends with it; the checksum the bucket then stores is compared with the one of the bytes
-hashed here, so that the object under a key is the bytes that key names.
+`put` copies the file once to a temporary file on local disk while hashing it (the key is the hash, known
+only at the end), then uploads that file by name: boto3 reads it as it sends each part (multipart above
+MULTIPART_BYTES), so a large file never sits whole, nor a part of it, in memory. S3 checks each request
+against the SHA-256 boto3 sends with it; the checksum the bucket then stores is compared with the one of
+the bytes hashed here, so that the object under a key is the bytes that key names.
 """
 import base64
 import hashlib
@@ -28,9 +28,11 @@ from courrier.storage.objects import (
 
 log = logging.getLogger(__name__)
 
+# A file from 8 MB up goes in parts of 5 MB (S3's smallest), sent side by side: a 10 MB attachment is two
+# parts sent at once rather than one of 8 MB then one of 2 MB.
 MULTIPART_BYTES = 8 * 1024 * 1024
-TRANSFER = TransferConfig(multipart_threshold=MULTIPART_BYTES, multipart_chunksize=MULTIPART_BYTES,
-                          max_concurrency=4)
+PART_BYTES = 5 * 1024 * 1024
+TRANSFER = TransferConfig(multipart_threshold=MULTIPART_BYTES, multipart_chunksize=PART_BYTES, max_concurrency=4)
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"},
                        max_pool_connections=16)
 MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
@@ -70,19 +72,24 @@ class S3Store:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def put(self, fileobj, sha256=None):
-        """Hash `fileobj` to a local temporary file, then upload it under its SHA-256 unless it is there.
+        """Hash `fileobj` to a local temporary file, then upload it under its SHA-256 (unless, `sha256` given,
+        it is there already).
 
         CorruptObject if `sha256` is given and differs; StorageUnavailable if the bucket stored other bytes.
         """
-        with tempfile.TemporaryFile() as spool:
+        with tempfile.NamedTemporaryFile(prefix="courrier-", suffix=".part") as spool:
             digest, size, checksum = _copy_and_hash(fileobj, spool)
+            spool.flush()
             key = digest.hexdigest()
             if sha256 is not None and key != sha256:
                 raise CorruptObject(f"expected {sha256}, read {key}")
             name = self.name_of(key)
-            if self._stored_checksum(name, size) not in (checksum, "unchecked"):
-                spool.seek(0)
-                self._call(self.client.upload_fileobj, spool, self.bucket, name, Config=TRANSFER,
+            # Bytes whose hash the caller knew (a move, a put back) may well be there already: asked first.
+            # A new upload rarely is: sent at once, one request sooner.
+            if sha256 is None or self._stored_checksum(name, size) not in (checksum, "unchecked"):
+                # By name, not as a file object: boto3 then reads each part from the file as it sends it,
+                # where from a file object it would read each part (8 MB) into memory first.
+                self._call(self.client.upload_file, spool.name, self.bucket, name, Config=TRANSFER,
                            ExtraArgs={"ChecksumAlgorithm": "SHA256", "ContentType": "application/octet-stream"})
                 stored = self._stored_checksum(name, size)
                 if stored not in (checksum, "unchecked"):
@@ -144,14 +151,14 @@ def _copy_and_hash(fileobj, spool):
         spool.write(chunk)
         digest.update(chunk)
         while chunk:
-            room = MULTIPART_BYTES - (size % MULTIPART_BYTES)
+            room = PART_BYTES - (size % PART_BYTES)
             part.update(chunk[:room])
             size += len(chunk[:room])
             chunk = chunk[room:]
-            if size % MULTIPART_BYTES == 0:
+            if size % PART_BYTES == 0:
                 parts.append(part.digest())
                 part = hashlib.sha256()
-    if size % MULTIPART_BYTES or not parts:
+    if size % PART_BYTES or not parts:
         parts.append(part.digest())
     if size < MULTIPART_BYTES:
         checksum = digest.digest()

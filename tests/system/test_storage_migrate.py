@@ -93,7 +93,7 @@ def test_migrate_resumes_after_the_bucket_failed_and_copies_each_file_once(
     uploads, real_call = [], s3.S3Store._call
 
     def failing_second_upload(self, method, *args, **kwargs):
-        if method.__name__ == "upload_fileobj":
+        if method.__name__ == "upload_file":
             if len(uploads) == 1 and not failing_second_upload.done:
                 failing_second_upload.done = True
                 raise storage.StorageUnavailable("panne simulée")

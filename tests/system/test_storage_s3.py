@@ -80,7 +80,7 @@ def test_a_large_file_goes_in_parts_and_comes_back_streamed_and_by_ranges(app, c
         assert response.status_code == 200 and response.is_streamed
         assert response.content_length == len(LARGE)
         assert hashlib.sha256(response.data).hexdigest() == attachment["sha256"]
-    boundary = s3.MULTIPART_BYTES
+    boundary = s3.PART_BYTES
     with download(client, agent, doc, attachment, Range=f"bytes={boundary - 10}-{boundary + 9}") as response:
         assert (response.status_code, response.data) == (206, LARGE[boundary - 10:boundary + 10])
         assert response.headers["Content-Range"] == f"bytes {boundary - 10}-{boundary + 9}/{len(LARGE)}"

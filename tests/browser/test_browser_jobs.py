@@ -1,0 +1,71 @@
+"""Background jobs in the browser, run by the one `flask worker` beside the live server (`live_worker`, shared
+by this file's tests): the register's PDF made by a job and followed on the register's screen until its file
+can be downloaded; « Tâches de fond », the administrateurs' screen of jobs and periodic tasks. Both axe-core
+clean, on a laptop and a phone."""
+import datetime
+import os
+import re
+import shutil
+from zoneinfo import ZoneInfo
+
+import pytest
+from pypdf import PdfReader
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="le paquet playwright n'est pas installé")
+if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
+    pytest.skip("Chromium absent (/usr/bin/chromium) : apt-get install chromium", allow_module_level=True)
+
+expect = sync_api.expect
+pytestmark = [pytest.mark.browser, pytest.mark.system]
+
+PHONE = {"width": 390, "height": 844}
+# The worker starts with the first test that needs it: a job may wait for its first poll of the queue.
+JOB_TIMEOUT_MS = 30000
+
+
+def test_the_register_pdf_is_made_in_the_background(new_page, live_server, live_worker, make_account, agent_user,
+                                                    e2e):
+    api = live_server.api
+    validateur = make_account("validateur", "Garnier", "Lucie")  # validateurs keep the register too
+    letter = api.create_document(api.token(validateur), objet="Registre en PDF", expediteur="Mairie de Nancy")
+
+    page = e2e.login(new_page(bypass_csp=True), validateur)
+    page.click("#register-export-summary")
+    day = datetime.datetime.now(ZoneInfo("Europe/Paris")).date()
+    start, end = day - datetime.timedelta(days=1), day + datetime.timedelta(days=1)
+    page.select_option("#register-type", "entrant")
+    page.fill("#register-date-from", start.isoformat())
+    page.fill("#register-date-to", end.isoformat())
+    page.get_by_test_id("register-export-pdf").click()
+
+    # Its state in the live region, then « Terminé » and the file; one PDF at a time meanwhile.
+    job = page.get_by_test_id("register-export-job")
+    expect(job).to_have_attribute("data-etat", re.compile("en_attente|en_cours|termine"))
+    expect(page.get_by_test_id("register-export-pdf")).to_be_disabled()
+    expect(job).to_have_attribute("data-etat", "termine", timeout=JOB_TIMEOUT_MS)
+    expect(page.get_by_test_id("register-export-job-text")).to_have_text(re.compile(
+        r"Registre en PDF : Terminé — Registre prêt : \d+ courrier\(s\), "
+        rf"du {start:%d/%m/%Y} au {end:%d/%m/%Y}\."))
+    expect(page.get_by_test_id("register-export-pdf")).to_be_enabled()
+    e2e.assert_accessible(page, "l'export du registre en PDF terminé")
+    e2e.screenshot(page, "register-export-pdf")
+    with page.expect_download() as download:
+        page.get_by_test_id("register-export-job-download").click()
+    assert download.value.suggested_filename == f"registre-entrant-{start.isoformat()}_{end.isoformat()}.pdf"
+    text = "".join(page.extract_text() for page in PdfReader(download.value.path()).pages)
+    assert letter["reference"] in text
+
+    made = api.ok("GET", f"/api/jobs/{job.get_attribute('data-job-id')}", token=api.token(validateur))["data"]
+    assert made["type"] == "registre.pdf" and made["fichier"] == f"/api/jobs/{made['id']}/fichier"
+    # Someone else's job does not exist for an agent, nor its file.
+    other = api.token(agent_user)
+    assert api.call("GET", f"/api/jobs/{made['id']}", token=other)[0] == 404
+    assert api.call("GET", f"/api/jobs/{made['id']}/fichier", token=other)[0] == 404
+
+    phone = e2e.login(new_page(viewport=PHONE), validateur)
+    phone.click("#register-export-summary")
+    phone.get_by_test_id("register-export-pdf").click()
+    phone_job = phone.get_by_test_id("register-export-job")
+    expect(phone_job).to_have_attribute("data-etat", "termine", timeout=JOB_TIMEOUT_MS)
+    expect(phone.get_by_test_id("register-export-job-download")).to_be_visible()
+    e2e.assert_no_horizontal_overflow(phone)

@@ -37,6 +37,7 @@ def huey(app):
     huey.flush()
     yield huey
     huey.flush()
+    job_runner.release_connection()  # the connection this thread's runs held
 
 
 def drain(huey):

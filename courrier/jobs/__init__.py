@@ -13,7 +13,6 @@ the features it runs.
 """
 from courrier.background import HAND_OFF, connect_hand_off
 from courrier.jobs.queue import EXTENSION, JobQueue
-from courrier.jobs.runner import release_task_connection
 
 
 def init_jobs(app):
@@ -21,5 +20,4 @@ def init_jobs(app):
     queue = JobQueue(app)
     app.extensions[EXTENSION] = queue
     app.extensions[HAND_OFF] = queue.hand_off
-    app.teardown_appcontext(release_task_connection)
     connect_hand_off()

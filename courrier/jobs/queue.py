@@ -55,6 +55,8 @@ class JobQueue:
         self.huey = make_huey(app.config, project_dir)
         self.run_job = self.huey.task(name="courrier.job")(in_app_context(app, runner.run_job))
         self.tick = self.huey.periodic_task(every_minute, name="courrier.tick")(in_app_context(app, periodic.tick))
+        # Each worker thread (or process) gives back its connection for claims and results when it stops.
+        self.huey.on_shutdown("courrier.connection")(runner.release_connection)
 
     def hand_off(self, pending):
         """Give each (job id, eta or None) to the queue: at once, or at its eta (a UTC datetime)."""

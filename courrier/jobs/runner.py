@@ -20,7 +20,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, g
+from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, update
 
 from courrier import storage
@@ -64,9 +64,52 @@ def _param(name, column):
     return bindparam(name, type_=JOBS.c[column].type)
 
 
+class DriverStatement:
+    """A write compiled once per dialect and run on the driver's own cursor, as courrier.database.PreparedQuery
+    runs the session check: a worker runs two per job, and SQLAlchemy's execution machinery cost more than the
+    statements. Parameters get their column types' bind processing, RETURNING rows their result processing;
+    on a driver error the statement runs again through `Connection.execute`, so that failures are translated
+    (and a dead connection invalidated) as everywhere else."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled = {}
+
+    def _compile(self, dialect):
+        compiled = self.statement.compile(dialect=dialect)
+        names = compiled.positiontup if compiled.positional else None
+        returning = list(self.statement.exported_columns) if self.statement._returning else []
+        results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returning]
+        options = {"prepare": True} if dialect.driver == "psycopg" else {}
+        return compiled, names, compiled._bind_processors, results, options
+
+    def execute(self, connection, parameters):
+        """(rowcount, rows) of one run on `connection` (in its transaction, if any)."""
+        dialect = connection.dialect
+        if dialect.name not in self._compiled:
+            self._compiled[dialect.name] = self._compile(dialect)
+        compiled, names, binds, results, options = self._compiled[dialect.name]
+        values = compiled.construct_params(parameters)
+        for name, process in binds.items():
+            values[name] = process(values[name])
+        arguments = tuple(values[name] for name in names) if names is not None else values
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.execute(compiled.string, arguments, **options)
+            rows = cursor.fetchall() if results else []
+            count = cursor.rowcount
+        except dialect.loaded_dbapi.Error:
+            result = connection.execute(self.statement, parameters)
+            return result.rowcount, (result.all() if results else [])
+        finally:
+            cursor.close()
+        return count, [tuple(process(value) if process else value for process, value in zip(results, row))
+                       for row in rows]
+
+
 # Built once: a worker claims and finishes each job with these statements (building them per job cost
 # more than running them). Parameters: p_*.
-CLAIM = (
+CLAIM = DriverStatement(
     update(JOBS)
     .where(JOBS.c.id == bindparam("p_id"),
            or_(and_(JOBS.c.etat == EN_ATTENTE, JOBS.c.handed_at <= _param("p_due_by", "handed_at")),
@@ -82,46 +125,40 @@ _SQLITE_WRITES = threading.Lock()
 
 @contextmanager
 def job_write(in_session=False):
-    """The connection of a claim's or a result's write: this task's own, in autocommit (each statement is its
-    own transaction: one round trip, no BEGIN or COMMIT), or (`in_session`) the session's, for a result that
-    commits with other work (the caller commits).
-
-    PostgreSQL does not wait for the disk at these commits (`synchronous_commit = off`): a database crash may
-    forget the last fraction of a second of claims and results, never corrupt them, and a forgotten claim or
-    result is a job that runs again, as after a worker's crash (the work a result commits with is forgotten
-    with it). On SQLite (one writer) the threads of a worker take turns here, rather than sleeping in
-    SQLite's busy handler.
-    """
+    """The connection of a claim's or a result's write: the worker thread's own, in autocommit (each statement
+    is its own transaction: one round trip, no BEGIN or COMMIT), or (`in_session`) the session's, for a
+    result that commits with other work (the caller commits). On SQLite (one writer) the threads of a worker
+    take turns here, rather than sleeping in SQLite's busy handler."""
     sqlite = db.engine.dialect.name == "sqlite"
     with _SQLITE_WRITES if sqlite else nullcontext():
         if not in_session:
             yield task_connection()
             return
-        connection = db.session.connection()
-        if not sqlite:
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        yield connection
+        yield db.session.connection()
+
+
+_held = threading.local()
 
 
 def task_connection():
-    """This task's autocommit connection (held in the app context, given back at its end by `release`)."""
-    if "jobs_connection" not in g:
+    """This worker thread's autocommit connection for claims and results, held from one job to the next (a
+    pool checkout and a change of isolation level per job cost as much as the two statements); a new one
+    when the pool was replaced (`engine.dispose()`, before a fork) or the connection died."""
+    pool = db.engine.pool
+    connection = getattr(_held, "connection", None)
+    if connection is None or _held.pool is not pool or connection.closed or connection.invalidated:
+        if connection is not None and not connection.closed:
+            connection.close()
         connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET synchronous_commit TO OFF")
-        g.jobs_connection = connection
-    return g.jobs_connection
+        _held.connection, _held.pool = connection, pool
+    return connection
 
 
-def release_task_connection(_error=None):
-    """At the end of the task's app context: the connection back to the pool as it was lent."""
-    connection = g.pop("jobs_connection", None)
-    if connection is None:
-        return
-    try:
-        if connection.dialect.name == "postgresql" and not connection.invalidated:
-            connection.exec_driver_sql("RESET synchronous_commit")
-    finally:
+def release_connection():
+    """Give back this thread's connection (a worker thread that stops; a test that ran jobs in its thread)."""
+    connection = getattr(_held, "connection", None)
+    _held.connection = _held.pool = None
+    if connection is not None and not connection.closed:
         connection.close()
 
 
@@ -133,16 +170,17 @@ def claim(job_id, now, config):
     """
     token = new_uuid()
     with job_write() as connection:
-        row = connection.execute(CLAIM, {
+        _, rows = CLAIM.execute(connection, {
             "p_id": job_id, "p_due_by": now + CLOCK_SLACK, "p_now": now, "p_max_attempts": config["JOBS_MAX_ATTEMPTS"],
-            "p_token": token, "p_until": now + lease_of(config), "p_started": now}).first()
-        if row is not None and row.kind not in KINDS:
+            "p_token": token, "p_until": now + lease_of(config), "p_started": now})
+        if not rows:
+            return None, None
+        kind, params, user_id, period, attempts = rows[0]
+        if kind not in KINDS:
             _set(connection, job_id, token, etat=EN_ATTENTE, claim_token=None, claimed_until=None,
-                 attempts=row.attempts - 1, message=None)
-            row = None
-    if row is None:
-        return None, None
-    return token, Claimed(job_id, row.kind, row.params or {}, row.user_id, row.period, row.attempts)
+                 attempts=attempts - 1, message=None)
+            return None, None
+    return token, Claimed(job_id, kind, params or {}, user_id, period, attempts)
 
 
 def _set(connection, job_id, token, **values):
@@ -150,9 +188,10 @@ def _set(connection, job_id, token, **values):
     names = tuple(sorted(values))
     if names not in _SET:
         ours = (JOBS.c.id == bindparam("p_id"), JOBS.c.claim_token == bindparam("p_token"), JOBS.c.etat == EN_COURS)
-        _SET[names] = update(JOBS).where(*ours).values({name: _param(f"v_{name}", name) for name in names})
+        _SET[names] = DriverStatement(
+            update(JOBS).where(*ours).values({name: _param(f"v_{name}", name) for name in names}))
     parameters = {"p_id": job_id, "p_token": token, **{f"v_{name}": value for name, value in values.items()}}
-    return connection.execute(_SET[names], parameters).rowcount == 1
+    return _SET[names].execute(connection, parameters)[0] == 1
 
 
 def retry_delay(attempts, config):

@@ -17,7 +17,7 @@ from typing import BinaryIO, Callable, Optional
 from flask import current_app
 from marshmallow import fields
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from courrier import storage
 from courrier.columns import UTCDateTime, new_uuid, utcnow
@@ -64,6 +64,8 @@ class Job(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Who asked (the lists load it with their page, in one query); by name: infrastructure imports no feature.
+    user = relationship("User", lazy="raise")
 
     def __repr__(self):
         return f"<Job {self.kind} {self.etat}>"

@@ -252,7 +252,8 @@ def test_only_its_owner_and_administrateurs_see_a_job(app, huey, client, auth, a
         job = background.enqueue("test.essai", user=db.session.get(User, owner.id))
         db.session.commit()
         job_id = job.id
-    assert client.get(f"/api/jobs/{job_id}", headers=owner.headers).json["data"]["etat"] == "en_attente"
+    seen = client.get(f"/api/jobs/{job_id}", headers=owner.headers).json["data"]
+    assert (seen["etat"], seen["libelle"], seen["utilisateur"]["id"]) == ("en_attente", "Essai", owner.id)
     assert client.get(f"/api/jobs/{job_id}", headers=admin.headers).status_code == 200
     hidden = client.get(f"/api/jobs/{job_id}", headers=other.headers)
     assert hidden.status_code == 404 and hidden.json["code"] == "not_found"

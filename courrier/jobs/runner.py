@@ -2,9 +2,9 @@
 
 1. Claim: one conditional UPDATE takes the row if it is waiting (and due), or running under a lease that
    ran out (its worker died) with tries left; it sets `en_cours`, a token of this run and the lease, and
-   counts the try. Another worker handed the same id (a duplicate from the
-   sweep) changes no row and stops there; so does a worker handed the id of a job whose transaction rolled
-   back (no row).
+   counts the try. Another worker handed the same id (a duplicate from the sweep) changes no row and stops
+   there; so does a worker handed the id of a job whose transaction rolled back (no row). Claims and
+   results are single statements in autocommit on a connection each worker thread holds (DriverStatement).
 2. While the job's function runs, this process's lease keeper renews the claims of its running jobs
    every third of a lease, by their tokens.
 3. The result is written by an UPDATE on this run's token, in one transaction with the function's

@@ -2,7 +2,28 @@
 from marshmallow import fields
 
 from courrier.background import ETATS, JobSchema
+from courrier.jobs.kinds import KINDS
 from courrier.schemas import MetaSchema, PaginationArgsSchema, Schema, one_of
+
+
+class JobUserSchema(Schema):
+    id = fields.String()
+    nom = fields.String()
+    prenom = fields.String()
+    email = fields.String()
+
+
+class JobDetailSchema(JobSchema):
+    """A job as GET /api/jobs and /api/jobs/<id> show it: with its French label and who asked for it."""
+
+    libelle = fields.Method("label", metadata={"type": "string", "description": "Le genre de travail, en français."})
+    utilisateur = fields.Nested(JobUserSchema, attribute="user", allow_none=True, metadata={
+        "description": "Qui l'a demandé ; null pour une tâche périodique."})
+
+    @staticmethod
+    def label(job):
+        kind = KINDS.get(job.kind)
+        return kind.label if kind is not None else job.kind
 
 
 class JobListArgsSchema(PaginationArgsSchema):
@@ -35,6 +56,6 @@ class JobListMetaSchema(MetaSchema):
 JobPageEnvelopeSchema = Schema.from_dict({
     "success": fields.Boolean(dump_default=True),
     "message": fields.String(),
-    "data": fields.Nested(JobSchema, many=True),
+    "data": fields.Nested(JobDetailSchema, many=True),
     "meta": fields.Nested(JobListMetaSchema),
 }, name="JobPageEnvelopeSchema")

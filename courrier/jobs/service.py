@@ -2,6 +2,7 @@
 and the overview (counts by etat, recent failures, each periodic task's last period)."""
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from courrier import storage
 from courrier.background import ECHEC, ETATS, TERMINE, Job
@@ -16,7 +17,7 @@ NO_FILE = "Ce travail n'a pas (ou pas encore) produit de fichier."
 
 def visible_job(principal, job_id):
     """The job if the caller asked for it or is an administrateur; 404 otherwise (no existence leak)."""
-    job = db.session.get(Job, job_id)
+    job = db.session.get(Job, job_id, options=[selectinload(Job.user)])
     if job is None or (job.user_id != principal.id and principal.role != "administrateur"):
         raise ApiError("not_found")
     return job
@@ -32,7 +33,7 @@ def send_job_file(principal, job_id):
 
 def list_jobs(filters):
     """Newest first, optionally of one etat; with the overview in `meta`."""
-    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc())
+    query = select(Job).options(selectinload(Job.user)).order_by(Job.created_at.desc(), Job.id.desc())
     if filters.get("etat"):
         query = query.where(Job.etat == filters["etat"])
     page = paginate(query, filters["page"], filters["per_page"])

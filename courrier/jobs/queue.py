@@ -8,12 +8,15 @@ session is removed after it. huey keeps no results: the `jobs` table is the reco
 import os
 
 from huey import RedisHuey, SqliteHuey
+from redis import ConnectionPool
 from sqlalchemy.engine import make_url
 
 from courrier.extensions import db
 from courrier.jobs import periodic, runner
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REDIS_CONNECT_TIMEOUT = 2
+REDIS_TIMEOUT = 5
 EXTENSION = "courrier_jobs"
 
 
@@ -21,7 +24,10 @@ def make_huey(config, project_dir):
     """SqliteHuey for `sqlite:///<file>` (relative to the project folder), RedisHuey for `redis://…`."""
     url, name = config["JOBS_URL"], config["JOBS_QUEUE"]
     if url.startswith(REDIS_SCHEMES):
-        return RedisHuey(name, url=url, results=False, utc=True)
+        # A Redis that does not answer fails a hand-off within seconds (the sweep retries it), never hangs the
+        # request that enqueued; the socket timeout outlasts the workers' one-second blocking reads.
+        pool = ConnectionPool.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT, socket_timeout=REDIS_TIMEOUT)
+        return RedisHuey(name, connection_pool=pool, results=False, utc=True)
     path = make_url(url).database
     if not os.path.isabs(path):
         path = os.path.join(project_dir, path)

@@ -6,12 +6,13 @@ history line are in the letter's transaction. Two attachments of the same bytes 
 import logging
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from courrier import storage
 from courrier.columns import new_uuid, utcnow
 from courrier.database import transactional
 from courrier.documents import rules, service, uploads, visibility
-from courrier.documents.models import Attachment
+from courrier.documents.models import Attachment, Document
 from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
 
@@ -74,10 +75,16 @@ def _record_attachment(user, document, client_filename, content_type, stored):
 
 
 def get_attachment(user, document_id, attachment_id):
-    """The attachment of a visible document; 404 for anything else."""
-    document = service.get_document(user, document_id)
+    """The attachment of a visible document; 404 for anything else.
+
+    One query when it is there (a download needs none of the letter's columns, nor the uploader); the
+    letter is read only to tell which 404 it is.
+    """
+    visible = service.visible_documents(user).where(Document.id == document_id).with_only_columns(Document.id)
     attachment = db.session.scalars(
-        select(Attachment).where(Attachment.id == attachment_id, Attachment.document_id == document.id)).first()
+        select(Attachment).options(lazyload(Attachment.uploaded_by))
+        .where(Attachment.id == attachment_id, Attachment.document_id.in_(visible))).first()
     if attachment is None:
+        service.get_document(user, document_id)
         raise ApiError("not_found", "Pièce jointe introuvable.")
     return attachment

@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 MISSING_MESSAGE = "Fichier introuvable : il manque dans le stockage des fichiers."
 UNAVAILABLE_MESSAGE = "Le stockage des fichiers ne répond pas : réessayez dans un instant."
 RETRY_AFTER_SECONDS = "30"
+# What the body relays at once: the worker sends a piece to the client while the store's next one arrives
+# (1 MiB pieces made the client wait longer for each: 10 MB downloads ~0.55x boto3's rate against ~0.65x).
+RELAY_CHUNK_BYTES = 256 * 1024
 
 
 def send(key, *, filename, content_type, size, as_attachment=True):
@@ -86,6 +89,6 @@ def _body(stream, key):
     ends the body short (the client sees fewer bytes than Content-Length), logged."""
     with stream:
         try:
-            yield from read_chunks(stream)
+            yield from read_chunks(stream, RELAY_CHUNK_BYTES)
         except (OSError, StorageUnavailable) as error:
             log.error("download of object %s interrupted: %s", key, error)

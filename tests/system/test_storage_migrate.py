@@ -93,11 +93,11 @@ def test_migrate_resumes_after_the_bucket_failed_and_copies_each_file_once(
     uploads, real_call = [], s3.S3Store._call
 
     def failing_second_upload(self, method, *args, **kwargs):
-        if method.__name__ == "upload_file":
+        if method.__name__ in ("put_object", "upload_file"):
             if len(uploads) == 1 and not failing_second_upload.done:
                 failing_second_upload.done = True
                 raise storage.StorageUnavailable("panne simulée")
-            uploads.append(args[2])
+            uploads.append(kwargs["Key"] if method.__name__ == "put_object" else args[2])
         return real_call(self, method, *args, **kwargs)
 
     failing_second_upload.done = False

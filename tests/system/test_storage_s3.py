@@ -1,8 +1,10 @@
 """Attachments in a bucket of a real S3-compatible HTTP server (moto's server mode, one per session):
 upload, download, ranges and streaming, a missing object, a bucket that does not answer; then two
 gunicorn instances with different local folders serving one attachment from the bucket."""
+import base64
 import hashlib
 import http.client
+import io
 import os
 import uuid
 
@@ -19,8 +21,9 @@ from tests.test_documents import PDF, assert_error, create_doc, upload
 pytestmark = pytest.mark.system
 
 MB = 1024 * 1024
-# Over the multipart threshold (two parts), under ATTACHMENT_MAX_BYTES.
-LARGE = b"%PDF-1.7\n" + bytes(range(256)) * ((s3.MULTIPART_BYTES + MB) // 256)
+# Over a multipart threshold lowered to 8 MB for the test (two parts of 5 MB), under ATTACHMENT_MAX_BYTES.
+PARTED_BYTES = 8 * MB
+LARGE = b"%PDF-1.7\n" + bytes(range(256)) * ((PARTED_BYTES + MB) // 256)
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +66,16 @@ def test_an_upload_goes_to_the_bucket_under_its_sha256(app, client, agent, empty
     attachment = upload(client, agent, doc["id"], PDF).json["data"]
     assert bucket_keys(empty_bucket, bucket) == [f"pj/{hashlib.sha256(PDF).hexdigest()}"]
     assert not os.path.exists(app.config["UPLOAD_FOLDER"])
+    head = empty_bucket.head_object(Bucket=bucket, Key=f"pj/{attachment['sha256']}", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(PDF).digest()).decode()
     with download(client, agent, doc, attachment) as response:
         assert (response.status_code, response.data) == (200, PDF)
         assert response.headers["Content-Disposition"] == "attachment; filename=lettre.pdf"
 
 
-def test_a_large_file_goes_in_parts_and_comes_back_streamed_and_by_ranges(app, client, agent, empty_bucket, bucket):
+def test_a_large_file_goes_in_parts_and_comes_back_streamed_and_by_ranges(
+        app, client, agent, empty_bucket, bucket, monkeypatch):
+    monkeypatch.setattr(s3, "MULTIPART_BYTES", PARTED_BYTES)
     doc = create_doc(client, agent)
     # The body built here: Werkzeug's test client leaves the temporary file of a large multipart body open.
     body, headers = multipart(LARGE, "gros.pdf")
@@ -84,6 +91,23 @@ def test_a_large_file_goes_in_parts_and_comes_back_streamed_and_by_ranges(app, c
     with download(client, agent, doc, attachment, Range=f"bytes={boundary - 10}-{boundary + 9}") as response:
         assert (response.status_code, response.data) == (206, LARGE[boundary - 10:boundary + 10])
         assert response.headers["Content-Range"] == f"bytes {boundary - 10}-{boundary + 9}/{len(LARGE)}"
+
+
+class ReadOnce:
+    """A stream that cannot be read twice (no seek), as the body of another store is."""
+
+    def __init__(self, content):
+        self._buffer = io.BytesIO(content)
+
+    def read(self, size=-1):
+        return self._buffer.read(size)
+
+
+def test_a_stream_read_once_is_sent_from_a_copy_made_while_hashing(app, empty_bucket, bucket):
+    with app.app_context():
+        stored = app.extensions["courrier_storage"].put(ReadOnce(PDF))
+    assert stored.key == hashlib.sha256(PDF).hexdigest() and stored.size == len(PDF)
+    assert empty_bucket.get_object(Bucket=bucket, Key=f"pj/{stored.key}")["Body"].read() == PDF
 
 
 def test_a_missing_object_is_a_404(client, agent, empty_bucket, bucket):

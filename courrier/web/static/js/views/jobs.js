@@ -7,12 +7,18 @@ import { pageHeader, dataTable, pagination, filterForm, pick } from "../componen
 
 const ROUTE = "/admin/jobs";
 
-/** When the job was asked for, started and finished. */
+/** When the job was asked for, then started and finished: their time only when on the day it was asked. */
 function timesCell(job) {
+  const asked = formatDateTime(job.cree_le);
+  const [day] = asked.split(" ");
+  const when = (value) => {
+    const text = formatDateTime(value);
+    return text.startsWith(`${day} `) ? `à ${text.slice(day.length + 1)}` : `le ${text}`;
+  };
+  const later = [job.commence_le ? `commencée ${when(job.commence_le)}` : null, job.termine_le ? `finie ${when(job.termine_le)}` : null].filter(Boolean);
   return [
-    h("span", { class: "block" }, `Demandée le ${formatDateTime(job.cree_le)}`),
-    job.commence_le ? h("span", { class: "muted block" }, `Commencée le ${formatDateTime(job.commence_le)}`) : null,
-    job.termine_le ? h("span", { class: "muted block" }, `Finie le ${formatDateTime(job.termine_le)}`) : null,
+    h("span", { class: "block" }, `Demandée le ${asked}`),
+    later.length ? h("span", { class: "muted block" }, later.join(", ")) : null,
   ];
 }
 

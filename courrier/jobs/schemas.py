@@ -1,23 +1,19 @@
-"""The job list's arguments and envelope (a job itself is courrier.background.JobSchema)."""
+"""A job as /api/jobs shows it (courrier.background.JobSchema, its label and who asked), the list's arguments
+and envelope."""
 from marshmallow import fields
 
+from courrier.audit.schemas import AuditUserSchema
 from courrier.background import ETATS, JobSchema
 from courrier.jobs.kinds import KINDS
 from courrier.schemas import MetaSchema, PaginationArgsSchema, Schema, one_of
-
-
-class JobUserSchema(Schema):
-    id = fields.String()
-    nom = fields.String()
-    prenom = fields.String()
-    email = fields.String()
 
 
 class JobDetailSchema(JobSchema):
     """A job as GET /api/jobs and /api/jobs/<id> show it: with its French label and who asked for it."""
 
     libelle = fields.Method("label", metadata={"type": "string", "description": "Le genre de travail, en français."})
-    utilisateur = fields.Nested(JobUserSchema, attribute="user", allow_none=True, metadata={
+    # The audit's way of naming a person: enough to recognise them without another request.
+    utilisateur = fields.Nested(AuditUserSchema, attribute="user", allow_none=True, metadata={
         "description": "Qui l'a demandé ; null pour une tâche périodique."})
 
     @staticmethod

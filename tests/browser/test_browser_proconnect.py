@@ -7,7 +7,6 @@ started with the helpers of tests/browser/conftest.py.
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import time
 import warnings
@@ -16,7 +15,8 @@ import pytest
 import requests
 
 from tests.browser.conftest import (
-    APP_VARIABLES, BIN, ROOT, Account, Api, PageWatch, _health, _run, free_port, gunicorn_extra_args, strong_password,
+    APP_VARIABLES, BIN, ROOT, Account, Api, PageWatch, _health, _run, free_port, gunicorn_extra_args, stop,
+    strong_password,
 )
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="le paquet playwright n'est pas installé")
@@ -76,13 +76,7 @@ def oidc_server(tmp_path_factory, provider_url):
             time.sleep(0.2)
         yield base_url, api, api.token(admin)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        stop(process)
 
 
 @pytest.fixture

@@ -105,16 +105,18 @@ class S3Store:
         if sha256 is None or self._stored_checksum(name, size) not in (checksum, "unchecked"):
             arguments = {"ChecksumAlgorithm": "SHA256", "ContentType": "application/octet-stream"}
             if size < MULTIPART_BYTES:
-                # Our SHA-256 as the request's checksum: boto3 does not compute it again, the server checks it.
-                self._call(self.client.put_object, Bucket=self.bucket, Key=name, Body=source,
-                           ChecksumSHA256=checksum, **arguments)
+                # Our SHA-256 as the request's checksum: boto3 does not compute it again, the server checks it
+                # and answers with the checksum it keeps (asked with a HEAD only from a server that did not).
+                answer = self._call(self.client.put_object, Bucket=self.bucket, Key=name, Body=source,
+                                    ChecksumSHA256=checksum, **arguments)
+                stored = answer.get("ChecksumSHA256") or self._stored_checksum(name, size)
             else:
                 # By name, not as a file object: boto3 then reads each part from the file as it sends it,
                 # where from a file object it would read each part into memory first.
                 self._call(self.client.upload_file, source.name, self.bucket, name, ExtraArgs=arguments,
                            Config=TransferConfig(multipart_threshold=MULTIPART_BYTES,
                                                  multipart_chunksize=PART_BYTES, max_concurrency=4))
-            stored = self._stored_checksum(name, size)
+                stored = self._stored_checksum(name, size)
             if stored not in (checksum, "unchecked"):
                 self.delete(key)
                 raise StorageUnavailable(f"{self.url}: object {key} stored with checksum {stored}, sent {checksum}")

@@ -1,8 +1,9 @@
 """The table of job kinds: kind → the feature function that does the work, and its French label.
 
 A function takes the claimed job (`id`, `params`, `user_id`, `period`, `attempts`) and returns a
-`courrier.background.Result`; it raises `JobError` for a failure to tell its owner. Functions may run
-twice (a worker killed mid-job): each does work that is idempotent, or commits it with the job's result.
+`courrier.background.Result`; it raises `JobError` for a failure to tell its owner (its uncommitted work is
+rolled back), and what it leaves uncommitted on success is committed. Functions may run twice (a worker
+killed mid-job): each does work that is idempotent, or commits it with the job's result (`on_success`).
 """
 from dataclasses import dataclass
 from datetime import date

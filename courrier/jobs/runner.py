@@ -224,7 +224,12 @@ def run_job(job_id, clock=utcnow):
 
 
 def finish_done(job, token, result, clock):
-    """`termine`, with the file stored and the `on_success` work, in one transaction."""
+    """`termine`, with the file stored and the `on_success` work, in one transaction.
+
+    Work the function left uncommitted commits first (with `on_success`, in the same transaction): on
+    SQLite an open write of the session would otherwise block the result's statement."""
+    if result.on_success is None and db.session().in_transaction():
+        db.session.commit()
     stored = None
     values = {}
     if result.file is not None:

@@ -313,3 +313,20 @@ def test_flask_worker_status_prints_the_counts_the_periodic_tasks_and_the_failur
     assert "echec\t1" in result.output and "Registre introuvable." in result.output
     assert "notifications.echeances (chaque jour ouvré à 07:00" in result.output
     assert "motdepasse-smtp" not in result.output
+
+
+def test_finished_jobs_are_pruned_after_the_retention_with_their_files_unless_still_named(app, huey):
+    from courrier import storage
+    from courrier.jobs.retention import prune_finished_jobs
+
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        kept, gone = (storage.current().put(io.BytesIO(data)) for data in (b"%PDF partage", b"%PDF seul"))
+        rows = [("old-shared", kept.key, 40), ("recent-shared", kept.key, 1), ("old-alone", gone.key, 40)]
+        for name, key, days in rows:
+            db.session.add(Job(kind="registre.pdf", etat="termine", params={}, file_key=key, file_name=f"{name}.pdf",
+                               file_type="application/pdf", finished_at=now - timedelta(days=days)))
+        db.session.commit()
+        assert prune_finished_jobs(30, now=now) == 2
+        assert [job.file_name for job in db.session.scalars(select(Job))] == ["recent-shared.pdf"]
+        assert storage.current().exists(kept.key) and not storage.current().exists(gone.key)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import environment_variables
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "deploy" / "README.md"]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
@@ -54,21 +56,6 @@ def test_the_readme_links_every_document():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for document in DOCUMENTS[1:]:
         assert str(document.relative_to(ROOT)) in readme
-
-
-# A setting read from the environment: config.py's env_* helpers, gunicorn.conf.py's _int, os.environ.get.
-ENVIRONMENT_READ = re.compile(
-    r"""\b(?:env_\w+|jobs_setting|_int|os\.environ\.get|os\.getenv)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
-# Read by boto3 itself for an s3:// STORAGE_URL.
-LIBRARY_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
-
-
-def environment_variables():
-    sources = [ROOT / "config.py", ROOT / "gunicorn.conf.py", *sorted((ROOT / "courrier").rglob("*.py"))]
-    found = set(LIBRARY_VARIABLES)
-    for source in sources:
-        found.update(ENVIRONMENT_READ.findall(source.read_text(encoding="utf-8")))
-    return sorted(found)
 
 
 @pytest.mark.parametrize("document", ["deploy/.env.production.example", "docs/exploitation.md"])

@@ -23,21 +23,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import APP_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
-# Settings of the developer's shell that must not leak into the server under test (API.md section 8).
-APP_VARIABLES = (
-    "APP_ENV", "SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "BCRYPT_ROUNDS", "JWT_ACCESS_TOKEN_EXPIRES",
-    "JWT_REFRESH_TOKEN_EXPIRES", "SESSION_IDLE_TIMEOUT", "SESSION_TRACKING", "AUTH_RATE_LIMIT", "RATELIMIT_ENABLED",
-    "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXIES", "CORS_ORIGINS", "REGISTRATION_OPEN",
-    "MAX_JSON_BYTES", "ATTACHMENT_MAX_BYTES", "UPLOAD_FOLDER", "ADMIN_PASSWORD", "WEB_CONCURRENCY", "PORT", "HOST",
-    "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES", "PASSWORD_CHANGE_ON_FIRST_LOGIN", "JOBS_URL", "JOBS_QUEUE",
-    "JOBS_WORKERS", "JOBS_WORKER_TYPE", "NOTIFY_INTERVAL", "STORAGE_URL", "S3_ENDPOINT_URL", "SMTP_URL",
-)
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",

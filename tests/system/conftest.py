@@ -29,6 +29,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.environment import APP_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -36,16 +38,6 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 ADMIN_PASSWORD = "Systeme-Falaise-Orage-93"
 STRONG_PASSWORD = "Tournesol-Quai-Brume-42"
 
-# The app's variables (API.md section 8): never inherited from the caller's shell.
-APP_VARIABLES = (
-    "APP_ENV", "SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "BCRYPT_ROUNDS", "JWT_ACCESS_TOKEN_EXPIRES",
-    "JWT_REFRESH_TOKEN_EXPIRES", "SESSION_IDLE_TIMEOUT", "SESSION_TRACKING", "AUTH_RATE_LIMIT", "RATELIMIT_ENABLED",
-    "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXIES", "CORS_ORIGINS", "REGISTRATION_OPEN",
-    "MAX_JSON_BYTES", "ATTACHMENT_MAX_BYTES", "UPLOAD_FOLDER", "ADMIN_PASSWORD", "WEB_CONCURRENCY", "PORT", "HOST",
-    "GUNICORN_CMD_ARGS", "MFA_REQUIRED_ROLES", "PASSWORD_CHANGE_ON_FIRST_LOGIN", "PASSWORD_HASHING_SLOTS",
-    "PASSWORD_HASHING_WAIT_MS", "PASSWORD_HASHING_LOCK_DIR", "GUNICORN_THREADS", "GUNICORN_REQUEST_NICE",
-    "STORAGE_URL", "S3_ENDPOINT_URL",
-)
 
 needs_postgres = pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL")
 needs_redis = pytest.mark.skipif(not TEST_REDIS_URL, reason="needs Redis: set TEST_REDIS_URL")

@@ -3,7 +3,7 @@
 huey carries job ids, nothing else: `courrier.job(job_id)` runs one job (courrier.jobs.runner), and
 `courrier.tick`, a periodic task every worker's scheduler enqueues each minute, runs the periodic table
 and the sweep (courrier.jobs.periodic). Every task runs inside an app context, and the task's database
-session is removed after it. huey keeps no results: the `jobs` table is the record.
+session is removed after it. huey keeps no results and revokes nothing: the `jobs` table is the record.
 """
 import os
 
@@ -11,13 +11,40 @@ from huey import RedisHuey, SqliteHuey
 from redis import ConnectionPool
 from sqlalchemy.engine import make_url
 
-from courrier.extensions import db
 from courrier.jobs import periodic, runner
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 REDIS_CONNECT_TIMEOUT = 2
 REDIS_TIMEOUT = 5
 EXTENSION = "courrier_jobs"
+REVOKE_KEY_PREFIX = "r:"  # huey's key of a task's revocation (Task.revoke_id)
+
+
+class WithoutRevocation:
+    """huey without its revocation: a job is stopped through its row, never through huey, so the two lookups
+    huey makes per task (is it revoked? then clear the flag), two Redis round trips out of three, are skipped;
+    revoking is refused rather than silently ignored."""
+
+    def is_revoked(self, task, timestamp=None, peek=True):
+        return False
+
+    def delete(self, key):
+        if key.startswith(REVOKE_KEY_PREFIX):
+            return False
+        return super().delete(key)
+
+    def revoke(self, *args, **kwargs):
+        raise NotImplementedError("courrier's queue revokes nothing: a job is stopped through its row")
+
+    revoke_all = revoke_by_id = revoke
+
+
+class JobsRedisHuey(WithoutRevocation, RedisHuey):
+    pass
+
+
+class JobsSqliteHuey(WithoutRevocation, SqliteHuey):
+    pass
 
 
 def make_huey(config, project_dir):
@@ -27,12 +54,12 @@ def make_huey(config, project_dir):
         # A Redis that does not answer fails a hand-off within seconds (the sweep retries it), never hangs the
         # request that enqueued; the socket timeout outlasts the workers' one-second blocking reads.
         pool = ConnectionPool.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT, socket_timeout=REDIS_TIMEOUT)
-        return RedisHuey(name, connection_pool=pool, results=False, utc=True)
+        return JobsRedisHuey(name, connection_pool=pool, results=False, utc=True)
     path = make_url(url).database
     if not os.path.isabs(path):
         path = os.path.join(project_dir, path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    return SqliteHuey(name, filename=path, results=False, utc=True)
+    return JobsSqliteHuey(name, filename=path, results=False, utc=True)
 
 
 def every_minute(_timestamp):
@@ -40,14 +67,12 @@ def every_minute(_timestamp):
 
 
 def in_app_context(app, function):
-    """`function` run inside an app context, its session removed after (a worker thread reuses nothing)."""
+    """`function` run inside an app context, whose teardown removes the session (a worker thread reuses
+    nothing)."""
 
     def task(*args):
         with app.app_context():
-            try:
-                return function(*args)
-            finally:
-                db.session.remove()
+            return function(*args)
 
     task.__name__ = function.__name__
     return task

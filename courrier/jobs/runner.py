@@ -15,6 +15,7 @@
 """
 import logging
 import os
+import random
 import threading
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from courrier import storage
 from courrier.background import (
     EN_ATTENTE, EN_COURS, ECHEC, MESSAGE_MAX, TERMINE, Job, JobError, hand_after_commit,
 )
-from courrier.columns import new_uuid, utcnow
+from courrier.columns import utcnow
 from courrier.extensions import db
 from courrier.jobs.kinds import KINDS
 
@@ -162,13 +163,20 @@ def release_connection():
         connection.close()
 
 
+def claim_token():
+    """A run's token: unique, not secret (it is never shown, only compared in a WHERE), so drawn from the
+    `random` module (reseeded in a forked child) without the system call of os.urandom, which, under the
+    GIL, lets another worker thread in."""
+    return f"{random.getrandbits(128):032x}"
+
+
 def claim(job_id, now, config):
     """This run's token and the job, or None when the job is not ours to run (one statement, one commit).
 
     A job of a kind this worker does not know (a worker of an older version, during an upgrade) is given
     back at once, its try not counted, for the sweep to hand to another worker.
     """
-    token = new_uuid()
+    token = claim_token()
     with job_write() as connection:
         _, rows = CLAIM.execute(connection, {
             "p_id": job_id, "p_due_by": now + CLOCK_SLACK, "p_now": now, "p_max_attempts": config["JOBS_MAX_ATTEMPTS"],
@@ -228,8 +236,8 @@ def finish_done(job, token, result, clock):
 
     Work the function left uncommitted commits first (with `on_success`, in the same transaction): on
     SQLite an open write of the session would otherwise block the result's statement."""
-    if result.on_success is None and db.session().in_transaction():
-        db.session.commit()
+    if result.on_success is None and db.session.registry.has() and db.session().in_transaction():
+        db.session.commit()  # (a job that never used the session has none: none is made here for nothing)
     stored = None
     values = {}
     if result.file is not None:

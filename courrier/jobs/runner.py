@@ -78,25 +78,35 @@ class DriverStatement:
 
     def _compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)
-        names = compiled.positiontup if compiled.positional else None
+        binds = compiled._bind_processors
+        # Each placeholder, in order: a parameter of each run (its key) or a value of the statement itself
+        # (EN_COURS, the `+ 1` of attempts), processed once here.
+        by_name = {name: bind for bind, name in compiled.bind_names.items()}
+        slots = []
+        for name in (compiled.positiontup if compiled.positional else by_name):
+            bind, process = by_name[name], binds.get(name)
+            if bind.required:
+                slots.append((name, name, None, process))
+            else:
+                value = bind.effective_value
+                slots.append((name, None, process(value) if process else value, None))
         returning = list(self.statement.exported_columns) if self.statement._returning else []
         results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returning]
         options = {"prepare": True} if dialect.driver == "psycopg" else {}
-        return compiled, names, compiled._bind_processors, results, options
+        return compiled.string, slots, compiled.positional, results, options
 
     def execute(self, connection, parameters):
         """(rowcount, rows) of one run on `connection` (in its transaction, if any)."""
         dialect = connection.dialect
         if dialect.name not in self._compiled:
             self._compiled[dialect.name] = self._compile(dialect)
-        compiled, names, binds, results, options = self._compiled[dialect.name]
-        values = compiled.construct_params(parameters)
-        for name, process in binds.items():
-            values[name] = process(values[name])
-        arguments = tuple(values[name] for name in names) if names is not None else values
+        string, slots, positional, results, options = self._compiled[dialect.name]
+        values = [constant if key is None else process(parameters[key]) if process else parameters[key]
+                  for _, key, constant, process in slots]
+        arguments = values if positional else {slot[0]: value for slot, value in zip(slots, values)}
         cursor = connection.connection.driver_connection.cursor()
         try:
-            cursor.execute(compiled.string, arguments, **options)
+            cursor.execute(string, arguments, **options)
             rows = cursor.fetchall() if results else []
             count = cursor.rowcount
         except dialect.loaded_dbapi.Error:

@@ -114,6 +114,16 @@ def test_a_job_rolled_back_in_a_savepoint_is_handed_but_finds_no_row(app, huey, 
     assert test_kind.calls == []
 
 
+def test_the_queue_revokes_nothing_a_job_is_stopped_through_its_row(app, huey, test_kind):
+    # huey's revocation lookups are skipped (two Redis round trips per task): revoking is refused, not ignored.
+    job_id = enqueue_committed(app)
+    with pytest.raises(NotImplementedError):
+        huey.revoke_by_id(job_id)
+    with pytest.raises(NotImplementedError):
+        queue_of(app).run_job.revoke()
+    assert drain(huey) == 1 and job_row(app, job_id).etat == "termine"
+
+
 # ------------------------------------------------------------------ runner: claims, retries, failures
 
 def test_a_second_hand_off_of_a_running_or_finished_job_does_nothing(app, huey, test_kind):

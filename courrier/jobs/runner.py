@@ -161,6 +161,12 @@ def task_connection():
         if connection is not None and not connection.closed:
             connection.close()
         connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if connection.dialect.name == "postgresql":
+            # Without waiting for the disk: a database crash may forget the last fraction of a second of
+            # claims and results, and a forgotten one is a job that runs again, as after a killed worker
+            # (jobs are idempotent; a result that commits with other work goes through the session,
+            # durably). 1,171 -> 1,662 no-op jobs/s on this machine (python -m bench --only jobs).
+            connection.exec_driver_sql("SET synchronous_commit = off")
         _held.connection, _held.pool = connection, pool
     return connection
 

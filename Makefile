@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-test migrate bench lint clean
+.PHONY: run test screenshots install install-test migrate bench lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ test: install-test
 	  || [ $$? -eq 5 ] || failed=1; \
 	$(BIN)/python -m pytest -m "($(SERVER_TESTS)) and solo" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
 	exit $$failed
+
+# The pictures of the documentation (docs/screenshots/), taken by the browser tests when asked.
+screenshots: install-test
+	SCREENSHOTS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests/browser
 
 lint: install-test
 	$(BIN)/flake8 courrier tests bench config.py wsgi.py

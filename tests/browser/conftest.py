@@ -28,6 +28,7 @@ from tests.environment import APP_VARIABLES
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+TAKE_SCREENSHOTS = os.environ.get("SCREENSHOTS") == "1"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
@@ -462,7 +463,11 @@ def assert_no_horizontal_overflow(page):
 
 
 def screenshot(page, name):
-    """Save docs/screenshots/<name>.png (overwritten on each run)."""
+    """Save docs/screenshots/<name>.png when SCREENSHOTS=1 (`make screenshots`): a full-page PNG costs a
+    Chromium a good part of a second, forty of them a CI run's half-minute, for pictures that change only
+    with the screens."""
+    if not TAKE_SCREENSHOTS:
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, animations="disabled")
 

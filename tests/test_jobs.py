@@ -15,7 +15,8 @@ from courrier.background import Job, JobError, Result
 from courrier.deadlines import PARIS
 from courrier.documents.models import Document
 from courrier.extensions import db
-from courrier.jobs import kinds, periodic, runner as job_runner
+from courrier.columns import utcnow
+from courrier.jobs import kinds, periodic, runner as job_runner, service as job_service
 from courrier.jobs.queue import queue_of
 from courrier.notifications.models import Notification
 
@@ -252,6 +253,14 @@ def test_sub_minute_intervals_are_scheduled_by_the_minute_tick_each_period_once(
         periodic.tick(paris(2027, 3, 10, 12, 1, 5))
         expected = [f"11:{m:02d}:{s:02d}" for m in (0, 1, 2) for s in (0, 20, 40)] + ["11:03:00"]
         assert [row.period[11:19] for row in envoi_rows()] == expected
+
+
+def test_the_summary_shows_the_latest_period_due_not_one_scheduled_ahead(app, huey):
+    with app.app_context():
+        periodic.tick()  # now: it also adds the outbox's periods of the coming two minutes
+        envoi = next(task for task in job_service.periodic_summary() if task["type"] == "notifications.envoi")
+        assert envoi["periode"] is not None
+        assert datetime.fromisoformat(envoi["periode"]) <= utcnow()
 
 
 # ------------------------------------------------------------------ routes

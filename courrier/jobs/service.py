@@ -6,6 +6,7 @@ from sqlalchemy.orm import selectinload
 
 from courrier import storage
 from courrier.background import ECHEC, ETATS, TERMINE, Job
+from courrier.columns import utcnow
 from courrier.database import paginate
 from courrier.errors import ApiError
 from courrier.extensions import db
@@ -53,10 +54,12 @@ def recent_failures(limit):
 
 def periodic_summary():
     """Each periodic task: its rule, and its latest period with that run's etat and message."""
-    config = current_app.config
+    config, now = current_app.config, utcnow()
     summary = []
     for rule in PERIODIC:
-        last = db.session.scalars(select(Job).where(Job.kind == rule.kind, Job.period.is_not(None))
+        # Its latest period due by now: a tick also adds the periods of the coming two minutes.
+        last = db.session.scalars(select(Job).where(Job.kind == rule.kind, Job.period.is_not(None),
+                                                    Job.handed_at <= now)
                                   .order_by(Job.period.desc()).limit(1)).first()
         schedule = rule.schedule.describe(config)
         if not rule.active(config):

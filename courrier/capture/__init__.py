@@ -1,0 +1,1 @@
+"""Mail that arrives by itself: an IMAP mailbox and bulk scans become drafts for the mail office to qualify."""

@@ -1,6 +1,12 @@
 """Serve the SPA shell and its static assets under a strict Content-Security-Policy."""
 
+import mimetypes
+
 from flask import Blueprint, Response
+
+# pdf.js ships ES modules as .mjs: a module script must come with a JavaScript type (nosniff), which Python
+# before 3.12 does not know for .mjs unless the system's mime.types says it.
+mimetypes.add_type("text/javascript", ".mjs")
 
 blp = Blueprint("web", __name__, static_folder="static", static_url_path="/static")
 

@@ -8,6 +8,8 @@ import { oidcReturnView } from "./views/oidc.js";
 import { documentListView } from "./views/register.js";
 import { documentCreateView, documentEditView } from "./views/letter-form.js";
 import { documentDetailView } from "./views/documents.js";
+import { qualifyView } from "./views/qualify.js";
+import { scansView } from "./views/scans.js";
 import { sessionsView } from "./views/sessions.js";
 import { historyView } from "./views/history.js";
 import { usersView, connectionsView, eventsView } from "./views/admin.js";
@@ -35,7 +37,9 @@ const ROUTES = [
   { path: "/documents", view: documentListView, title: "Registre", nav: { group: "travail", text: "Registre", testid: "nav-documents" } },
   { path: "/documents/new", view: documentCreateView, title: "Enregistrer un courrier" },
   { path: "/documents/:id/edit", view: documentEditView, title: "Modifier le courrier" },
+  { path: "/documents/:id/qualifier", view: qualifyView, title: "Courrier à qualifier" },
   { path: "/documents/:id", view: documentDetailView, title: "Fiche du courrier" },
+  { path: "/numeriser", view: scansView, title: "Numériser / déposer", nav: { group: "travail", text: "Numériser / déposer", testid: "nav-scans", action: "numeriser" } },
   { path: "/contacts", view: contactsView, title: "Correspondants", nav: { group: "travail", text: "Correspondants", testid: "nav-contacts" } },
   { path: "/contacts/new", view: contactCreateView, title: "Nouveau correspondant" },
   { path: "/contacts/:id", view: contactDetailView, title: "Fiche du correspondant" },

@@ -226,8 +226,8 @@ export function setOptions(select, options, value) {
 
 // ---------------------------------------------------------------- a letter
 
-/** The fragment route of a letter's screen. */
-export const docHref = (doc) => `#/documents/${encodeURIComponent(doc.id)}`;
+/** The fragment route of a letter's screen (a draft's: its qualify screen). */
+export const docHref = (doc) => `#/documents/${encodeURIComponent(doc.id)}${doc.statut === "a_qualifier" ? "/qualifier" : ""}`;
 
 /** Whether the server lists `action` among what the caller may do to the letter now (`doc.actions`). */
 export const may = (doc, action) => (doc.actions || []).includes(action);

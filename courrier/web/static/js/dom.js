@@ -88,7 +88,7 @@ export function de(name) {
 }
 
 export const LABELS = {
-  statut: { en_attente: "En attente", valide: "Validé", rejete: "Rejeté" },
+  statut: { a_qualifier: "À qualifier", en_attente: "En attente", valide: "Validé", rejete: "Rejeté", ecarte: "Écarté" },
   type: { entrant: "Entrant", sortant: "Sortant", interne: "Interne" },
   priorite: { normale: "Normale", urgente: "Urgente" },
   role: { agent: "Agent", validateur: "Validateur", administrateur: "Administrateur" },
@@ -105,11 +105,22 @@ export const LABELS = {
     acknowledged: "Accusé de réception",
     answered: "Réponse validée",
     contact_merged: "Correspondant fusionné",
+    captured: "Capture",
+    qualified: "Qualification",
+    ecarte: "Écarté",
   },
   etat: { a_traiter: "À traiter", en_cours: "En cours", traite: "Traité" },
   mode: { normal: "Normal", sva: "Silence vaut acceptation", svr: "Silence vaut rejet" },
   active: { oui: "Actif", non: "Désactivé" },
-  mime: { "application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG" },
+  mime: { "application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG", "image/tiff": "TIFF", "message/rfc822": "Courriel", "text/plain": "Texte" },
+  texte: {
+    en_attente: "Texte en cours d'extraction",
+    extrait: "Texte extrait",
+    reconnu: "Texte reconnu (OCR)",
+    aucun: "Aucun texte",
+    echec: "Échec de l'extraction du texte",
+    indisponible: "Reconnaissance de texte indisponible sur ce serveur",
+  },
   reason: {
     logout: "déconnexion",
     logout_all: "déconnexion de toutes les sessions",

@@ -1,10 +1,13 @@
-// The "Pièces jointes" card of a letter's screen: the files (each downloadable) and, when the letter's
-// `actions` (the server's rules) list "joindre", the upload form (PDF, PNG or JPEG).
+// The "Pièces jointes" card of a letter's screen: the files, each shown in the viewer below the list
+// (« Afficher ») or downloaded, with the state of its text (extracted, recognised by OCR…) and its searchable
+// PDF when OCR made one; and, when the letter's `actions` (the server's rules) list "joindre", the upload form
+// (PDF, PNG or JPEG).
 
 import * as api from "../api.js";
 import { h, label, formatDateTime, formatSize, personName } from "../dom.js";
 import { field, FormErrors, formAlert, attempt, onSubmit, showMissing } from "../forms.js";
 import { may } from "../components.js";
+import { attachmentViewer, viewKind } from "./viewer.js";
 
 /** "PDF · 245 Ko · ajoutée par Claire Martin le 07/12/2026 14:05": what a reader needs to tell two files apart. */
 function attachmentFacts(attachment) {
@@ -18,15 +21,42 @@ function attachmentFacts(attachment) {
     .join(" · ");
 }
 
+/** The state of the attachment's text, in words (`texte: {etat, motif}`), or null when the server says nothing. */
+export function texteState(attachment) {
+  const etat = attachment.texte?.etat;
+  if (!etat) return null;
+  const motif = attachment.texte.motif && etat !== "indisponible" ? ` : ${attachment.texte.motif}` : "";
+  return h("span", { class: `attachment-texte texte-${etat}`, "data-testid": "attachment-texte", "data-etat": etat }, `${label("texte", etat)}${motif}`);
+}
+
+/** The searchable PDF that OCR made beside the file (its URL), or null. */
+const searchablePdf = (attachment) => attachment.pdf_cherchable || null;
+
 /**
- * One attachment: its name, type, size, who added it and when, « Télécharger », and — folded, for whoever
- * checks a copy — its full SHA-256 fingerprint.
+ * One attachment: its name, type, size, who added it and when, the state of its text, « Afficher » (in the
+ * viewer), « Télécharger », its searchable PDF, and — folded, for whoever checks a copy — its SHA-256 fingerprint.
  */
-function attachmentItem(attachment, base, errors) {
-  const button = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "attachment-download" }, "Télécharger", h("span", { class: "visually-hidden" }, ` ${attachment.filename}`));
-  button.addEventListener("click", () =>
-    attempt(button, errors, () => api.download(`${base}/${encodeURIComponent(attachment.id)}`, attachment.filename)),
-  );
+function attachmentItem(attachment, base, errors, viewer) {
+  const url = `${base}/${encodeURIComponent(attachment.id)}`;
+  const hidden = (text) => h("span", { class: "visually-hidden" }, ` ${text}`);
+  const download = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "attachment-download" }, "Télécharger", hidden(attachment.filename));
+  download.addEventListener("click", () => attempt(download, errors, () => api.download(url, attachment.filename)));
+  const ocr = searchablePdf(attachment);
+  // A file the browser cannot draw (a TIFF scan) is shown through its searchable PDF when there is one.
+  const viewUrl = viewKind(attachment) ? url : ocr;
+  let show = null;
+  if (viewUrl) {
+    show = h("button", { type: "button", class: "btn btn-small", "data-testid": "attachment-show", "aria-controls": viewer.element.id }, "Afficher", hidden(attachment.filename));
+    show.addEventListener("click", () => {
+      viewer.show(attachment, viewUrl).then(() => viewer.element.scrollIntoView({ block: "nearest" }));
+    });
+  }
+  let searchable = null;
+  if (ocr) {
+    const name = `${attachment.filename.replace(/\.[^.]*$/, "")}-texte.pdf`;
+    searchable = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "attachment-ocr" }, "PDF cherchable", hidden(attachment.filename));
+    searchable.addEventListener("click", () => attempt(searchable, errors, () => api.download(ocr, name)));
+  }
   return h(
     "li",
     { class: "attachment", "data-testid": "attachment", "data-id": attachment.id },
@@ -35,6 +65,7 @@ function attachmentItem(attachment, base, errors) {
       { class: "attachment-text" },
       h("span", { class: "attachment-name", "data-testid": "attachment-name" }, attachment.filename),
       h("span", { class: "attachment-facts muted", "data-testid": "attachment-facts" }, attachmentFacts(attachment)),
+      texteState(attachment),
       attachment.sha256
         ? h(
             "details",
@@ -44,7 +75,7 @@ function attachmentItem(attachment, base, errors) {
           )
         : null,
     ),
-    button,
+    h("div", { class: "attachment-buttons" }, show, download, searchable),
   );
 }
 
@@ -71,19 +102,37 @@ function uploadForm(base, alert, reload) {
   return upload;
 }
 
-/** The "Pièces jointes" card of `doc`, listing `attachments`. */
-export function attachmentsSection(doc, attachments, reload) {
+/**
+ * The "Pièces jointes" card of `doc`, listing `attachments`, with the viewer. `showFirst`: open the first file
+ * that can be shown at once (the qualify screen, where the file is what the office reads).
+ */
+export function attachmentsSection(doc, attachments, reload, { showFirst = false } = {}) {
   const base = `/api/documents/${encodeURIComponent(doc.id)}/attachments`;
   const alert = formAlert("attachment-error");
   const downloadErrors = new FormErrors({}, alert);
-  return h(
+  const viewer = attachmentViewer();
+  const section = h(
     "section",
-    { class: "card", "aria-labelledby": "attachments-title" },
+    { class: "card attachments-card", "aria-labelledby": "attachments-title" },
     h("h2", { id: "attachments-title" }, "Pièces jointes"),
     alert,
     attachments.length
-      ? h("ul", { class: "attachments", "data-testid": "attachments" }, attachments.map((attachment) => attachmentItem(attachment, base, downloadErrors)))
+      ? h("ul", { class: "attachments", "data-testid": "attachments" }, attachments.map((attachment) => attachmentItem(attachment, base, downloadErrors, viewer)))
       : h("p", { class: "empty" }, "Aucune pièce jointe."),
+    viewer.element,
     may(doc, "joindre") ? uploadForm(base, alert, reload) : null,
   );
+  if (showFirst) {
+    // A scan (PDF, image) rather than the e-mail that brought it: the office reads the letter first.
+    const order = ["pdf", "image", "email", "text"];
+    const first = attachments
+      .map((attachment) => ({ attachment, kind: viewKind(attachment) || (searchablePdf(attachment) ? "pdf" : null) }))
+      .filter(({ kind }) => kind)
+      .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind))[0];
+    if (first) {
+      const url = viewKind(first.attachment) ? `${base}/${encodeURIComponent(first.attachment.id)}` : searchablePdf(first.attachment);
+      viewer.show(first.attachment, url);
+    }
+  }
+  return section;
 }

@@ -65,10 +65,11 @@ export async function documentDetailView(context) {
 
   const draw = ({ doc, services, typologies, history, attachments, partialError }) => {
     const actions = [linkButton("#/documents", "← Retour au registre", { class: "btn btn-secondary" })];
-    if (may(doc, "modifier")) actions.push(linkButton(`${docHref(doc)}/edit`, "Modifier", { id: "edit-document-button" }));
+    if (may(doc, "modifier")) actions.push(linkButton(`#/documents/${encodeURIComponent(doc.id)}/edit`, "Modifier", { id: "edit-document-button" }));
+    if (may(doc, "qualifier")) actions.push(linkButton(docHref(doc), "Qualifier", { id: "qualify-document-button" }));
     replace(
       container,
-      pageHeader(`${doc.reference} — ${doc.objet}`, ...actions),
+      pageHeader(`${doc.reference || label("statut", doc.statut)} — ${doc.objet}`, ...actions),
       messageBox,
       partialError ? loadError(partialError) : null,
       silenceNotice(doc),

@@ -7,7 +7,8 @@ import { pageHeader, linkButton } from "../components.js";
 
 // What each queue holds, in a sentence (GET /api/bannettes gives its name and count).
 const DESCRIPTIONS = {
-  a_qualifier: "Courriers en attente de validation ou sans service traitant.",
+  a_qualifier: "Courriers reçus par courriel ou numérisés, à compléter puis enregistrer au registre (ou à écarter).",
+  a_orienter: "Courriers en attente de validation ou sans service traitant.",
   a_valider: "Courriers que vous pouvez valider ou rejeter, dont ceux imputés à vos services.",
   a_traiter: "Courriers dont vous êtes responsable, ou de vos services sans responsable.",
   a_venir: "Courriers imputés à vos services, en attente de validation : ils arrivent bientôt.",

@@ -7,12 +7,13 @@ import { optionsOf, loadServices, loadBannettes } from "../lookups.js";
 import { registerExportPanel } from "../panels/register-export.js";
 import { deadlineBadge, etatBadge } from "../panels/treatment.js";
 
-const FILTERS = ["bannette", "statut", "type", "priorite", "q", "date_from", "date_to", "service_id", "sous_services", "non_affecte", "responsable_id", "page"];
+const FILTERS = ["bannette", "statut", "type", "priorite", "q", "tri", "date_from", "date_to", "service_id", "sous_services", "non_affecte", "responsable_id", "page"];
 
 
 // The names of the queues, should GET /api/bannettes not answer (the server's libelle wins).
 const BANNETTE_LABELS = {
   a_qualifier: "À qualifier",
+  a_orienter: "À orienter",
   a_valider: "À valider",
   a_venir: "En attente de validation",
   a_traiter: "À traiter",
@@ -22,6 +23,19 @@ const BANNETTE_LABELS = {
 };
 
 // ---------------------------------------------------------------- list
+
+/**
+ * The passage of a search result where the words were found (`extrait`: segments {texte, surligne}), the
+ * matched words in <mark>: text nodes only, never markup.
+ */
+function extrait(doc) {
+  if (!Array.isArray(doc.extrait) || !doc.extrait.length) return null;
+  return h(
+    "span",
+    { class: "extrait", "data-testid": "document-extrait" },
+    doc.extrait.map((segment) => (segment.surligne ? h("mark", {}, segment.texte) : segment.texte)),
+  );
+}
 
 /** A cell holding several facts, one per line (one child, so that the phone's card lays it out as one value). */
 const lines = (...children) => h("span", { class: "cell-lines" }, children.map((child) => h("span", {}, child)));
@@ -47,7 +61,10 @@ export async function documentListView({ query, navigate }) {
     folded: isPhone(),
     specs: {
       bannette: { label: "Bannette", type: "select", options: bannetteOptions },
-      q: { label: "Recherche", type: "search", placeholder: "Référence, objet, expéditeur…" },
+      q: { label: "Recherche", type: "search", placeholder: "Mots du courrier ou de ses pièces jointes", hint: "Majuscules et accents indifférents." },
+      ...(filters.q
+        ? { tri: { label: "Trier par", type: "select", options: [["", "Pertinence"], ["date", "Date"]], testid: "document-filters-tri" } }
+        : {}),
       statut: { label: "Statut", type: "select", options: optionsOf("statut", "Tous") },
       type: { label: "Type", type: "select", options: optionsOf("type", "Tous") },
       priorite: { label: "Priorité", type: "select", options: optionsOf("priorite", "Toutes") },
@@ -71,9 +88,14 @@ export async function documentListView({ query, navigate }) {
     columns: [
       {
         label: "Référence",
-        cell: (doc) => lines(h("a", { href: docHref(doc), class: "reference", "data-testid": "document-link" }, doc.reference || "—"), label("type", doc.type)),
+        cell: (doc) =>
+          lines(h("a", { href: docHref(doc), class: "reference", "data-testid": "document-link" }, doc.reference || "À qualifier"), label("type", doc.type)),
       },
-      { label: "Objet", class: "cell-wide", cell: (doc) => h("span", { "data-testid": "document-objet" }, doc.objet) },
+      {
+        label: "Objet",
+        class: "cell-wide",
+        cell: (doc) => (doc.extrait?.length ? lines(h("span", { "data-testid": "document-objet" }, doc.objet), extrait(doc)) : h("span", { "data-testid": "document-objet" }, doc.objet)),
+      },
       {
         label: "Expéditeur, destinataire",
         class: "cell-break cell-medium",

@@ -1,0 +1,383 @@
+// The viewer: an attachment shown on the letter's screen instead of downloaded. PDFs are drawn by pdf.js on a
+// canvas, images shown as images, e-mails and plain text as text. The file is read with the bearer token
+// (fetch → ArrayBuffer), never through a URL holding it. Pages and zoom: buttons, and the keys of the
+// viewer's area (← → or Page up/down, Home/End, + − 0). The viewer's `data-etat` says where it is
+// (chargement, affiche, erreur, indisponible): what tests wait on.
+
+import * as api from "../api.js";
+import { h, replace } from "../dom.js";
+
+// pdf.js, vendored (static/vendor/pdfjs, copied from npm's pdfjs-dist). Its "worker" module is imported on this
+// page rather than started as a Worker: `new Worker(url)` needs a TrustedScriptURL, and the CSP's
+// `trusted-types 'none'` allows no policy to make one. Once imported it sets globalThis.pdfjsWorker, which
+// pdf.js then uses in place of a worker (same origin, script-src 'self', no eval, no wasm).
+const PDFJS_SRC = "/static/vendor/pdfjs/pdf.min.mjs";
+const PDFJS_WORKER_SRC = "/static/vendor/pdfjs/pdf.worker.min.mjs";
+const PDF_OPTIONS = {
+  isEvalSupported: false, // older pdf.js compiled fonts with new Function: never (the CSP forbids it anyway)
+  useWasm: false, // WebAssembly would need 'wasm-unsafe-eval'
+  enableXfa: false,
+  disableWorkerRendering: true,
+  stopAtErrors: false,
+};
+const ZOOMS = [0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3];
+const DEFAULT_ZOOM = ZOOMS.indexOf(1);
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+const TEXT_TYPES = new Set(["text/plain", "message/rfc822"]);
+
+let pdfjsLibrary = null;
+
+/** pdf.js, imported once (with its worker's code) the first time a PDF is shown. */
+function loadPdfjs() {
+  pdfjsLibrary ||= (async () => {
+    await import(PDFJS_WORKER_SRC);
+    const pdfjs = await import(PDFJS_SRC);
+    pdfjs.GlobalWorkerOptions.workerSrc = PDFJS_WORKER_SRC;
+    return pdfjs;
+  })().catch((err) => {
+    pdfjsLibrary = null;
+    throw new Error("Le lecteur de PDF n'a pas pu être chargé.", { cause: err });
+  });
+  return pdfjsLibrary;
+}
+
+/** How an attachment is shown: "pdf", "image", "email", "text", or null (download only). */
+export function viewKind(attachment) {
+  const type = (attachment.content_type || "").split(";")[0].trim().toLowerCase();
+  const name = (attachment.filename || "").toLowerCase();
+  if (type === "application/pdf") return "pdf";
+  if (IMAGE_TYPES.has(type)) return "image";
+  if (type === "message/rfc822" || name.endsWith(".eml")) return "email";
+  if (TEXT_TYPES.has(type) || name.endsWith(".txt")) return "text";
+  return null;
+}
+
+// ---------------------------------------------------------------- e-mails as text
+
+/** The bytes of a MIME part's body, undoing its transfer encoding. */
+function transferDecoded(body, encoding) {
+  const kind = (encoding || "").trim().toLowerCase();
+  if (kind === "base64") {
+    try {
+      return Uint8Array.from(atob(body.replace(/[^A-Za-z0-9+/=]/g, "")), (c) => c.charCodeAt(0));
+    } catch {
+      return new TextEncoder().encode(body);
+    }
+  }
+  if (kind === "quoted-printable") {
+    const joined = body.replace(/=\r?\n/g, "");
+    const bytes = [];
+    for (let i = 0; i < joined.length; i += 1) {
+      const hex = joined[i] === "=" ? /^[0-9A-Fa-f]{2}$/.exec(joined.slice(i + 1, i + 3)) : null;
+      if (hex) {
+        bytes.push(parseInt(hex[0], 16));
+        i += 2;
+      } else {
+        bytes.push(joined.charCodeAt(i) & 0xff);
+      }
+    }
+    return Uint8Array.from(bytes);
+  }
+  return Uint8Array.from(body, (c) => c.charCodeAt(0) & 0xff);
+}
+
+function decodeText(bytes, charset) {
+  try {
+    return new TextDecoder(charset || "utf-8").decode(bytes);
+  } catch {
+    return new TextDecoder("utf-8").decode(bytes);
+  }
+}
+
+/** "=?UTF-8?B?…?=" and "=?ISO-8859-1?Q?…?=" words of a header (RFC 2047), decoded. */
+function decodeHeader(value) {
+  return value.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=(\s+(?==\?))?/g, (_, charset, kind, text) => {
+    const bytes = kind.toUpperCase() === "B" ? transferDecoded(text, "base64") : transferDecoded(text.replace(/_/g, " "), "quoted-printable");
+    return decodeText(bytes, charset);
+  });
+}
+
+/** A MIME entity (a string of bytes as latin-1 characters) split into its headers (lower-cased names) and body. */
+function splitEntity(raw) {
+  const match = /\r?\n\r?\n/.exec(raw);
+  const head = match ? raw.slice(0, match.index) : raw;
+  const body = match ? raw.slice(match.index + match[0].length) : "";
+  const headers = {};
+  for (const line of head.replace(/\r?\n[ \t]+/g, " ").split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] ??= line.slice(colon + 1).trim();
+  }
+  return { headers, body };
+}
+
+const parameter = (header, name) => new RegExp(`${name}\\s*=\\s*"?([^";]+)"?`, "i").exec(header || "")?.[1];
+
+/** The first text/plain part of an entity (depth-first through multiparts), decoded, or null. */
+function plainText({ headers, body }, depth = 0) {
+  const type = (headers["content-type"] || "text/plain").split(";")[0].trim().toLowerCase();
+  if (type.startsWith("multipart/") && depth < 5) {
+    const boundary = parameter(headers["content-type"], "boundary");
+    if (!boundary) return null;
+    for (const part of body.split(`--${boundary}`).slice(1)) {
+      if (part.startsWith("--")) break;
+      const found = plainText(splitEntity(part.replace(/^\r?\n/, "")), depth + 1);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (type !== "text/plain" || /attachment/i.test(headers["content-disposition"] || "")) return null;
+  return decodeText(transferDecoded(body, headers["content-transfer-encoding"]), parameter(headers["content-type"], "charset"));
+}
+
+/** The bytes as a string of one character per byte (TextDecoder's "latin1" is windows-1252: it would remap 0x80–0x9f). */
+function binaryString(buffer) {
+  const bytes = new Uint8Array(buffer);
+  let text = "";
+  for (let start = 0; start < bytes.length; start += 8192) text += String.fromCharCode(...bytes.subarray(start, start + 8192));
+  return text;
+}
+
+/** An e-mail's headers worth reading and its text (or a sentence saying it has none). */
+export function readEmail(buffer) {
+  const raw = binaryString(buffer);
+  const entity = splitEntity(raw);
+  const shown = [["De", "from"], ["À", "to"], ["Cc", "cc"], ["Date", "date"], ["Objet", "subject"]]
+    .filter(([, name]) => entity.headers[name])
+    .map(([text, name]) => [text, decodeHeader(decodeText(transferDecoded(entity.headers[name], "8bit"), "utf-8"))]);
+  const text = plainText(entity);
+  return { headers: shown, text: text ?? "Ce message n'a pas de partie en texte brut : téléchargez-le pour le lire." };
+}
+
+// ---------------------------------------------------------------- the viewer
+
+/**
+ * A viewer for the files of `base` (the letter's attachments URL). Returns {element, show(attachment, url?)}:
+ * `show` fetches and displays one file (`url`: another file of it, e.g. its searchable PDF).
+ */
+export function attachmentViewer({ id = "viewer" } = {}) {
+  const title = h("h3", { class: "viewer-title", id: `${id}-title` }, "Aperçu");
+  const status = h("p", { class: "viewer-status", role: "status", id: `${id}-status`, "data-testid": `${id}-status` });
+  const stage = h("div", {
+    class: "viewer-stage",
+    id: `${id}-stage`,
+    tabindex: "0",
+    role: "region",
+    "aria-labelledby": `${id}-title`,
+    "aria-describedby": `${id}-keys`,
+    "data-testid": `${id}-stage`,
+  });
+  const button = (text, testid, keys) => h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": `${id}-${testid}`, "aria-keyshortcuts": keys }, text);
+  const previous = button("Page précédente", "previous", "ArrowLeft PageUp");
+  const next = button("Page suivante", "next", "ArrowRight PageDown");
+  const zoomOut = button("Réduire", "zoom-out", "-");
+  const zoomIn = button("Agrandir", "zoom-in", "+");
+  const zoomReset = button("Taille réelle", "zoom-reset", "0");
+  const zoomText = h("span", { class: "viewer-zoom", "data-testid": `${id}-zoom` });
+  const pages = h("div", { class: "viewer-group" }, previous, next);
+  const toolbar = h(
+    "div",
+    { class: "viewer-toolbar", role: "group", "aria-label": "Pages et zoom" },
+    pages,
+    h("div", { class: "viewer-group" }, zoomOut, zoomText, zoomIn, zoomReset),
+  );
+  const keys = h(
+    "p",
+    { class: "viewer-keys muted", id: `${id}-keys` },
+    "Dans l'aperçu : ← → ou Page précédente/suivante pour changer de page, Début/Fin pour la première/dernière, + et − pour le zoom, 0 pour la taille réelle.",
+  );
+  const element = h("section", { class: "viewer", id, "data-testid": id, "aria-labelledby": `${id}-title`, hidden: true }, title, toolbar, status, stage, keys);
+
+  let state = null; // {kind, name, pdf, page, pages, zoom, image, render}
+  let ticket = 0;
+
+  const setEtat = (etat) => {
+    element.dataset.etat = etat;
+    if (etat === "chargement") stage.setAttribute("aria-busy", "true");
+    else stage.removeAttribute("aria-busy");
+  };
+
+  const updateControls = () => {
+    const paged = state?.kind === "pdf";
+    pages.hidden = !paged;
+    previous.disabled = !paged || state.page <= 1;
+    next.disabled = !paged || state.page >= state.pages;
+    const zoomable = state && (state.kind === "pdf" || state.kind === "image");
+    for (const control of [zoomOut, zoomIn, zoomReset]) control.disabled = !zoomable;
+    if (zoomable) {
+      zoomOut.disabled = state.zoom === 0;
+      zoomIn.disabled = state.zoom === ZOOMS.length - 1;
+    }
+    replace(zoomText, zoomable ? `${Math.round(ZOOMS[state.zoom] * 100)} %` : "");
+  };
+
+  const say = (text) => replace(status, text);
+
+  /** Resolves once the viewer is on the page (its width is what a page is fitted to), or never if left. */
+  const attached = (mine) =>
+    new Promise((resolve) => {
+      const check = () => {
+        if (mine !== ticket) return;
+        if (element.isConnected) resolve();
+        else requestAnimationFrame(check);
+      };
+      check();
+    });
+
+  async function drawPdfPage() {
+    const mine = ticket;
+    const page = await state.pdf.getPage(state.page);
+    await attached(mine);
+    if (mine !== ticket) return;
+    // Fit the stage's width at 100 %, drawn at the screen's pixel density so that a scan stays sharp.
+    const natural = page.getViewport({ scale: 1 });
+    const fit = Math.max(200, stage.clientWidth - 2) / natural.width;
+    const viewport = page.getViewport({ scale: fit * ZOOMS[state.zoom] });
+    const ratio = window.devicePixelRatio || 1;
+    const canvas = h("canvas", {
+      class: "viewer-canvas",
+      role: "img",
+      "aria-label": `Page ${state.page} sur ${state.pages} de ${state.name}`,
+      "data-testid": `${id}-canvas`,
+      "data-page": state.page,
+    });
+    canvas.width = Math.floor(viewport.width * ratio);
+    canvas.height = Math.floor(viewport.height * ratio);
+    canvas.style.width = `${Math.floor(viewport.width)}px`;
+    canvas.style.height = `${Math.floor(viewport.height)}px`;
+    state.render?.cancel();
+    state.render = page.render({ canvasContext: canvas.getContext("2d"), viewport, transform: ratio === 1 ? null : [ratio, 0, 0, ratio, 0, 0] });
+    try {
+      await state.render.promise;
+    } catch (err) {
+      if (err?.name === "RenderingCancelledException") return;
+      throw err;
+    }
+    if (mine !== ticket) return;
+    replace(stage, canvas);
+    element.dataset.page = String(state.page);
+    say(`${state.name} : page ${state.page} sur ${state.pages}.`);
+    updateControls();
+    setEtat("affiche");
+  }
+
+  const drawImage = () => {
+    state.image.style.width = `${Math.round(ZOOMS[state.zoom] * 100)}%`;
+    updateControls();
+  };
+
+  const redraw = () => (state?.kind === "pdf" ? drawPdfPage().catch(fail) : state?.kind === "image" ? drawImage() : null);
+
+  function fail(err) {
+    if (err?.sessionEnded) return;
+    setEtat("erreur");
+    replace(stage, h("p", { class: "alert alert-error" }, `Aperçu impossible : ${err?.message || "le fichier n'a pas pu être lu"}. Vous pouvez le télécharger.`));
+    say("");
+  }
+
+  const goTo = (page) => {
+    if (state?.kind !== "pdf") return;
+    const target = Math.min(Math.max(page, 1), state.pages);
+    if (target === state.page) return;
+    state.page = target;
+    redraw();
+  };
+
+  const zoomTo = (index) => {
+    if (!state || (state.kind !== "pdf" && state.kind !== "image")) return;
+    const target = Math.min(Math.max(index, 0), ZOOMS.length - 1);
+    if (target === state.zoom) return;
+    state.zoom = target;
+    redraw();
+  };
+
+  previous.addEventListener("click", () => goTo(state.page - 1));
+  next.addEventListener("click", () => goTo(state.page + 1));
+  zoomOut.addEventListener("click", () => zoomTo(state.zoom - 1));
+  zoomIn.addEventListener("click", () => zoomTo(state.zoom + 1));
+  zoomReset.addEventListener("click", () => zoomTo(DEFAULT_ZOOM));
+  const KEYS = {
+    ArrowLeft: () => goTo(state.page - 1),
+    PageUp: () => goTo(state.page - 1),
+    ArrowRight: () => goTo(state.page + 1),
+    PageDown: () => goTo(state.page + 1),
+    Home: () => goTo(1),
+    End: () => goTo(state.pages),
+    "+": () => zoomTo(state.zoom + 1),
+    "=": () => zoomTo(state.zoom + 1),
+    "-": () => zoomTo(state.zoom - 1),
+    0: () => zoomTo(DEFAULT_ZOOM),
+  };
+  stage.addEventListener("keydown", (event) => {
+    const action = state && !event.ctrlKey && !event.metaKey && !event.altKey ? KEYS[event.key] : null;
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
+
+  /** Fetch `url` (with the token) and show it as `attachment` says: its kind and name. */
+  async function show(attachment, url, name = attachment.filename) {
+    const mine = ++ticket;
+    const kind = url.endsWith("/ocr") ? "pdf" : viewKind(attachment);
+    state?.render?.cancel();
+    state?.pdf?.destroy();
+    if (state?.objectUrl) URL.revokeObjectURL(state.objectUrl);
+    state = null;
+    element.hidden = false;
+    element.dataset.id = attachment.id;
+    replace(title, `Aperçu : ${name}`);
+    updateControls();
+    if (!kind) {
+      setEtat("indisponible");
+      replace(stage, h("p", { class: "muted" }, "Ce type de fichier ne peut pas être affiché ici : téléchargez-le."));
+      return;
+    }
+    setEtat("chargement");
+    say(`Chargement de ${name}…`);
+    replace(stage, h("p", { class: "muted" }, "Chargement…"));
+    try {
+      const [buffer, pdfjs] = await Promise.all([
+        api.request(url, { raw: true }).then((response) => response.arrayBuffer()),
+        kind === "pdf" ? loadPdfjs() : null,
+      ]);
+      if (mine !== ticket) return;
+      if (kind === "pdf") {
+        const pdf = await pdfjs.getDocument({ data: new Uint8Array(buffer), ...PDF_OPTIONS }).promise;
+        if (mine !== ticket) {
+          pdf.destroy();
+          return;
+        }
+        state = { kind, name, pdf, page: 1, pages: pdf.numPages, zoom: DEFAULT_ZOOM };
+        await drawPdfPage();
+      } else if (kind === "image") {
+        const objectUrl = URL.createObjectURL(new Blob([buffer], { type: attachment.content_type }));
+        const image = h("img", { class: "viewer-image", src: objectUrl, alt: `Image jointe : ${name}`, "data-testid": `${id}-image` });
+        state = { kind, name, image, objectUrl, zoom: DEFAULT_ZOOM };
+        await image.decode().catch(() => {
+          throw new Error("l'image est illisible");
+        });
+        if (mine !== ticket) return;
+        replace(stage, image);
+        drawImage();
+        say(`${name} : image affichée.`);
+        setEtat("affiche");
+      } else {
+        state = { kind, name };
+        const email = kind === "email" ? readEmail(buffer) : { headers: [], text: decodeText(new Uint8Array(buffer), "utf-8") };
+        replace(
+          stage,
+          email.headers.length
+            ? h("dl", { class: "viewer-headers", "data-testid": `${id}-headers` }, email.headers.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]))
+            : null,
+          h("pre", { class: "viewer-text", "data-testid": `${id}-text` }, email.text),
+        );
+        updateControls();
+        say(`${name} : texte affiché.`);
+        setEtat("affiche");
+      }
+    } catch (err) {
+      if (mine === ticket) fail(err);
+    }
+  }
+
+  return { element, show };
+}

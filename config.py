@@ -162,6 +162,8 @@ class Config:
     JOBS_MAX_ATTEMPTS: int
     JOBS_RETRY_SECONDS: int
     JOBS_RETENTION_DAYS: int
+    OCR_LANGUAGES: str
+    OCR_TIMEOUT: int
     MFA_REQUIRED_ROLES: tuple
     MFA_ISSUER: str
     PASSWORD_MIN_LENGTH: int
@@ -267,6 +269,10 @@ class Config:
             JOBS_MAX_ATTEMPTS=jobs_setting("JOBS_MAX_ATTEMPTS", 3),
             JOBS_RETRY_SECONDS=jobs_setting("JOBS_RETRY_SECONDS", 30),
             JOBS_RETENTION_DAYS=jobs_setting("JOBS_RETENTION_DAYS", 30),
+            # OCR of scans (courrier.search.ocr): Tesseract's languages (`fra`, `fra+eng`…, each installed as
+            # tesseract-ocr-<lang>) and the seconds one file's OCR may take before it is stopped (`echec`).
+            OCR_LANGUAGES=env_str("OCR_LANGUAGES", "fra"),
+            OCR_TIMEOUT=env_int("OCR_TIMEOUT", 600),
             # Roles that must log in with a second factor (issue 15); `none` turns the requirement off.
             MFA_REQUIRED_ROLES=env_roles("MFA_REQUIRED_ROLES", "administrateur,validateur"),
             # The name authenticator apps show beside the account.

@@ -15,6 +15,7 @@ from courrier.documents import rules, service, uploads, visibility
 from courrier.documents.models import Attachment, Document
 from courrier.errors import ApiError, validation_error
 from courrier.extensions import db
+from courrier.search import text_jobs
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,9 @@ ATTACHMENTS = Attachment.__table__.c
 storage.register_reference(storage.Reference(
     "pièces jointes", id=ATTACHMENTS.id, key=ATTACHMENTS.storage_name, sha256=ATTACHMENTS.sha256,
     size=ATTACHMENTS.size))
+# The searchable PDF that OCR made of a scan (courrier.search.text_jobs), stored beside the original.
+storage.register_reference(storage.Reference(
+    "PDF cherchables (OCR)", id=ATTACHMENTS.id, key=ATTACHMENTS.ocr_storage_name, size=ATTACHMENTS.ocr_size))
 
 
 def list_attachments(user, document_id):
@@ -68,6 +72,7 @@ def _record_attachment(user, document, client_filename, content_type, stored):
         content_type=content_type, size=stored.size, sha256=stored.sha256, storage_name=stored.key,
         uploaded_by_id=user.id, created_at=now)
     db.session.add(attachment)
+    text_jobs.queue_text_extraction(attachment)  # read after commit, by a worker (extraction or OCR)
     service.record(document, "attachment_added", user, now, {
         "attachment_id": attachment.id, "filename": attachment.filename, "content_type": attachment.content_type,
         "size": attachment.size, "sha256": attachment.sha256})
@@ -88,3 +93,17 @@ def get_attachment(user, document_id, attachment_id):
         service.get_document(user, document_id)
         raise ApiError("not_found", "Pièce jointe introuvable.")
     return attachment
+
+
+def get_searchable_pdf(user, document_id, attachment_id):
+    """The attachment (of a visible document) whose scan OCR made searchable; 404 while there is no such PDF."""
+    attachment = get_attachment(user, document_id, attachment_id)
+    if attachment.ocr_storage_name is None or attachment.ocr_size is None:
+        raise ApiError("not_found", "Pas de PDF cherchable pour cette pièce jointe (pas un scan, ou pas encore lu).")
+    return attachment
+
+
+def searchable_pdf_name(attachment):
+    """`scan.png` → `scan (texte).pdf`: the download name of its searchable PDF."""
+    stem = attachment.filename.rsplit(".", 1)[0] if "." in attachment.filename else attachment.filename
+    return f"{stem[:240]} (texte).pdf"

@@ -20,6 +20,9 @@ NATURES = ("courrier_simple", "recommande", "recommande_ar", "courriel", "fax", 
 REGISTERED_NATURES = ("recommande", "recommande_ar")
 TRAITEMENT_ETATS = ("en_cours", "traite")
 EN_COURS, TRAITE = TRAITEMENT_ETATS
+# The reading of an attachment's text (courrier.search.text_jobs): waiting, read, recognised by OCR, none in
+# the file, failed (a broken file), unavailable (no OCR engine installed for a scan).
+TEXTE_ETATS = ("en_attente", "extrait", "reconnu", "aucun", "echec", "indisponible")
 REFERENCE_PREFIXES = {"entrant": "ENT", "sortant": "SOR", "interne": "INT"}
 # What `q` searches (API.md section 4), lower-cased by the database itself. The fields are joined by a
 # newline, which `q` may not contain, so a search never matches across two fields.
@@ -176,6 +179,13 @@ class Attachment(db.Model):
     storage_name: Mapped[str] = mapped_column(String(64), index=True)
     uploaded_by_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Its text (courrier.search.text_jobs): where its reading is (TEXTE_ETATS), why in French, the text itself
+    # (deferred: only the index reads it), and the searchable PDF that OCR made of a scan, beside the original.
+    texte_etat: Mapped[str] = mapped_column(String(12), default="en_attente", server_default="en_attente")
+    texte_motif: Mapped[Optional[str]] = mapped_column(Text)
+    texte: Mapped[Optional[str]] = mapped_column(Text, deferred=True)
+    ocr_storage_name: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    ocr_size: Mapped[Optional[int]] = mapped_column(Integer)
     # A list's uploaders in one more query, whatever its length.
     uploaded_by: Mapped[Optional[User]] = relationship(lazy="selectin")
 

@@ -211,3 +211,22 @@ def download_attachment(document_id, attachment_id):
     attachment = attachments.get_attachment(current_principal(), document_id, attachment_id)
     return storage.send(attachment.storage_name, filename=attachment.filename, content_type=attachment.content_type,
                         size=attachment.size)
+
+
+OCR_RESPONSE = {
+    "200": {"description": "Le PDF cherchable, en pièce jointe.", "content": {"application/pdf": FILE_CONTENT[
+        "application/pdf"]}},
+    "206": {"description": "La plage d'octets demandée par l'en-tête Range.", "content": {
+        "application/pdf": FILE_CONTENT["application/pdf"]}},
+}
+
+
+@blp.route("/<document_id>/attachments/<attachment_id>/ocr", methods=["GET"])
+@auth_required()
+@blp.doc(responses=OCR_RESPONSE)
+def download_searchable_pdf(document_id, attachment_id):
+    """Download the searchable PDF that OCR made of a scan (the original stays at the attachment's route); 404
+    while there is none."""
+    attachment = attachments.get_searchable_pdf(current_principal(), document_id, attachment_id)
+    return storage.send(attachment.ocr_storage_name, filename=attachments.searchable_pdf_name(attachment),
+                        content_type="application/pdf", size=attachment.ocr_size)

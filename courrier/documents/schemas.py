@@ -5,7 +5,7 @@ from flask import request
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from courrier.auth.schemas import UserSummarySchema
-from courrier.documents.models import DOCUMENT_TYPES, NATURES, PRIORITES, REGISTERED_NATURES, STATUTS
+from courrier.documents.models import DOCUMENT_TYPES, NATURES, PRIORITES, REGISTERED_NATURES, STATUTS, TEXTE_ETATS
 from courrier.schemas import (
     IDENTIFIER, SPACE_CHARACTERS, SPACES, MetaSchema, NoWhitespaceString, PaginationArgsSchema, Schema,
     has_control_character, length, one_of,
@@ -292,6 +292,13 @@ class HistoryEntrySchema(Schema):
     details = fields.Dict(allow_none=True)
 
 
+class AttachmentTextSchema(Schema):
+    etat = fields.String(metadata={"enum": list(TEXTE_ETATS), "description": (
+        "en_attente (lecture pas encore faite), extrait (texte du fichier), reconnu (par OCR), aucun (pas de "
+        "texte), echec (fichier illisible : voir motif), indisponible (OCR non installé sur le serveur).")})
+    motif = fields.String(allow_none=True, metadata={"description": "Pourquoi, en français ; null si tout va bien."})
+
+
 class AttachmentSchema(Schema):
     id = fields.String()
     filename = fields.String()
@@ -300,6 +307,13 @@ class AttachmentSchema(Schema):
     sha256 = fields.String()
     created_at = fields.DateTime(format="iso")
     uploaded_by = fields.Nested(UserSummarySchema, allow_none=True, metadata={"description": "Qui l'a ajoutée."})
+    texte = Computed(AttachmentTextSchema, lambda attachment: {
+        "etat": attachment.texte_etat, "motif": attachment.texte_motif}, metadata={
+        "description": "Où en est la lecture de son texte (pour la recherche) ; le texte lui-même n'est pas renvoyé."})
+    ocr = fields.Function(lambda attachment: (
+        f"/api/documents/{attachment.document_id}/attachments/{attachment.id}/ocr"
+        if attachment.ocr_storage_name else None), allow_none=True, metadata={
+        "type": "string", "description": "Le PDF cherchable que l'OCR a fait d'un scan (URL de l'API), sinon null."})
 
 
 class AttachmentUploadSchema(Schema):

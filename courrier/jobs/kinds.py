@@ -18,6 +18,7 @@ from courrier.documents import register_job
 from courrier.jobs.retention import prune_finished_jobs
 from courrier.notifications import sender
 from courrier.notifications.deadlines import queue_deadline_notices
+from courrier.search import text_jobs
 
 SESSIONS_RETENTION_DAYS = 30  # as `flask sessions prune`
 PRUNE_BATCH = 1000
@@ -66,4 +67,5 @@ KINDS = {
     "sessions.purge": Kind(prune_sessions, "Purge des sessions expirées"),
     "audit.purge": Kind(prune_audit, "Purge du journal d'audit (rétention)"),
     "jobs.purge": Kind(prune_jobs, "Purge des travaux terminés"),
+    text_jobs.KIND: Kind(text_jobs.read_attachment_text, text_jobs.LABEL),
 }

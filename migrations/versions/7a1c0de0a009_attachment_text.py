@@ -5,8 +5,8 @@ Revises: 7a1c0de0a008
 Create Date: 2026-12-08 01:00:00.000000
 
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -17,8 +17,18 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Existing attachments are `en_attente`: `flask search textes` sends them to extraction (docs/exploitation.md).
+    with op.batch_alter_table("attachments") as batch:
+        batch.add_column(sa.Column("texte_etat", sa.String(12), nullable=False, server_default="en_attente"))
+        batch.add_column(sa.Column("texte_motif", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("texte", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("ocr_storage_name", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("ocr_size", sa.Integer(), nullable=True))
+        batch.create_index("ix_attachments_ocr_storage_name", ["ocr_storage_name"])
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("attachments") as batch:
+        batch.drop_index("ix_attachments_ocr_storage_name")
+        for column in ("ocr_size", "ocr_storage_name", "texte", "texte_motif", "texte_etat"):
+            batch.drop_column(column)

@@ -319,7 +319,7 @@ export function attachmentViewer({ id = "viewer" } = {}) {
     const mine = ++ticket;
     const kind = url.endsWith("/ocr") ? "pdf" : viewKind(attachment);
     state?.render?.cancel();
-    state?.pdf?.destroy();
+    state?.task?.destroy();
     if (state?.objectUrl) URL.revokeObjectURL(state.objectUrl);
     state = null;
     element.hidden = false;
@@ -341,12 +341,13 @@ export function attachmentViewer({ id = "viewer" } = {}) {
       ]);
       if (mine !== ticket) return;
       if (kind === "pdf") {
-        const pdf = await pdfjs.getDocument({ data: new Uint8Array(buffer), ...PDF_OPTIONS }).promise;
+        const task = pdfjs.getDocument({ data: new Uint8Array(buffer), ...PDF_OPTIONS });
+        const pdf = await task.promise;
         if (mine !== ticket) {
-          pdf.destroy();
+          task.destroy();
           return;
         }
-        state = { kind, name, pdf, page: 1, pages: pdf.numPages, zoom: DEFAULT_ZOOM };
+        state = { kind, name, task, pdf, page: 1, pages: pdf.numPages, zoom: DEFAULT_ZOOM };
         await drawPdfPage();
       } else if (kind === "image") {
         const objectUrl = URL.createObjectURL(new Blob([buffer], { type: attachment.content_type }));

@@ -96,6 +96,7 @@ def register_blueprints(app):
     from courrier import accessibility, health
     from courrier.audit import routes as audit_routes
     from courrier.auth import routes as auth_routes
+    from courrier.capture import routes as capture_routes
     from courrier.contacts import routes as contacts_routes
     from courrier.documents import register_routes, routes as documents_routes
     from courrier.jobs import routes as jobs_routes
@@ -111,6 +112,7 @@ def register_blueprints(app):
                    audit_routes, contacts_routes, oidc_routes, accessibility, statistics_routes, jobs_routes):
         api.register_blueprint(module.blp)
     api.register_blueprint(documents_routes.queues_blp)
+    api.register_blueprint(capture_routes.blp)
     api.register_blueprint(audit_routes.history_blp)
     api.register_blueprint(register_routes.blp)
     api.register_blueprint(users_routes.profile_blp)

@@ -19,9 +19,11 @@ UPLOAD_MARK = "_accepts_upload"
 NUL_MARK = "_accepts_nul_in"
 
 
-def accepts_upload(view):
-    """Mark a view as a multipart upload: it gets ATTACHMENT_MAX_BYTES instead of the JSON rules."""
-    setattr(view, UPLOAD_MARK, True)
+def accepts_upload(view=None, *, files=1):
+    """Mark a view as a multipart upload: it gets `files` × ATTACHMENT_MAX_BYTES instead of the JSON rules."""
+    if view is None:
+        return lambda view: accepts_upload(view, files=files)
+    setattr(view, UPLOAD_MARK, files)
     return view
 
 
@@ -59,8 +61,9 @@ def check_json_body():
     if request.method not in BODY_METHODS:
         request.max_content_length = current_app.config["MAX_JSON_BYTES"]
         return
-    if getattr(current_view(), UPLOAD_MARK, False):  # read on body methods only: a GET uploads nothing
-        request.max_content_length = current_app.config["ATTACHMENT_MAX_BYTES"] + 64 * 1024
+    files = getattr(current_view(), UPLOAD_MARK, 0)  # read on body methods only: a GET uploads nothing
+    if files:
+        request.max_content_length = files * current_app.config["ATTACHMENT_MAX_BYTES"] + 64 * 1024
         return
     request.max_content_length = current_app.config["MAX_JSON_BYTES"]
     has_body = request.content_length or request.headers.get("Transfer-Encoding")

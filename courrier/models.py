@@ -2,6 +2,7 @@
 from courrier.audit.models import AuditAnchor, AuditEvent
 from courrier.auth.models import AuthSession, User
 from courrier.background import Job
+from courrier.capture.models import CapturedMessage
 from courrier.contacts.models import Contact
 from courrier.documents.models import Attachment, Document, DocumentEvent, ReferenceCounter
 from courrier.notifications.models import Notification
@@ -10,7 +11,7 @@ from courrier.services.models import Service, ServiceMember
 from courrier.statistics.models import DailyCount, DurationCount, LetterFacts, MonthlyCount
 from courrier.typologies.models import Typologie
 
-__all__ = ["AuditAnchor", "AuditEvent", "AuthSession", "User", "Job", "Contact", "Attachment", "Document",
+__all__ = ["AuditAnchor", "AuditEvent", "AuthSession", "User", "Job", "CapturedMessage", "Contact", "Attachment", "Document",
            "DocumentEvent", "ReferenceCounter", "Notification", "OidcIdentity", "OidcPendingLogin", "OidcSessionHint",
            "OidcTicket", "Service", "ServiceMember", "Typologie", "DailyCount", "DurationCount", "LetterFacts",
            "MonthlyCount"]

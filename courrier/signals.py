@@ -45,6 +45,9 @@ mfa_recovery_used = _signals.signal("mfa_recovery_used")
 mfa_reset = _signals.signal("mfa_reset")
 reauthenticated = _signals.signal("reauthenticated")
 oidc_identity_linked = _signals.signal("oidc_identity_linked")
+document_captured = _signals.signal("document_captured")
+document_qualified = _signals.signal("document_qualified")
+document_set_aside = _signals.signal("document_set_aside")
 
 AUDITED_SIGNALS = (
     login_succeeded, login_failed, logout, logout_all, token_refreshed, refresh_reuse_detected,
@@ -53,7 +56,7 @@ AUDITED_SIGNALS = (
     document_taken_in_charge, document_treated, document_reopened, typologie_changed, notifications_changed,
     contacts_merged, contact_deleted, register_exported,
     mfa_enabled, mfa_disabled, mfa_failed, mfa_recovery_used, mfa_reset, reauthenticated,
-    oidc_identity_linked,
+    oidc_identity_linked, document_captured, document_qualified, document_set_aside,
 )
 AUDIT_EVENT_TYPES = tuple(signal.name for signal in AUDITED_SIGNALS)
 # The events a user sees in their own history (GET /api/auth/history): their account's security.

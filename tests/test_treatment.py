@@ -258,9 +258,9 @@ def listed(client, account, code):
 
 
 def test_only_the_queues_that_apply_are_shown_in_order(client, org):
-    assert list(queues(client, org.admin)) == ["a_qualifier", "a_traiter", "en_copie", "en_retard",
+    assert list(queues(client, org.admin)) == ["a_qualifier", "a_orienter", "a_traiter", "en_copie", "en_retard",
                                                "mes_enregistrements"]
-    assert list(queues(client, org.bc_agent))[0] == "a_qualifier"
+    assert list(queues(client, org.bc_agent))[:2] == ["a_qualifier", "a_orienter"]
     assert list(queues(client, org.fin_validateur)) == ["a_valider", "a_traiter", "en_copie", "en_retard",
                                                         "mes_enregistrements"]
     assert list(queues(client, org.fin_agent)) == ["a_traiter", "a_venir", "en_copie", "en_retard",
@@ -281,7 +281,7 @@ def test_each_queue_holds_what_it_says_for_whom_it_says(client, org):
     pending_rh = create(client, org.registrar, service_id=org.rh["id"])
 
     expected = {
-        (org.bc_agent, "a_qualifier"): {pending_fin["id"], unrouted["id"], own_pending["id"], pending_rh["id"]},
+        (org.bc_agent, "a_orienter"): {pending_fin["id"], unrouted["id"], own_pending["id"], pending_rh["id"]},
         (org.fin_validateur, "a_valider"): {pending_fin["id"]},  # not its own, not RH's
         (org.dg_validateur, "a_valider"): {pending_fin["id"], own_pending["id"]},
         (org.fin_agent, "a_traiter"): {to_treat["id"], mine["id"]},

@@ -13,7 +13,7 @@ from typing import Callable
 from sqlalchemy import and_, exists, func, or_, select
 
 from courrier import deadlines
-from courrier.documents.models import EN_COURS, TRAITE, Document, document_reads
+from courrier.documents.models import A_QUALIFIER, EN_COURS, TRAITE, UNREGISTERED, Document, document_reads
 from courrier.documents.visibility import copied_to_services, copied_to_user
 from courrier.extensions import db
 
@@ -30,6 +30,11 @@ def not_treated():
 
 
 def to_qualify(viewer, today):
+    """Drafts: captured from the mailbox or scanned, not registered yet (courrier.capture)."""
+    return Document.statut == A_QUALIFIER
+
+
+def to_route(viewer, today):
     """Pending, or valid with no treating service (a rejected letter needs nothing more)."""
     return or_(Document.statut == "en_attente", and_(Document.statut == "valide", Document.service_id.is_(None)))
 
@@ -61,6 +66,7 @@ def in_copy_unread(viewer, today):
 
 
 def late(viewer, today):
+    # Drafts and set-aside letters have no deadline (`echeance` is given at registration): never late.
     overdue = and_(Document.statut != "rejete", not_treated(), Document.echeance < today)
     if viewer.sees_all:
         return overdue
@@ -70,7 +76,7 @@ def late(viewer, today):
 
 
 def registered_by_me(viewer, today):
-    return and_(Document.created_by_id == viewer.id, not_treated())
+    return and_(Document.created_by_id == viewer.id, not_treated(), Document.statut.not_in(UNREGISTERED))
 
 
 def everyone(viewer):
@@ -80,10 +86,11 @@ def everyone(viewer):
 # In the order the home screen shows them.
 BANNETTES = {
     "a_qualifier": Bannette("À qualifier", lambda v: v.sees_all, to_qualify),
+    "a_orienter": Bannette("À orienter", lambda v: v.sees_all, to_route),
     "a_valider": Bannette("À valider", lambda v: v.role == "validateur", to_validate),
     "a_traiter": Bannette("À traiter", everyone, to_treat),
     # A service's agents learn what is coming before it is validated; its validateurs find it in `a_valider`,
-    # the mail office in `a_qualifier`.
+    # the mail office in `a_orienter`.
     "a_venir": Bannette("En attente de validation", lambda v: v.role == "agent" and bool(v.service_ids)
                         and not v.sees_all, coming),
     "en_copie": Bannette("En copie, non lus", everyone, in_copy_unread),

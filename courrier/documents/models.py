@@ -14,7 +14,11 @@ from courrier.typologies.models import Typologie
 
 DOCUMENT_TYPES = ("entrant", "sortant", "interne")
 PRIORITES = ("normale", "urgente")
-STATUTS = ("en_attente", "valide", "rejete")
+STATUTS = ("en_attente", "valide", "rejete", "a_qualifier", "ecarte")
+# A letter captured (IMAP) or scanned, not registered yet: no reference, seen by the mail office only
+# (courrier.capture); set aside (spam, duplicate), it stays without a reference, out of every queue.
+A_QUALIFIER, ECARTE = "a_qualifier", "ecarte"
+UNREGISTERED = (A_QUALIFIER, ECARTE)
 # The stored treatment states; `a_traiter` is a valid, routed letter whose state is still NULL.
 NATURES = ("courrier_simple", "recommande", "recommande_ar", "courriel", "fax", "depot_main_propre", "colis", "autre")
 REGISTERED_NATURES = ("recommande", "recommande_ar")
@@ -63,7 +67,8 @@ class Document(db.Model):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
-    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    # NULL while a draft (courrier.capture): given at registration, by the gapless counter.
+    reference: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
     type: Mapped[str] = mapped_column(String(10))
     objet: Mapped[str] = mapped_column(String(255))
     expediteur: Mapped[str] = mapped_column(String(255))
@@ -74,7 +79,12 @@ class Document(db.Model):
     description: Mapped[Optional[str]] = mapped_column(Text)
     statut: Mapped[str] = mapped_column(String(12), default="en_attente")
     motif_rejet: Mapped[Optional[str]] = mapped_column(Text)
-    created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    motif_ecart: Mapped[Optional[str]] = mapped_column(Text)
+    # Where a draft came from and what the capture proposes: {"origine": "courriel" | "numerisation",
+    # "expediteur_propose": {"nom", "email"}} (a sender with no contact yet); NULL for a letter typed in.
+    capture: Mapped[Optional[dict]] = mapped_column(JSON)
+    # NULL for a draft captured from the mailbox until someone registers it (then the registrar).
+    created_by_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"))
     validated_by_id: Mapped[Optional[str]] = mapped_column(ForeignKey("users.id"))
     # The routing (imputation): the treating service and, within it, the agent in charge.
     service_id: Mapped[Optional[str]] = mapped_column(ForeignKey("services.id"))
@@ -100,7 +110,7 @@ class Document(db.Model):
     # loaded with the document.
     search: Mapped[str] = mapped_column(Text, Computed(SEARCH_EXPRESSION, persisted=True), deferred=True)
 
-    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    created_by: Mapped[Optional[User]] = relationship(foreign_keys=[created_by_id], lazy="joined")
     validated_by: Mapped[Optional[User]] = relationship(foreign_keys=[validated_by_id], lazy="joined")
     service: Mapped[Optional[Service]] = relationship(lazy="joined")
     responsable: Mapped[Optional[User]] = relationship(foreign_keys=[responsable_id], lazy="joined")
@@ -171,7 +181,8 @@ class Attachment(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(50))
+    # 100: the Office types of captured e-mails' attachments are ~70 characters long.
+    content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     # The key of its bytes in the store (courrier.storage): their SHA-256, shared by attachments of the same

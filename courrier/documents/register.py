@@ -136,7 +136,8 @@ def register_actions(viewer):
 
 
 def _in_period(query, period):
-    return query.where(Document.type == period.type, Document.created_at >= day_start(period.date_from),
+    # Drafts and set-aside letters (courrier.capture) have no reference: they are not in the register.
+    return query.where(Document.reference.is_not(None), Document.type == period.type, Document.created_at >= day_start(period.date_from),
                        Document.created_at < day_start(period.date_to + timedelta(days=1)))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from blinker import Signal
 
 from courrier import signals
-from courrier.documents.models import EN_COURS, REGISTERED_NATURES, TRAITE
+from courrier.documents.models import A_QUALIFIER, ECARTE, EN_COURS, REGISTERED_NATURES, TRAITE, UNREGISTERED
 from courrier.errors import ApiError
 
 PENDING = "en_attente"
@@ -97,6 +97,12 @@ MAY_NOT_REPLY = ("Seuls son auteur, son responsable, les membres de son service 
                  "les administrateurs peuvent répondre à ce courrier.")
 NOT_REGISTERED = ("Seul un courrier recommandé a un accusé de réception : changez d'abord sa nature "
                   "(recommandé, recommandé avec AR) et son numéro.")
+NOT_A_DRAFT = "Ce courrier est déjà enregistré (ou écarté) : il n'est plus à qualifier."
+UNREGISTERED_LETTER = {
+    A_QUALIFIER: "Ce courrier n'est pas encore enregistré : qualifiez-le d'abord (POST /qualifier).",
+    ECARTE: "Ce courrier a été écarté : il n'a jamais été enregistré.",
+}
+MAY_NOT_QUALIFY = "Seuls le bureau du courrier et les administrateurs qualifient les courriers reçus par courriel ou numérisés."
 MAY_NOT_ACKNOWLEDGE = ("Seuls son auteur, son responsable, les membres de son service traitant, le bureau du courrier "
                        "et les administrateurs peuvent enregistrer l'accusé de réception.")
 
@@ -150,6 +156,8 @@ def etat_of(statut, service_id, stored):
 
 
 def conflict(statut):
+    if statut in UNREGISTERED_LETTER:
+        return ApiError("conflict", UNREGISTERED_LETTER[statut])
     return ApiError("conflict", NOT_PENDING.format(statut=STATUT_WORDS.get(statut, "traité")))
 
 
@@ -220,19 +228,36 @@ def handler(message):
     return check
 
 
+def mail_office(viewer, document):
+    """Drafts are the mail office's (its members, and administrateurs: with no mail office defined, they)."""
+    return None if viewer.sees_all else ApiError("forbidden", MAY_NOT_QUALIFY)
+
+
+def draft(viewer, document):
+    return None if document.statut == A_QUALIFIER else ApiError("conflict", NOT_A_DRAFT)
+
+
+def registered_letter(viewer, document):
+    """A draft or a set-aside letter has no reference yet: nobody routes it, answers it or acknowledges it."""
+    return conflict(document.statut) if document.statut in UNREGISTERED else None
+
+
 # The actions of the API (the vocabulary of a letter's `actions`), each with its checks in the order the
 # route makes them; the route itself runs them through `require`.
 ACTIONS = {
     "modifier": (role_allows("edit"), pending),
     "valider": (role_allows("decide"), supervising, pending),
     "rejeter": (role_allows("decide"), supervising, pending),
-    "affecter": (may_assign, routable),
+    "affecter": (may_assign, registered_letter, routable),
     "prendre_en_charge": (treaters_of("prendre-en-charge"), in_state_for("prendre-en-charge")),
     "traiter": (treaters_of("traiter"), in_state_for("traiter")),
     "rouvrir": (treaters_of("rouvrir"), in_state_for("rouvrir")),
-    "repondre": (incoming, handler(MAY_NOT_REPLY)),
+    "repondre": (incoming, handler(MAY_NOT_REPLY), registered_letter),
     "joindre": (role_allows("attach"), pending),
-    "accuser_reception": (handler(MAY_NOT_ACKNOWLEDGE), registered),
+    "accuser_reception": (handler(MAY_NOT_ACKNOWLEDGE), registered, registered_letter),
+    # Drafts (courrier.capture): register one (the next reference, then `en_attente`), or set it aside.
+    "qualifier": (mail_office, draft),
+    "ecarter": (mail_office, draft),
 }
 # The route's name of a decision or a treatment step, and its action.
 DECISION_ACTIONS = {"validate": "valider", "reject": "rejeter"}

@@ -63,6 +63,11 @@ class TraitementSchema(Schema):
 
 
 class CopiesSchema(Schema):
+class ProposedSenderSchema(Schema):
+    nom = fields.String(allow_none=True)
+    email = fields.String()
+
+
     services = fields.List(fields.Nested(ServiceSummarySchema))
     users = fields.List(fields.Nested(UserSummarySchema))
 
@@ -100,7 +105,7 @@ class DocumentLinkSchema(Schema):
     """Another letter, as a link: the letter a reply answers, or a reply."""
 
     id = fields.String()
-    reference = fields.String()
+    reference = fields.String(allow_none=True)
     type = fields.String()
     objet = fields.String()
     statut = fields.String()
@@ -110,7 +115,8 @@ class DocumentSchema(Schema):
     """A document as the API returns it (API.md section 5)."""
 
     id = fields.String()
-    reference = fields.String()
+    reference = fields.String(allow_none=True, metadata={
+        "description": "null tant que le courrier est à qualifier (brouillon capturé ou numérisé) ou écarté."})
     type = fields.String()
     objet = fields.String()
     expediteur = fields.String()
@@ -121,7 +127,16 @@ class DocumentSchema(Schema):
     description = fields.String(allow_none=True)
     statut = fields.String()
     motif_rejet = fields.String(allow_none=True)
-    created_by = fields.Nested(UserSummarySchema)
+    motif_ecart = fields.String(allow_none=True, metadata={"description": "Pourquoi le brouillon a été écarté."})
+    origine = fields.Function(lambda document: (document.capture or {}).get("origine", "saisie"), metadata={
+        "type": "string", "enum": ["saisie", "courriel", "numerisation"],
+        "description": "Saisi dans le formulaire, capturé d'une boîte aux lettres, ou numérisé."})
+    expediteur_propose = Computed(
+        ProposedSenderSchema, lambda document: (document.capture or {}).get("expediteur_propose"), allow_none=True,
+        metadata={"description": "L'expéditeur d'un courriel capturé, absent de l'annuaire : le correspondant à "
+                                 "créer (POST /api/contacts)."})
+    created_by = fields.Nested(UserSummarySchema, allow_none=True, metadata={
+        "description": "Qui l'a enregistré ; null pour un brouillon capturé d'une boîte aux lettres."})
     validated_by = fields.Nested(UserSummarySchema, allow_none=True)
     created_at = fields.DateTime(format="iso")
     updated_at = fields.DateTime(format="iso")
@@ -143,7 +158,8 @@ class DocumentSchema(Schema):
         "mêmes qui autorisent chaque action (une action absente serait refusée : 403 ou 409). modifier : "
         "PATCH ; valider, rejeter : /validate, /reject ; affecter : /assign ; prendre_en_charge, traiter, "
         "rouvrir : les étapes du traitement ; repondre : POST /reponses ; joindre : POST /attachments ; "
-        "accuser_reception : POST /accuse-reception. D'autres actions pourront s'ajouter.")})
+        "accuser_reception : POST /accuse-reception ; qualifier, ecarter : POST /qualifier, /ecarter (brouillons). "
+        "D'autres actions pourront s'ajouter.")})
 
 
 class DocumentDetailSchema(DocumentSchema):

@@ -152,7 +152,7 @@ def create_document(user, data):
     if routed is not None:
         before = routing.routing_state(document)
         routing.apply_routing(document, routed)
-        _record_assignment(user, document, now, before, None)
+        record_assignment(user, document, now, before, None)
     return document
 
 
@@ -179,11 +179,11 @@ def assign_document(user, document_id, data):
     routed = routing.resolve_routing(data, document)
     before = routing.routing_state(document)
     routing.apply_routing(document, routed)
-    _record_assignment(user, document, now, before, data.get("motif"))
+    record_assignment(user, document, now, before, data.get("motif"))
     return document
 
 
-def _record_assignment(user, document, now, before, motif):
+def record_assignment(user, document, now, before, motif):
     db.session.flush()
     details = history.routing_change(before, routing.routing_state(document), motif)
     record(document, "assigned", user, now, details)

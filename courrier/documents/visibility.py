@@ -7,9 +7,9 @@ administrateurs and validateurs see every letter, agents their own.
 """
 from dataclasses import dataclass
 
-from sqlalchemy import any_, func, or_, select
+from sqlalchemy import and_, any_, func, or_, select
 
-from courrier.documents.models import Document, document_copy_services, document_copy_users
+from courrier.documents.models import UNREGISTERED, Document, document_copy_services, document_copy_users
 from courrier.extensions import db
 from courrier.services.models import Service, ServiceMember
 from courrier.services.service import subtree_ids
@@ -68,14 +68,21 @@ def copied_to_services(viewer):
     return _document_in(select(copies.document_id).where(copies.service_id.in_(viewer.service_ids)))
 
 
+def registered():
+    """Drafts and set-aside letters (courrier.capture) are the mail office's alone: they have no service,
+    responsable or copies, and these two ways, the only ones that could reach them, exclude them."""
+    return Document.statut.not_in(UNREGISTERED)
+
+
 # The ways to see a letter besides seeing all of them (administrateurs, the mail office's members):
 # one SQL term each, None where it cannot apply to this viewer; a letter is visible if any term holds.
 WAYS_TO_SEE = {
-    "registered": lambda v: Document.created_by_id == v.id,
+    "registered": lambda v: and_(Document.created_by_id == v.id, registered()),
     "responsable": lambda v: Document.responsable_id == v.id,
     "treating_service_member": lambda v: Document.service_id.in_(v.service_ids) if v.service_ids else None,
     "validateur_above": lambda v: Document.service_id.in_(v.supervised_ids) if v.supervised_ids else None,
-    "validateur_unrouted": lambda v: Document.service_id.is_(None) if v.role in SUPERVISORS else None,
+    "validateur_unrouted": lambda v: (and_(Document.service_id.is_(None), registered()) if v.role in SUPERVISORS
+                                      else None),
     "copied_user": copied_to_user,
     "copied_service": lambda v: copied_to_services(v) if v.service_ids else None,
 }

@@ -21,7 +21,7 @@ from courrier.documents.models import TRAITE, Document, DocumentEvent
 from courrier.statistics.models import ALL, NONE, DailyCount, DurationCount, LetterFacts, MonthlyCount
 
 FACT_COLUMNS = (Document.id, Document.created_at, Document.type, Document.service_id, Document.typologie_id,
-                Document.date_reception, Document.traitement_etat, Document.traite_at)
+                Document.date_reception, Document.traitement_etat, Document.traite_at, Document.reference)
 BATCH = 5_000
 # Processing time is the time to answer what was received: incoming letters only.
 DURATION_TYPE = "entrant"
@@ -106,7 +106,9 @@ def recount(connection, document_id):
     ledger = LetterFacts.__table__
     row = connection.execute(select(*FACT_COLUMNS).where(Document.id == document_id)).one_or_none()
     old = connection.execute(select(ledger).where(ledger.c.document_id == document_id)).mappings().one_or_none()
-    new = facts_of(row, current_app.config["HOLIDAYS_SUBDIVISION"]) if row is not None else None
+    # A draft or a set-aside letter (no reference: courrier.capture) is not a registered letter: not counted.
+    registered = row is not None and row.reference is not None
+    new = facts_of(row, current_app.config["HOLIDAYS_SUBDIVISION"]) if registered else None
     old = dict(old) if old is not None else None
     if new == old:
         return
@@ -135,7 +137,8 @@ def rebuild(session, on_batch=None):
     subdivision = current_app.config["HOLIDAYS_SUBDIVISION"]
     for model in (DailyCount, MonthlyCount, DurationCount, LetterFacts):
         session.execute(delete(model))
-    rows = session.execute(select(*FACT_COLUMNS).execution_options(yield_per=BATCH))
+    rows = session.execute(select(*FACT_COLUMNS).where(Document.reference.is_not(None))
+                           .execution_options(yield_per=BATCH))
     totals, count = Counter(), 0
     for batch in rows.partitions():
         facts = [facts_of(row, subdivision) for row in batch]

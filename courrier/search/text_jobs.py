@@ -108,10 +108,10 @@ def read_file(attachment, workdir):
     return recognise(original, outcome, workdir)
 
 
-def recognise(original, scanned, workdir):
+def recognise(original, scanned, workdir, settings=None):
     """OCR of a scan: (Outcome `reconnu`/`aucun`/`echec`/`indisponible`, the searchable PDF or None)."""
     try:
-        settings = ocr.Settings.from_config(current_app.config)
+        settings = settings or ocr.Settings.from_config(current_app.config)
         ocr.available(settings)
         if extraction.kind_of(original, None, None) == "image":
             pages = ocr.image_pages(original)

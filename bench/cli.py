@@ -15,13 +15,15 @@ from bench.scenarios import ADMIN, SCENARIOS as BASE_SCENARIOS, Context, log
 from bench.servers import LOAD_CORE, PROJECT_ROOT, AppEnvironment, pin_self
 from bench.rss import scenario_worker_rss
 from bench.statistics import scenario_statistics
+from bench.ocr import scenario_ocr
 from bench.storage import scenario_storage
 from bench.storm import scenario_login_storm
 
 SCENARIOS = {**BASE_SCENARIOS, "login-storm": scenario_login_storm, "rss": scenario_worker_rss,
-             "statistiques": scenario_statistics, "jobs": scenario_jobs, "storage": scenario_storage}
+             "statistiques": scenario_statistics, "jobs": scenario_jobs, "storage": scenario_storage,
+             "ocr": scenario_ocr}
 DEFAULT_ORDER = ["me", "login", "login-storm", "sessions-scale", "documents", "services", "bannettes", "registre",
-                 "statistiques", "prune", "rss", "jobs", "storage"]
+                 "statistiques", "prune", "rss", "jobs", "storage", "ocr"]
 
 
 def parse_args(argv=None):

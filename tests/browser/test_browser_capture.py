@@ -61,7 +61,8 @@ def test_a_letter_registered_with_its_files_is_read_in_the_viewer(new_page, live
         {"name": "photo.png", "mimeType": "image/png", "buffer": photo},
     ])
     page.click("#document-submit")
-    expect(page.get_by_test_id("flash")).to_have_text(re.compile(r"^Courrier enregistré sous la référence ENT-\d{4}-\d{6}\.$"))
+    expect(page.get_by_test_id("flash")).to_have_text(
+        re.compile(r"^Courrier enregistré sous la référence ENT-\d{4}-\d{6}\.$"))
     expect(page.get_by_test_id("attachment-name")).to_have_text(["plans.pdf", "photo.png"])
 
     # The PDF drawn by pdf.js (this page enforces the CSP: the new_page fixture fails on any violation).

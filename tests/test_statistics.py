@@ -234,7 +234,8 @@ def test_agents_and_validateurs_without_a_service_are_403(client, org, who):
     assert stats(client, getattr(org, who), 403)["code"] == "forbidden"
 
 
-@pytest.mark.parametrize("who,actions", [("admin", ["piloter"]), ("bc_agent", ["piloter"]),
+# numeriser (scans in bulk, courrier.capture): the mail office and administrateurs, who see every letter.
+@pytest.mark.parametrize("who,actions", [("admin", ["piloter", "numeriser"]), ("bc_agent", ["piloter", "numeriser"]),
                                          ("fin_validateur", ["piloter"]), ("fin_agent", []),
                                          ("lone_validateur", []), ("registrar", [])])
 def test_me_lists_piloter_for_those_who_may_open_the_dashboard(client, org, who, actions):

@@ -14,10 +14,12 @@ from courrier.auth.models import User
 from courrier.auth.tokens import SessionTokenStore
 from courrier.columns import utcnow
 from courrier.database import PreparedQuery, run_idempotent, transactional
+from courrier.documents.visibility import Viewer
 from courrier.extensions import db
 from courrier.services.models import Service, ServiceMember
 from courrier.statistics import service as statistics
 
+NUMERISER = "numeriser"
 _PROFILE_COLUMNS = (User.notifications_email, User.mfa_enabled_at, ServiceMember.service_id,
                     ServiceMember.is_primary, Service.code.label("service_code"), Service.nom.label("service_nom"),
                     Service.is_mail_office)
@@ -50,10 +52,12 @@ def profile(principal, rows=None):
                                    service=SimpleNamespace(code=row.service_code, nom=row.service_nom))
                    for row in rows if row.service_id is not None]
     in_mail_office = any(row.is_mail_office for row in rows)
+    # Scans in bulk are the mail office's (those who see every letter): the same rule as the route's.
+    scans = [NUMERISER] if Viewer(principal.id, principal.role, in_mail_office=in_mail_office).sees_all else []
     return {**vars(principal), "memberships": memberships,  # vars: asdict's deep copy cost 8 % of a /me
             "notifications_email": rows[0].notifications_email, "mfa_enabled": rows[0].mfa_enabled_at is not None,
             "mfa_required": principal.role in current_app.config["MFA_REQUIRED_ROLES"],
-            "actions": statistics.actions_of(principal.role, in_mail_office, bool(memberships))}
+            "actions": statistics.actions_of(principal.role, in_mail_office, bool(memberships)) + scans}
 
 
 def update_profile(principal, data):

@@ -44,9 +44,10 @@ class ProfileSchema(UserSchema):
     restriction = fields.String(allow_none=True, metadata={
         "enum": [None, "mfa_enrollment_required", "password_change_required"],
         "description": "Ce que la session doit faire avant toute autre chose, le cas échéant."})
-    actions = fields.List(fields.String(validate=one_of(("piloter",))), metadata={"description": (
+    actions = fields.List(fields.String(validate=one_of(("piloter", "numeriser"))), metadata={"description": (
         "piloter : l'utilisateur peut ouvrir le tableau de bord (GET /api/statistiques) : administrateurs, "
-        "membres du bureau du courrier, validateurs membres d'un service.")})
+        "membres du bureau du courrier, validateurs membres d'un service ; numeriser : il peut déposer des "
+        "numérisations (POST /api/documents/numerisations) : administrateurs et bureau du courrier.")})
 
 
 class ProfileUpdateSchema(Schema):

@@ -30,7 +30,7 @@ export function texteState(attachment) {
 }
 
 /** The searchable PDF that OCR made beside the file (its URL), or null. */
-const searchablePdf = (attachment) => attachment.pdf_cherchable || null;
+const searchablePdf = (attachment) => attachment.ocr || null;
 
 /**
  * One attachment: its name, type, size, who added it and when, the state of its text, « Afficher » (in the

@@ -127,6 +127,7 @@ def register_commands(app):
     from courrier.jobs.cli import worker_cli
     from courrier.notifications.cli import notifications_cli
     from courrier.services.cli import services_cli
+    from courrier.search.cli import search_cli
     from courrier.statistics.cli import statistiques_cli
     from courrier.storage.cli import storage_cli
 
@@ -138,5 +139,6 @@ def register_commands(app):
     app.cli.add_command(contacts_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(statistiques_cli)
+    app.cli.add_command(search_cli)
     app.cli.add_command(storage_cli)
     app.cli.add_command(worker_cli)

@@ -47,6 +47,14 @@ def get_metadata():
     return target_db.metadata
 
 
+def include_name(name, type_, parent_names):
+    """The full-text index (courrier.search.index) is built by its own DDL, not from the models: its
+    SQLite tables (FTS5 and its shadow tables), PostgreSQL column and GIN index are not compared."""
+    from courrier.search.index import UNMODELLED
+
+    return name not in UNMODELLED
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -87,6 +95,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import DDL, JSON, Column, Computed, Date, ForeignKey, Index, Integer, String, Table, Text, event
+from sqlalchemy import DDL, JSON, Column, Date, ForeignKey, Index, Integer, String, Table, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courrier.auth.models import User
@@ -28,17 +28,14 @@ EN_COURS, TRAITE = TRAITEMENT_ETATS
 # the file, failed (a broken file), unavailable (no OCR engine installed for a scan).
 TEXTE_ETATS = ("en_attente", "extrait", "reconnu", "aucun", "echec", "indisponible")
 REFERENCE_PREFIXES = {"entrant": "ENT", "sortant": "SOR", "interne": "INT"}
-# What `q` searches (API.md section 4), lower-cased by the database itself. The fields are joined by a
-# newline, which `q` may not contain, so a search never matches across two fields.
-SEARCH_EXPRESSION = "lower(reference || '\n' || objet || '\n' || expediteur || '\n' || destinataire)"
 
 
 class Document(db.Model):
     __tablename__ = "documents"
     __table_args__ = (
         Index("ix_documents_created_at", "created_at"),
-        # A statut's page, newest first; with `q`, SQLite also counts the matches in this index alone.
-        Index("ix_documents_statut_created_at_search", "statut", "created_at", "search"),
+        # A statut's page, newest first (`q` is the full-text index of courrier.search).
+        Index("ix_documents_statut_created_at", "statut", "created_at"),
         Index("ix_documents_type_created_at", "type", "created_at"),
         Index("ix_documents_created_by_id_created_at", "created_by_id", "created_at"),
         Index("ix_documents_priorite", "priorite"),
@@ -61,9 +58,6 @@ class Document(db.Model):
         Index("ix_documents_en_reponse_a_id", "en_reponse_a_id"),
         # The register export walks one type's letters in reference order.
         Index("ix_documents_type_reference", "type", "reference"),
-        # `q`: on PostgreSQL a trigram index finds the rows containing the text; on SQLite it is a plain
-        # index, which a search without statut scans instead of the table.
-        Index("ix_documents_search_trgm", "search", postgresql_using="gin", postgresql_ops={"search": "gin_trgm_ops"}),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -106,9 +100,6 @@ class Document(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     validated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    # Computed and stored by the database on every write (PostgreSQL cannot index a virtual column), never
-    # loaded with the document.
-    search: Mapped[str] = mapped_column(Text, Computed(SEARCH_EXPRESSION, persisted=True), deferred=True)
 
     created_by: Mapped[Optional[User]] = relationship(foreign_keys=[created_by_id], lazy="joined")
     validated_by: Mapped[Optional[User]] = relationship(foreign_keys=[validated_by_id], lazy="joined")
@@ -211,6 +202,6 @@ class ReferenceCounter(db.Model):
     last_value: Mapped[int] = mapped_column(Integer, default=0)
 
 
-# The trigram operator class of ix_documents_search_trgm (a trusted extension: the database owner may create it).
+# The trigram operator class of the contacts' search index (a trusted extension: the database owner may create it).
 CREATE_PG_TRGM = DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql")
 event.listen(db.metadata, "before_create", CREATE_PG_TRGM)

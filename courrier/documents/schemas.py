@@ -17,6 +17,7 @@ from courrier.documents.treatment import traitement_of
 from courrier.services.schemas import ServiceSummarySchema
 from courrier.typologies.schemas import TypologieSummarySchema
 
+SORTS = ("pertinence", "date")
 SERVER_FIELD = "Champ attribué par le serveur : il ne peut pas être envoyé."
 FIXED_FIELD = "Ce champ ne peut pas être modifié."
 DECISION_FIELD = "Le statut change par validation ou rejet (/validate, /reject), pas par modification."
@@ -111,6 +112,11 @@ class DocumentLinkSchema(Schema):
     statut = fields.String()
 
 
+class SegmentSchema(Schema):
+    texte = fields.String()
+    surligne = fields.Boolean(metadata={"description": "Un mot trouvé par la recherche."})
+
+
 class DocumentSchema(Schema):
     """A document as the API returns it (API.md section 5)."""
 
@@ -153,6 +159,9 @@ class DocumentSchema(Schema):
     expediteur_contact = fields.Nested(ContactSummarySchema, allow_none=True)
     destinataire_contact = fields.Nested(ContactSummarySchema, allow_none=True)
     en_reponse_a_id = fields.String(allow_none=True, metadata={"description": "La lettre à laquelle il répond."})
+    extrait = fields.List(fields.Nested(SegmentSchema), metadata={"description": (
+        "Avec q, dans la liste seulement : le passage trouvé, en segments de texte dont les mots trouvés ont "
+        "surligne=true (des données, jamais du HTML) ; vide quand aucun passage n'est à montrer.")})
     actions = fields.List(fields.String(validate=one_of(tuple(ACTIONS))), metadata={"description": (
         "Ce que l'utilisateur qui fait la requête peut faire à ce courrier maintenant, calculé par les règles "
         "mêmes qui autorisent chaque action (une action absente serait refusée : 403 ou 409). modifier : "
@@ -269,8 +278,14 @@ class DocumentListArgsSchema(PaginationArgsSchema):
     type = fields.String(validate=one_of(DOCUMENT_TYPES))
     priorite = fields.String(validate=one_of(PRIORITES))
     q = NoWhitespaceString(validate=[length(max=255), no_control_characters], metadata={
-        "description": "Recherche, sans tenir compte de la casse, dans la référence, l'objet, "
-                       "l'expéditeur et le destinataire."})
+        "description": "Recherche plein texte, sans tenir compte de la casse ni des accents : chaque mot doit "
+                       "figurer dans la référence, l'objet, l'expéditeur, le destinataire, le nom des "
+                       "correspondants, le numéro de recommandé ou le texte des pièces jointes (formes des mots "
+                       "en français sur PostgreSQL ; sur SQLite, le dernier mot vaut aussi pour préfixe). "
+                       "Les guillemets, opérateurs et signes sont du texte ordinaire."})
+    tri = fields.String(validate=one_of(SORTS), metadata={
+        "description": "pertinence (par défaut avec q : les meilleurs résultats d'abord, à égalité les plus "
+                       "récents) ou date (les plus récents d'abord ; seul tri sans q)."})
     date_from = fields.Date(metadata={"description": "Enregistrés ce jour-là (UTC) ou après (AAAA-MM-JJ)."})
     date_to = fields.Date(metadata={"description": "Enregistrés ce jour-là (UTC) ou avant (AAAA-MM-JJ)."})
     service_id = fields.String(validate=IDENTIFIER, metadata={"description": "Le service traitant."})

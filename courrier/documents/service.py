@@ -10,17 +10,18 @@ decides, and the loser gets 409.
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 
 from courrier import deadlines, signals
 from courrier.signals import announce
 from courrier.deadlines import paris_today
 from courrier.columns import new_uuid, utcnow
-from courrier.database import escape_like, insert_ignoring_duplicates, paginate, transactional
+from courrier.database import insert_ignoring_duplicates, paginate, transactional
 from courrier.documents import bannettes, history, parties, routing, rules, visibility
 from courrier.documents.models import Document, DocumentEvent, document_reads
 from courrier.documents.references import next_reference
 from courrier.errors import ApiError
+from courrier.search import query as search_query
 from courrier.extensions import db
 from courrier.services.service import subtree_ids
 from courrier.typologies.service import active_typologie
@@ -56,17 +57,14 @@ def documents_query(user, filters, viewer=None):
     """The visible documents matching the filters, newest first (then by id, so pages are stable).
 
     `date_from` / `date_to` are registration dates (the UTC day of `created_at`), both inclusive.
-    `q` is a case-insensitive substring of the reference, objet, expediteur or destinataire: searched in
-    the indexed `search` column, which holds them lower-cased (lowered by the same database function as `q`).
+    `q` is full-text (courrier.search.query): every word of it, case- and accent-blind, in the reference,
+    objet, correspondents, registered-mail number or attachments' text.
     """
     viewer = viewer or visibility.viewer_of(user)
     query = visible_documents(user, viewer)
     for name in ("statut", "type", "priorite"):
         if filters.get(name):
             query = query.where(getattr(Document, name) == filters[name])
-    if filters.get("q"):
-        pattern = f"%{escape_like(filters['q'])}%"
-        query = query.where(Document.search.like(func.lower(pattern), escape="\\"))
     if filters.get("date_from"):
         query = query.where(Document.created_at >= day_start(filters["date_from"]))
     if filters.get("date_to"):
@@ -85,11 +83,22 @@ def documents_query(user, filters, viewer=None):
 
 
 def list_documents(user, filters, viewer=None):
-    """One page of the register: `{data, meta}`, each letter with `lu` and `actions`; a fixed number of
-    queries whatever the page size (the caller's Viewer is read once, for the filter and the actions)."""
+    """One page of the register: `{data, meta}`, each letter with `lu` and `actions` (and with `q`, its
+    `extrait`); a fixed number of queries whatever the page size (the caller's Viewer is read once).
+
+    With `q`, the letters match it (the filters and visibility still apply), by relevance unless
+    `tri=date`; only the page's letters get an extract."""
     viewer = viewer or visibility.viewer_of(user)
-    page = paginate(documents_query(user, filters, viewer), filters["page"], filters["per_page"],
-                    keyed_by=(Document.id, REGISTER_ORDER))
+    query = documents_query(user, filters, viewer)
+    rank = None
+    if filters.get("q"):
+        query, rank = search_query.matching(query, filters["q"])
+    if rank is not None and filters.get("tri", "pertinence") == "pertinence":
+        page = search_query.ranked_page(query, rank, REGISTER_ORDER, filters["page"], filters["per_page"])
+    else:
+        page = paginate(query, filters["page"], filters["per_page"], keyed_by=(Document.id, REGISTER_ORDER))
+    if filters.get("q"):
+        search_query.with_extracts(page["data"], filters["q"])
     as_listed(user, viewer, page["data"])
     return page
 

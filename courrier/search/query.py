@@ -1,0 +1,142 @@
+"""`q` on the register: the user's words as plain terms, their match in the index, its rank and its extracts.
+
+A query is never index syntax: it is cut into words (letters and digits), and each word is searched as
+itself, so that quotes, parentheses, AND/OR/NOT, `*`, `-`, `NEAR(` or `objet:` are only text. Every word
+must match (AND); on SQLite the last one also as a prefix (« dup » finds « Dupré » while typing).
+
+Ranking (`tri=pertinence`): ts_rank on PostgreSQL, bm25 on SQLite, the reference and objet weighing more
+than the correspondents, which weigh more than the attachments' text; equal ranks newest first.
+"""
+import re
+
+from sqlalchemy import bindparam, column, false, func, literal_column, select, table, text
+
+from courrier.documents.models import Document
+from courrier.extensions import db
+from courrier.search.index import CONFIGURATION
+
+WORD = re.compile(r"[^\W_]+")
+MAX_TERMS = 16
+# Marks around the matched words in an extract: private-use characters, never in a letter's text (they
+# are removed from it first on PostgreSQL), split into segments here: the API returns data, never HTML.
+OPEN, CLOSE = "\ue000", "\ue001"
+# PostgreSQL's parser reads `<b>` as a tag and `&amp;` as an entity, which ts_headline leaves out: `<` and `&`
+# stand in as these characters meanwhile, so the extract shows the text as written.
+STAND_INS = {"<": "\ue002", "&": "\ue003"}
+EXTRACT_WORDS = 24
+# The start of the attachments' text that an extract is looked for in (ts_headline reads all it is given).
+EXTRACT_TEXT_CHARS = 20_000
+# bm25 weights of the FTS5 columns (reference, objet, correspondants, numero, texte).
+SQLITE_WEIGHTS = (10.0, 5.0, 3.0, 3.0, 1.0)
+
+FTS = table("recherche", column("rowid"))
+FTS_KEYS = table("recherche_cles", column("rowid"), column("document_id"))
+VECTOR = literal_column("documents.recherche")
+REGCONFIG = literal_column(f"'{CONFIGURATION}'::regconfig")
+
+
+def terms(q):
+    """The words of `q` (letters and digits), at most MAX_TERMS of them."""
+    return WORD.findall(q or "")[:MAX_TERMS]
+
+
+def _postgresql():
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _tsquery(words):
+    return func.plainto_tsquery(REGCONFIG, bindparam("recherche_q", " ".join(words)))
+
+
+def fts5_query(words):
+    """The FTS5 MATCH string: each word quoted (plain text), every one required, the last also as a prefix."""
+    quoted = [f'"{word}"' for word in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def matching(query, q):
+    """`query` (a SELECT of Document) narrowed to the letters matching `q`, and its rank expression
+    (ascending: best first). No word at all matches nothing."""
+    words = terms(q)
+    if not words:
+        return query.where(false()), None
+    if _postgresql():
+        tsquery = _tsquery(words)
+        return query.where(VECTOR.op("@@")(tsquery)), -func.ts_rank(VECTOR, tsquery)
+    query = (query.join(FTS_KEYS, FTS_KEYS.c.document_id == Document.id).join(FTS, FTS.c.rowid == FTS_KEYS.c.rowid)
+             .where(literal_column("recherche").op("MATCH")(bindparam("recherche_q", fts5_query(words)))))
+    return query, func.bm25(literal_column("recherche"), *SQLITE_WEIGHTS)
+
+
+def ranked_page(query, rank, tie_order, page, per_page):
+    """One page of `query` by rank (ties by `tie_order`): its count, then the page, whose keys and ranks are
+    chosen first by the filters alone, then joined to their letters; `{data, meta}` as database.paginate."""
+    total = db.session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
+    offset = (page - 1) * per_page
+    items = []
+    if offset < total:
+        keys = (query.with_only_columns(Document.id.label("id"), rank.label("rang")).order_by(None)
+                .order_by(rank, *tie_order).limit(per_page).offset(offset).subquery())
+        items = db.session.scalars(select(Document).join(keys, keys.c.id == Document.id)
+                                   .order_by(keys.c.rang, *tie_order)).unique().all()
+    pages = -(-total // per_page) if total else 0
+    return {"data": items, "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages}}
+
+
+def segments(marked):
+    """A marked extract as [{"texte", "surligne"}], whitespace collapsed, adjacent parts of a kind merged."""
+    out, highlighted = [], False
+    for character, stand_in in STAND_INS.items():
+        marked = (marked or "").replace(stand_in, character)
+    for part in re.split(f"([{OPEN}{CLOSE}])", marked):
+        if part in (OPEN, CLOSE):
+            highlighted = part == OPEN
+            continue
+        part = re.sub(r"\s+", " ", part)
+        if not part:
+            continue
+        if out and out[-1]["surligne"] == highlighted:
+            out[-1]["texte"] += part
+        else:
+            out.append({"texte": part, "surligne": highlighted})
+    return out
+
+
+PG_EXTRACT_SOURCE = f"""
+concat_ws(' — ', d.reference, d.objet, d.expediteur, d.destinataire, d.numero_recommande,
+  (SELECT left(string_agg(a.texte, E'\\n' ORDER BY a.created_at, a.id), {EXTRACT_TEXT_CHARS})
+   FROM attachments a WHERE a.document_id = d.id AND a.texte IS NOT NULL))
+"""
+PG_EXTRACTS = f"""
+SELECT d.id, ts_headline('{CONFIGURATION}', translate({PG_EXTRACT_SOURCE}, :replaced, :stand_ins),
+  plainto_tsquery('{CONFIGURATION}', :q),
+  'StartSel={OPEN}, StopSel={CLOSE}, MaxWords={EXTRACT_WORDS}, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "')
+FROM documents d WHERE d.id IN :ids
+"""
+SQLITE_EXTRACTS = f"""
+SELECT k.document_id, snippet(recherche, -1, '{OPEN}', '{CLOSE}', '…', {EXTRACT_WORDS})
+FROM recherche JOIN recherche_cles k ON k.rowid = recherche.rowid
+WHERE recherche MATCH :q AND recherche.rowid IN (SELECT rowid FROM recherche_cles WHERE document_id IN :ids)
+"""
+
+
+def with_extracts(documents, q):
+    """Set `extrait` on each document of a page: its passage matching `q`, as segments (one query)."""
+    words = terms(q)
+    if not documents or not words:
+        for document in documents:
+            document.extrait = []
+        return documents
+    if _postgresql():
+        statement, query_text = PG_EXTRACTS, " ".join(words)
+        parameters = {"q": query_text, "replaced": "".join(STAND_INS) + OPEN + CLOSE,
+                      "stand_ins": "".join(STAND_INS.values())}
+    else:
+        statement, parameters = SQLITE_EXTRACTS, {"q": fts5_query(words)}
+    rows = db.session.execute(text(statement).bindparams(bindparam("ids", expanding=True)),
+                              {**parameters, "ids": [d.id for d in documents]}).all()
+    marked = dict(rows)
+    for document in documents:
+        document.extrait = segments(marked.get(document.id))
+    return documents

@@ -162,6 +162,10 @@ class Config:
     JOBS_MAX_ATTEMPTS: int
     JOBS_RETRY_SECONDS: int
     JOBS_RETENTION_DAYS: int
+    CAPTURE_IMAP_URL: str | None
+    CAPTURE_INTERVAL: int
+    CAPTURE_IMAP_DONE_FOLDER: str
+    CAPTURE_IMAP_ERROR_FOLDER: str
     OCR_LANGUAGES: str
     OCR_TIMEOUT: int
     MFA_REQUIRED_ROLES: tuple
@@ -269,6 +273,13 @@ class Config:
             JOBS_MAX_ATTEMPTS=jobs_setting("JOBS_MAX_ATTEMPTS", 3),
             JOBS_RETRY_SECONDS=jobs_setting("JOBS_RETRY_SECONDS", 30),
             JOBS_RETENTION_DAYS=jobs_setting("JOBS_RETENTION_DAYS", 30),
+            # Capture from a mailbox (courrier.capture.imap): imaps://user:password@host[:port]/INBOX, or imap://…
+            # with STARTTLS; unset: no capture. Read every CAPTURE_INTERVAL seconds by the workers; processed
+            # messages are moved to the first folder, those that cannot be taken to the second (created if missing).
+            CAPTURE_IMAP_URL=env_str("CAPTURE_IMAP_URL") or None,
+            CAPTURE_INTERVAL=jobs_setting("CAPTURE_INTERVAL", 300),
+            CAPTURE_IMAP_DONE_FOLDER=env_str("CAPTURE_IMAP_DONE_FOLDER", "Traites"),
+            CAPTURE_IMAP_ERROR_FOLDER=env_str("CAPTURE_IMAP_ERROR_FOLDER", "Erreurs"),
             # OCR of scans (courrier.search.ocr): Tesseract's languages (`fra`, `fra+eng`…, each installed as
             # tesseract-ocr-<lang>) and the seconds one file's OCR may take before it is stopped (`echec`).
             OCR_LANGUAGES=env_str("OCR_LANGUAGES", "fra"),

@@ -122,6 +122,7 @@ def register_blueprints(app):
 def register_commands(app):
     from courrier.audit.cli import audit_cli
     from courrier.auth.cli import create_admin_command, sessions_cli
+    from courrier.capture.cli import capture_cli
     from courrier.documents.cli import registre_cli
     from courrier.contacts.cli import contacts_cli
     from courrier.jobs.cli import worker_cli
@@ -142,3 +143,4 @@ def register_commands(app):
     app.cli.add_command(search_cli)
     app.cli.add_command(storage_cli)
     app.cli.add_command(worker_cli)
+    app.cli.add_command(capture_cli)

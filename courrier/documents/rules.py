@@ -102,7 +102,8 @@ UNREGISTERED_LETTER = {
     A_QUALIFIER: "Ce courrier n'est pas encore enregistré : qualifiez-le d'abord (POST /qualifier).",
     ECARTE: "Ce courrier a été écarté : il n'a jamais été enregistré.",
 }
-MAY_NOT_QUALIFY = "Seuls le bureau du courrier et les administrateurs qualifient les courriers reçus par courriel ou numérisés."
+MAY_NOT_QUALIFY = ("Seuls le bureau du courrier et les administrateurs qualifient les courriers reçus par courriel "
+                   "ou numérisés.")
 MAY_NOT_ACKNOWLEDGE = ("Seuls son auteur, son responsable, les membres de son service traitant, le bureau du courrier "
                        "et les administrateurs peuvent enregistrer l'accusé de réception.")
 

@@ -68,6 +68,7 @@ class ProposedSenderSchema(Schema):
     nom = fields.String(allow_none=True)
     email = fields.String()
 
+class CopiesSchema(Schema):
 
     services = fields.List(fields.Nested(ServiceSummarySchema))
     users = fields.List(fields.Nested(UserSummarySchema))

@@ -13,7 +13,8 @@ from flask import current_app
 
 from courrier.audit.chain import prune_events
 from courrier.auth.service import prune_dead_sessions
-from courrier.background import Result
+from courrier.background import JobError, Result
+from courrier.capture import imap
 from courrier.documents import register_job
 from courrier.jobs.retention import prune_finished_jobs
 from courrier.notifications import sender
@@ -42,6 +43,15 @@ def deadline_notices(job):
     return Result(f"{queued} avis d'échéance mis en file.")
 
 
+def capture_mail(job):
+    """One pass over the mailbox (each message captured once, whoever runs it: courrier.capture.intake)."""
+    try:
+        _, message = imap.capture_from_mailbox()
+    except imap.CaptureError as error:
+        raise JobError(str(error)) from None  # the next period tries again
+    return Result(message)
+
+
 def prune_sessions(job):
     deleted = prune_dead_sessions(SESSIONS_RETENTION_DAYS)
     return Result(f"{deleted} session(s) expirée(s) ou révoquée(s) depuis plus de {SESSIONS_RETENTION_DAYS} jours "
@@ -64,6 +74,7 @@ KINDS = {
     register_job.KIND: Kind(register_job.make_register_pdf, "Registre chronologique (PDF)"),
     "notifications.envoi": Kind(send_notifications, "Envoi des e-mails en attente"),
     "notifications.echeances": Kind(deadline_notices, "Avis d'échéance proche et de retard"),
+    "capture.imap": Kind(capture_mail, "Capture des courriels (boîte IMAP)"),
     "sessions.purge": Kind(prune_sessions, "Purge des sessions expirées"),
     "audit.purge": Kind(prune_audit, "Purge du journal d'audit (rétention)"),
     "jobs.purge": Kind(prune_jobs, "Purge des travaux terminés"),

@@ -85,6 +85,7 @@ class Periodic:
 PERIODIC = (
     Periodic("notifications.envoi", Every("NOTIFY_INTERVAL"), needs="SMTP_URL"),
     Periodic("notifications.echeances", DailyAt(time(7, 0), working_days=True), needs="SMTP_URL"),
+    Periodic("capture.imap", Every("CAPTURE_INTERVAL"), needs="CAPTURE_IMAP_URL"),
     Periodic("sessions.purge", DailyAt(time(3, 0))),
     Periodic("audit.purge", DailyAt(time(3, 30))),
     Periodic("jobs.purge", DailyAt(time(4, 0))),

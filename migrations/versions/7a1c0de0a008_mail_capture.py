@@ -67,8 +67,8 @@ def upgrade():
         sa.Column('message_id', sa.Text(), nullable=True),
         sa.Column('document_id', sa.String(length=36), nullable=False),
         sa.Column('captured_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_captured_messages_document_id_documents'),
-                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['document_id'], ['documents.id'],
+                                name=op.f('fk_captured_messages_document_id_documents'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_captured_messages')),
         sa.UniqueConstraint('cle', name=op.f('uq_captured_messages_cle')),
     )

@@ -63,13 +63,12 @@ class TraitementSchema(Schema):
     silence = fields.String(allow_none=True, metadata={"description": "Ce que vaudra le silence à l'échéance."})
 
 
-class CopiesSchema(Schema):
 class ProposedSenderSchema(Schema):
     nom = fields.String(allow_none=True)
     email = fields.String()
 
-class CopiesSchema(Schema):
 
+class CopiesSchema(Schema):
     services = fields.List(fields.Nested(ServiceSummarySchema))
     users = fields.List(fields.Nested(UserSummarySchema))
 

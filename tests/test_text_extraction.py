@@ -359,16 +359,14 @@ def test_the_searchable_pdf_of_an_earlier_run_is_not_left_behind(app, client, ag
         assert not storage.current().exists(first)
 
 
-def test_waiting_attachments_are_sent_to_extraction(app, client, agent, huey, indexed):
+def test_waiting_attachments_are_sent_to_extraction(app, client, agent, runner, huey, indexed):
     doc = create_doc(client, agent)
     created = upload(client, agent, doc["id"], text_pdf(LETTER)).json["data"]
     huey.flush()  # as if the attachment predated the feature: en_attente, no job
-    with app.app_context():
-        assert text_jobs.queue_waiting_extractions() == 1
-        db.session.commit()
+    result = runner.invoke(args=["search", "textes"])
+    assert result.exit_code == 0 and "1 pièce(s) jointe(s)" in result.output, result.output
     drain(huey)
     assert stored_attachment(app, created["id"]).texte_etat == "extrait"
     with app.app_context():
         assert text_jobs.queue_waiting_extractions() == 0
-        assert text_jobs.queue_waiting_extractions(every=True) == 1
-        db.session.rollback()
+        assert text_jobs.queue_waiting_extractions(every=True, batch_size=1) == 1

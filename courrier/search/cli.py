@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from courrier.documents.models import Document
 from courrier.extensions import db
-from courrier.search import index
+from courrier.search import index, text_jobs
 
 search_cli = AppGroup("search", help="Recherche plein texte : l'index des courriers.")
 
@@ -41,3 +41,13 @@ def reindex_command(batch_size, offline):
         index.install(db.session.connection())
         db.session.commit()
     click.echo(f"{done} courrier(s) réindexé(s).")
+
+
+@search_cli.command("textes")
+@click.option("--tous", is_flag=True, help=(
+    "Relire toutes les pièces jointes, même déjà lues (l'OCR de chaque scan est refait) ; sans cette option, "
+    "seulement celles en attente."))
+def texts_command(tous):
+    """Send attachments to the reading of their text: those still waiting (added before this version), or all."""
+    count = text_jobs.queue_waiting_extractions(every=tous)
+    click.echo(f"{count} pièce(s) jointe(s) envoyée(s) à la lecture de leur texte (travaux texte.extraction).")

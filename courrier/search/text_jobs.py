@@ -49,17 +49,22 @@ def queue_text_extraction(attachment):
     return enqueue(KIND, params={"attachment_id": attachment.id})
 
 
-def queue_waiting_extractions(every=False):
+def queue_waiting_extractions(every=False, batch_size=1000):
     """Enqueue a reading for each attachment still `en_attente` (those of before this feature), or for all
-    (`every`): the number enqueued; the caller commits."""
-    query = select(Attachment)
-    if not every:
-        query = query.where(Attachment.texte_etat == EN_ATTENTE)
-    count = 0
-    for attachment in db.session.scalars(query.order_by(Attachment.created_at, Attachment.id)):
-        queue_text_extraction(attachment)
-        count += 1
-    return count
+    (`every`: OCR runs again on every scan), committing every `batch_size`: the number enqueued."""
+    count, last = 0, ""
+    while True:
+        query = select(Attachment).where(Attachment.id > last).order_by(Attachment.id).limit(batch_size)
+        if not every:
+            query = query.where(Attachment.texte_etat == EN_ATTENTE)
+        batch = db.session.scalars(query).all()
+        if not batch:
+            return count
+        for attachment in batch:
+            queue_text_extraction(attachment)
+        last = batch[-1].id
+        count += len(batch)
+        db.session.commit()
 
 
 def read_attachment_text(job):

@@ -40,7 +40,7 @@ def make_scan(path, pages=PAGES):
     import img2pdf
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.truetype(FONT, 22)
+    font = ImageFont.truetype(FONT, 22) if os.path.exists(FONT) else ImageFont.load_default(22)
     images = []
     for number in range(pages):
         page = Image.new("L", (874, 1240), 255)

@@ -90,7 +90,11 @@ def connect(mailbox):
             connection.shutdown()
             raise CaptureError(f"{mailbox.host} ne propose pas STARTTLS : courrier refuse d'y envoyer le mot de "
                                "passe en clair (utilisez imaps://).")
-    connection.login(mailbox.user, mailbox.password)
+    try:
+        connection.login(mailbox.user, mailbox.password)
+    except imaplib.IMAP4.error:
+        connection.shutdown()
+        raise
     return connection
 
 
@@ -152,7 +156,12 @@ def body_of(connection, uid):
 
 
 def move(connection, uid, folder):
-    """Move one message (RFC 6851 MOVE; else copy, flag deleted and expunge)."""
+    """Move one message (RFC 6851 MOVE; else copy, flag deleted and expunge), unless another session has moved
+    it meanwhile (NOOP brings its expunges). Two passes running at once may still both move one message in the
+    same instant: its draft exists once, and the done folder then holds a second copy of it."""
+    connection.noop()
+    if fetch(connection, uid, "UID") is None:
+        return
     if "MOVE" in connection.capabilities:
         connection.uid("MOVE", uid, quoted(folder))
         return
@@ -215,7 +224,8 @@ def _take(connection, uid, config, summary, done, errors):
     try:
         outcome, _ = intake.capture(raw)
     except messages.Refused as refused:
-        _refuse(connection, uid, f"message {uid}", refused, summary, errors)
+        _refuse(connection, uid, f"« {refused.subject} »" if refused.subject else f"message {uid}", refused, summary,
+                errors)
         return
     if outcome == intake.CAPTURED:
         summary.captured += 1

@@ -24,9 +24,9 @@ UNREADABLE_DEFECTS = (StartBoundaryNotFoundDefect, MultipartInvariantViolationDe
 class Refused(Exception):
     """A message that cannot become a draft; its French reason."""
 
-    def __init__(self, reason):
+    def __init__(self, reason, subject=None):
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.subject = reason, subject
 
 
 @dataclass
@@ -104,19 +104,20 @@ def parse(raw, max_bytes):
     """The Mail of a raw message, or Refused."""
     if len(raw) > max_bytes:
         raise Refused(f"Message de {len(raw)} octets : au-delà de la taille maximale ({max_bytes} octets).")
+    objet = None
     try:
         message = BytesParser(policy=policy.default).parsebytes(raw)
+        objet = one_line(header_text(message, "subject")) or NO_SUBJECT
         if any(isinstance(defect, UNREADABLE_DEFECTS) for defect in _all_defects(message)):
             raise Refused("Message illisible : structure MIME invalide.")
         attachments = list(_attachments(message))
         message_id = one_line(header_text(message, "message-id"), 998) or None
-        objet = one_line(header_text(message, "subject")) or NO_SUBJECT
         sender_name, sender_email = first_address(message, "from")
         recipient_name, recipient_email = first_address(message, "to")
-    except Refused:
-        raise
+    except Refused as refused:
+        raise Refused(refused.reason, objet) from None
     except Exception as error:  # whatever the parser trips on is a message nobody can read
-        raise Refused(f"Message illisible ({type(error).__name__}).") from None
+        raise Refused(f"Message illisible ({type(error).__name__}).", objet) from None
     return Mail(key=capture_key(message_id, raw), message_id=message_id, objet=objet, received=received_on(message),
                 sender_name=sender_name, sender_email=sender_email,
                 recipient=recipient_name or recipient_email or "", attachments=attachments)

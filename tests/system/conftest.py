@@ -478,6 +478,22 @@ def s3_server():
     server.stop()
 
 
+# ------------------------------------------------------------------------------------ IMAP server
+
+
+@pytest.fixture(scope="session")
+def imap_server():
+    """Dovecot on a free loopback port with its own configuration and maildir (tests/dovecot.py), once per
+    session; skipped only when Dovecot is not installed (CI installs dovecot-imapd)."""
+    from tests import dovecot
+
+    if not dovecot.available():
+        pytest.skip("needs Dovecot (Debian dovecot-imapd)")
+    server = dovecot.Dovecot().start()
+    yield server
+    server.stop()
+
+
 # ------------------------------------------------------------------------------------- accounts
 
 

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 import pytest
 from fpdf import FPDF
 from PIL import Image
+from pypdf import PdfWriter
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
@@ -92,6 +93,21 @@ def test_a_pdf_text_layer_is_extracted_page_by_page(write):
 
 def test_a_pdf_without_text_is_a_scan_for_ocr(write):
     assert extraction.read_text(write(blank_pdf(2))).etat == extraction.SCAN
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "TIFF"])
+def test_an_image_is_a_scan_for_ocr(write, image_format):
+    buffer = io.BytesIO()
+    Image.new("L", (40, 20), 255).save(buffer, image_format)
+    assert extraction.read_text(write(buffer.getvalue()), "application/octet-stream") == extraction.Outcome("scan")
+
+
+def test_a_pdf_locked_by_a_password_is_echec_and_says_so(write):
+    writer = PdfWriter(clone_from=io.BytesIO(text_pdf(LETTER)))
+    writer.encrypt(user_password="secret", owner_password="secret-owner", algorithm="RC4-128")
+    locked = io.BytesIO()
+    writer.write(locked)
+    assert extraction.read_text(write(locked.getvalue())) == extraction.Outcome("echec", None, extraction.ENCRYPTED)
 
 
 def test_a_docx_gives_its_paragraphs_tables_and_tabs_not_its_deleted_text(write):

@@ -46,6 +46,9 @@ EVENT_LABELS = {
     "mfa_reset": "Double authentification réinitialisée",
     "reauthenticated": "Identité confirmée",
     "oidc_identity_linked": "Compte ProConnect associé",
+    "document_captured": "Courrier reçu à qualifier (courriel ou numérisation)",
+    "document_qualified": "Courrier qualifié et enregistré",
+    "document_set_aside": "Courrier reçu écarté",
 }
 
 YES_NO = {True: "oui", False: "non"}
@@ -70,6 +73,7 @@ VALUES = {
     "contact_type": {"personne": "personne", "organisation": "organisation"},
     "is_active": {True: "actif", False: "désactivé"},
     "notifications_email": {True: "activées", False: "désactivées"},
+    "origine": {"courriel": "courriel (boîte aux lettres)", "numerisation": "numérisation"},
 }
 
 # key -> (label, how its value reads: a VALUES table's name, "bool", "user", "service", "typologie", "date",
@@ -100,6 +104,10 @@ KEYS = {
     "format": ("Format", "format"),
     "rows": ("Lignes exportées", "text"),
     "documents": ("Courriers déplacés", "text"),
+    "objet": ("Objet", "text"),
+    "origine": ("Origine", "origine"),
+    "fichier": ("Fichier", "text"),
+    "message_id": ("Message-ID", "text"),
     "type": ("Type", "contact_type"),  # a deleted contact's (the register's type is read by `_register`)
 }
 # The fields of a `changes` or `created` dict (user, service, typologie), in words.

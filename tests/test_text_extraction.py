@@ -172,6 +172,12 @@ def test_an_html_email_is_read_as_text_never_as_markup_or_script(write):
     assert "alert" not in outcome.texte and "color" not in outcome.texte and "<p>" not in outcome.texte
 
 
+def test_an_html_page_is_read_as_its_text(write):
+    page = "<html><body><h1>Avis</h1><script>var x = 1;</script><p>Travaux rue de l'&Eacute;glise</p></body></html>"
+    outcome = extraction.read_text(write(page.encode("cp1252")), "text/html", "avis.html")
+    assert outcome.etat == "extrait" and outcome.texte.splitlines() == ["Avis", "", "Travaux rue de l'Église"]
+
+
 @pytest.mark.parametrize("content", [
     b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
     b"%PDF-1.7\n" + bytes(range(256)) * 20,

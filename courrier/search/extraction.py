@@ -1,4 +1,4 @@
-"""The text of a file: PDF text layers, DOCX, ODT, plain text and e-mails read here; scans are left to OCR.
+"""The text of a file: PDF text layers, DOCX, ODT, plain text, HTML and e-mails read here; scans are left to OCR.
 
 `read_text(path, content_type, filename)` gives an `Outcome`: `extrait` (text read), `aucun` (a format
 without text, or an empty one), `echec` (a broken file, with a French reason: never the library's message,
@@ -38,6 +38,7 @@ UNREADABLE = {
     "odt": "Le document OpenDocument (ODT) est illisible ou endommagé.",
     "eml": "Le message électronique est illisible.",
     "text": "Le fichier texte est illisible.",
+    "html": "La page HTML est illisible.",
 }
 ENCRYPTED = "Le PDF est protégé par un mot de passe : son texte ne peut pas être lu."
 NO_TEXT_FORMAT = "Ce type de fichier ne contient pas de texte lisible par courrier."
@@ -66,6 +67,8 @@ IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 EML_TYPES = ("message/rfc822",)
 TEXT_EXTENSIONS = (".txt", ".text", ".csv", ".md")
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+HTML_EXTENSIONS = (".html", ".htm", ".xhtml")
 
 
 def kind_of(path, content_type, filename):
@@ -81,6 +84,8 @@ def kind_of(path, content_type, filename):
         return _office_kind(path)
     if content_type in EML_TYPES or name.endswith(".eml"):
         return "eml"
+    if content_type in HTML_TYPES or name.endswith(HTML_EXTENSIONS):
+        return "html"
     if (content_type or "").startswith("text/") or name.endswith(TEXT_EXTENSIONS):
         return "text"
     return None
@@ -291,12 +296,13 @@ def decode(data):
         return data.decode("latin-1")
 
 
-def read_plain(path):
+def read_plain(path, markup=False):
+    """A text file (an HTML page: its text, not its markup) in its charset."""
     with open(path, "rb") as handle:
         data = handle.read(MAX_CHARS * 4 + 1)
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return Outcome(AUCUN, motif=NO_TEXT_FORMAT)  # binary content under a text name
-    return finished(decode(data))
+    return finished(html_to_text(decode(data)) if markup else decode(data))
 
 
 HEADERS = (("From", "De"), ("To", "À"), ("Cc", "Copie"), ("Date", "Date"), ("Subject", "Objet"))
@@ -373,4 +379,5 @@ READERS = {
     "odt": lambda path: read_office(path, ODT),
     "eml": read_eml,
     "text": read_plain,
+    "html": lambda path: read_plain(path, markup=True),
 }

@@ -6,6 +6,10 @@ import io
 import os
 import re
 import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +20,8 @@ if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
 expect = sync_api.expect
 pytestmark = [pytest.mark.browser, pytest.mark.system]
 
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
 PHONE = {"width": 390, "height": 844}
 # The worker starts with the first test that needs it; OCR of one page takes a few seconds on a loaded machine.
 JOB_TIMEOUT_MS = 60000
@@ -115,3 +121,154 @@ def test_a_letter_registered_with_its_files_is_read_in_the_viewer(new_page, live
     checked.set_viewport_size(PHONE)
     e2e.assert_no_horizontal_overflow(checked)
     e2e.screenshot(checked, "viewer")
+
+
+def text_read(live_server, live_worker, token, document_id, filename):
+    """The attachment `filename` of the letter once its text is read (en_attente no more), through the API."""
+    deadline = time.monotonic() + JOB_TIMEOUT_MS / 1000
+    while True:
+        attachments = live_server.api.ok("GET", f"/api/documents/{document_id}/attachments", token=token)["data"]
+        attachment = next(item for item in attachments if item["filename"] == filename)
+        if attachment["texte"]["etat"] != "en_attente":
+            return attachment
+        if time.monotonic() > deadline:
+            pytest.fail(f"le texte de {filename} est resté en attente :\n{live_worker.log_tail()}", pytrace=False)
+        time.sleep(0.2)
+
+
+def qualified_found_and_read(new_page, live_server, live_worker, e2e, draft_id, scan_name, word, sender=None):
+    """The draft `draft_id` qualified on its screen, then found by `word` (only its scan `scan_name` holds it,
+    once OCR has read it) with the passage, and its scan read in the viewer. `sender`: the expéditeur the capture
+    proposed (None: typed here). Returns the page (which enforces the CSP) showing the letter."""
+    admin = live_server.admin
+    page = e2e.login(new_page(bypass_csp=True), admin, then=None)
+    queue = page.locator("[data-testid=bannette][data-code=a_qualifier]")
+    expect(queue).to_contain_text("À qualifier")
+    queue.click()
+    e2e.shown(page, "/documents?bannette=a_qualifier")
+    page.locator(f"[data-testid=document-row][data-id='{draft_id}']").get_by_test_id("document-link").click()
+    e2e.shown(page, f"/documents/{draft_id}/qualifier")
+
+    # Its files beside the form: the scan drawn by pdf.js at once; the form prefilled from the capture.
+    viewer = page.get_by_test_id("viewer")
+    expect(viewer).to_have_attribute("data-etat", "affiche")
+    expect(page.get_by_test_id("viewer-status")).to_have_text(f"{scan_name} : page 1 sur 1.")
+    e2e.assert_labelled(page)
+    e2e.assert_accessible(page, "un brouillon à qualifier et son scan")
+    e2e.screenshot(page, "qualify")
+    if sender:
+        expect(page.get_by_label("Expéditeur")).to_have_value(sender)
+    else:
+        page.get_by_label("Expéditeur").fill("Cabinet Morel")
+    page.get_by_label("Destinataire").fill("Direction générale")
+    page.click("#qualify-submit")
+    expect(page.get_by_test_id("flash")).to_have_text(
+        re.compile(r"^Courrier enregistré au registre sous la référence ENT-\d{4}-\d{6}\.$"))
+    reference = page.get_by_test_id("detail-reference").inner_text()
+
+    # Found by a word that only the OCR'd scan holds, with the passage (the word marked); sorted by date on demand.
+    token = live_server.api.token(admin)
+    scan = text_read(live_server, live_worker, token, draft_id, scan_name)
+    assert scan["texte"]["etat"] == "reconnu", scan
+    page.goto(f"/#/documents?q={word.lower()}")
+    e2e.shown(page, f"/documents?q={word.lower()}")
+    row = page.locator(f"[data-testid=document-row][data-id='{draft_id}']")
+    expect(row.get_by_test_id("document-link")).to_have_text(reference)
+    expect(row.get_by_test_id("document-extrait").locator("mark")).to_have_text([re.compile(word, re.I)])
+    expect(page.get_by_test_id("document-filters-tri")).to_have_value("")
+    e2e.assert_accessible(page, "une recherche dans le texte des pièces jointes")
+    e2e.screenshot(page, "search")
+    page.select_option("[data-testid=document-filters-tri]", "date")
+    page.click("#document-filters-submit")
+    e2e.shown(page, f"/documents?q={word.lower()}&tri=date")
+    expect(row).to_have_count(1)
+
+    # The letter's scan in the viewer, its text recognised, its searchable PDF offered; on a page enforcing the CSP.
+    strict = e2e.login(new_page(), admin, then=f"/documents/{draft_id}")
+    item = strict.get_by_test_id("attachment").filter(has_text=scan_name)
+    expect(item.get_by_test_id("attachment-texte")).to_have_text("Texte reconnu (OCR)")
+    expect(item.get_by_test_id("attachment-ocr")).to_be_visible()
+    item.get_by_test_id("attachment-show").click()
+    expect(strict.get_by_test_id("viewer")).to_have_attribute("data-etat", "affiche")
+    expect(strict.get_by_test_id("viewer-canvas")).to_have_attribute("aria-label", f"Page 1 sur 1 de {scan_name}")
+    return strict
+
+
+def test_scans_dropped_in_bulk_become_drafts_to_qualify(new_page, live_server, e2e):
+    admin = live_server.admin
+    page = e2e.login(new_page(bypass_csp=True), admin, then=None)
+    e2e.open_nav(page, "nav-scans")
+    e2e.shown(page, "/numeriser")
+    e2e.assert_labelled(page)
+    page.click("#scan-submit")
+    expect(page.locator("#scan-files-input-error")).to_have_text("Choisissez ou déposez au moins un fichier.")
+
+    first, second = png_of(page_image("Avis", size=(400, 200))), pdf_of(page_image("Relance", size=(400, 200)))
+    page.set_input_files("#scan-files-input", files=[
+        {"name": "avis_de_passage.png", "mimeType": "image/png", "buffer": first},
+        {"name": "relance.pdf", "mimeType": "application/pdf", "buffer": second},
+    ])
+    expect(page.get_by_test_id("scan-files").locator("li")).to_have_count(2)
+    page.click("#scan-submit")
+    drafts = page.get_by_test_id("scan-draft")
+    expect(drafts).to_have_text(["avis de passage", "relance"])
+    expect(page.locator("#scan-made-title")).to_be_focused()
+    e2e.assert_accessible(page, "« Numériser / déposer » et les brouillons créés")
+
+    # Each one a draft on its qualify screen; this one set aside with its motif, out of the queue.
+    drafts.first.click()
+    expect(page.get_by_test_id("qualify-page")).to_be_visible()
+    expect(page.get_by_test_id("viewer-image")).to_have_attribute("alt", "Image jointe : avis_de_passage.png")
+    expect(page.locator("#doc-objet")).to_have_value("avis de passage")
+    page.click("#discard-button")
+    expect(page.locator("#discard-motif")).to_be_focused()
+    page.fill("#discard-motif", "Doublon du courrier de la veille")
+    page.click("#discard-confirm")
+    e2e.shown(page, "/documents?bannette=a_qualifier")
+    expect(page.get_by_test_id("flash")).to_have_text("Courrier « avis de passage » écarté.")
+    expect(page.get_by_test_id("document-objet").filter(has_text="avis de passage")).to_have_count(0)
+    expect(page.get_by_test_id("document-objet").filter(has_text="relance")).to_have_count(1)
+
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    """Dovecot on loopback with its own configuration and maildir (tests/dovecot.py), for this file's capture."""
+    from tests import dovecot
+
+    if not dovecot.available():
+        pytest.skip("Dovecot absent (apt-get install dovecot-imapd)")
+    server = dovecot.Dovecot().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_captured_message_is_qualified_found_by_its_scan_and_read(new_page, live_server, live_worker, mailbox, e2e):
+    from tests import dovecot
+
+    if not (shutil.which("ocrmypdf") and shutil.which("tesseract")):
+        pytest.skip("OCR absent (apt-get install ocrmypdf tesseract-ocr-fra)")
+    word = "Ornithorynque"  # in the scan's pixels only: not in the subject, the body or any name
+    scan = pdf_of(page_image("Demande de salle", word))
+    subject = "Demande de salle pour l'assemblée du quartier"
+    mailbox.append(dovecot.message(subject=subject, sender="Jean Dupré <jean.dupre@example.fr>",
+                                   attachments=[("scan.pdf", scan, "application/pdf")]))
+    capture = subprocess.run([str(BIN / "flask"), "capture", "imap"], cwd=ROOT, capture_output=True, text=True,
+                             env={**live_server.env, "CAPTURE_IMAP_URL": mailbox.url()}, timeout=120)
+    assert capture.returncode == 0, capture.stdout + capture.stderr
+
+    token = live_server.api.token(live_server.admin)
+    queue = live_server.api.ok("GET", "/api/documents?bannette=a_qualifier&per_page=100", token=token)["data"]
+    draft = next(doc for doc in queue if doc["objet"] == subject)
+    assert draft["reference"] is None and draft["origine"] == "courriel"
+    page = qualified_found_and_read(new_page, live_server, live_worker, e2e, draft["id"], "scan.pdf", word,
+                                    sender=draft["expediteur"] or "Jean Dupré <jean.dupre@example.fr>")
+
+    # The message itself, as text: its headers and its body.
+    page.get_by_test_id("attachment").filter(has_text="message.eml").get_by_test_id("attachment-show").click()
+    expect(page.get_by_test_id("viewer")).to_have_attribute("data-etat", "affiche")
+    expect(page.get_by_test_id("viewer-headers")).to_contain_text(f"Objet{subject}")
+    expect(page.get_by_test_id("viewer-headers")).to_contain_text("Jean Dupré <jean.dupre@example.fr>")
+    expect(page.get_by_test_id("viewer-text")).to_have_text("Bonjour,\nveuillez trouver ma demande.\n")

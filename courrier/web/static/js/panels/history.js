@@ -47,7 +47,12 @@ function historyLines(action, details, typologies = []) {
       return `${fieldLabel} : « ${shown(change?.before)} » → « ${shown(change?.after)} »`;
     });
   }
-  if (action === "rejected" && details.motif) return [`Motif : ${details.motif}`];
+  if ((action === "rejected" || action === "set_aside") && details.motif) return [`Motif : ${details.motif}`];
+  if (action === "qualified" && details.reference) return [`Référence : ${details.reference}`];
+  if (action === "captured") {
+    const origins = { courriel: "Reçu par courriel", numerisation: "Numérisé" };
+    return [origins[details.origine] || "Capturé", details.fichier ? `Fichier : ${details.fichier}` : null].filter(Boolean);
+  }
   if (action === "assigned") return routingHistoryLines(details);
   if (["taken_in_charge", "treated", "reopened"].includes(action)) return treatmentHistoryLines(action, details);
   if (["acknowledged", "answered", "contact_merged"].includes(action)) return correspondenceHistoryLines(action, details);

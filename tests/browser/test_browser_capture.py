@@ -229,6 +229,12 @@ def test_scans_dropped_in_bulk_become_drafts_to_qualify(new_page, live_server, e
     expect(page.get_by_test_id("document-objet").filter(has_text="avis de passage")).to_have_count(0)
     expect(page.get_by_test_id("document-objet").filter(has_text="relance")).to_have_count(1)
 
+    # The other one's screen on a phone: the viewer above the form, nothing wider than the screen.
+    page.set_viewport_size(PHONE)
+    page.get_by_test_id("document-objet").filter(has_text="relance").locator("xpath=ancestor::tr").get_by_test_id(
+        "document-link").click()
+    expect(page.get_by_test_id("viewer")).to_have_attribute("data-etat", "affiche")
+    e2e.assert_no_horizontal_overflow(page)
 
 
 @pytest.fixture(scope="module")

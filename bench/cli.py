@@ -16,14 +16,15 @@ from bench.servers import LOAD_CORE, PROJECT_ROOT, AppEnvironment, pin_self
 from bench.rss import scenario_worker_rss
 from bench.statistics import scenario_statistics
 from bench.ocr import scenario_ocr
+from bench.search import scenario_search
 from bench.storage import scenario_storage
 from bench.storm import scenario_login_storm
 
 SCENARIOS = {**BASE_SCENARIOS, "login-storm": scenario_login_storm, "rss": scenario_worker_rss,
              "statistiques": scenario_statistics, "jobs": scenario_jobs, "storage": scenario_storage,
-             "ocr": scenario_ocr}
+             "ocr": scenario_ocr, "search": scenario_search}
 DEFAULT_ORDER = ["me", "login", "login-storm", "sessions-scale", "documents", "services", "bannettes", "registre",
-                 "statistiques", "prune", "rss", "jobs", "storage", "ocr"]
+                 "statistiques", "prune", "rss", "jobs", "storage", "ocr", "search"]
 
 
 def parse_args(argv=None):
@@ -67,6 +68,16 @@ def parse_args(argv=None):
                         help="letters of the small data set measured beside it")
     parser.add_argument("--rss-requests", type=int, default=10_000,
                         help="GET /api/auth/me each worker answers before its VmRSS is read (rss scenario)")
+    parser.add_argument("--search-letters", type=int, default=1_000_000,
+                        help="letters of the search scenario's large data set (issue 25)")
+    parser.add_argument("--search-small", type=int, default=10_000, help="letters of its small data set")
+    parser.add_argument("--search-attachments-share", type=float, default=0.2,
+                        help="share of the letters with an attachment's text (default 0.2: 200,000 of 1,000,000)")
+    parser.add_argument("--search-query", default="subvention lefevre",
+                        help="the two words searched: a subject and a correspondent, without accent (default: "
+                             "subvention lefevre)")
+    parser.add_argument("--search-broad-query", default="demande subvention",
+                        help="two common words, measured once on the large data set (a fact, not a goal)")
     parser.add_argument("--prune-rows", type=int, default=1_000_000)
     parser.add_argument("--prune-timeout", type=float, default=240,
                         help="interrupt the prune after that many seconds and report it (default 240)")

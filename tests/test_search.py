@@ -163,3 +163,26 @@ def test_flask_search_reindex_rebuilds_the_index(app, client, agent, runner):
     assert found(client, agent, "facade") == [letter["id"]]
     assert runner.invoke(args=["search", "reindex"]).exit_code == 0  # re-runnable
     assert found(client, agent, "facade") == [letter["id"]]
+
+
+def test_every_way_to_see_a_letter_has_its_words_in_the_sqlite_index():
+    from courrier.documents.visibility import WAYS_TO_SEE
+    from courrier.search.access import ACCESS_WORDS
+
+    assert set(ACCESS_WORDS) == set(WAYS_TO_SEE)
+
+
+def test_routing_and_copies_reach_the_index(client, org):
+    """A letter routed to a service, or copied, is found by those who now see it (SQLite re-indexes who may
+    see it; PostgreSQL reads visibility from the letters' table)."""
+    letter = create(client, org.admin, objet="Convention de déneigement")
+    readers = (org.fin_agent, org.rh_agent, org.copied_agent)
+    assert [found(client, reader, "deneigement") for reader in readers] == [[], [], []]
+    routed = client.post(f"/api/documents/{letter['id']}/assign", headers=org.admin.headers, json={
+        "service_id": org.fin["id"], "copie_service_ids": [org.rh["id"]], "copie_user_ids": [org.copied_agent.id]})
+    assert routed.status_code == 200, routed.json
+    assert [found(client, reader, "deneigement") for reader in readers] == [[letter["id"]]] * 3
+    rerouted = client.post(f"/api/documents/{letter['id']}/assign", headers=org.admin.headers, json={
+        "service_id": org.rh["id"], "copie_service_ids": [], "copie_user_ids": []})
+    assert rerouted.status_code == 200, rerouted.json
+    assert [found(client, reader, "deneigement") for reader in readers] == [[], [letter["id"]], []]

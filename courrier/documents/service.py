@@ -90,14 +90,13 @@ def list_documents(user, filters, viewer=None):
     `tri=date`; only the page's letters get an extract."""
     viewer = viewer or visibility.viewer_of(user)
     query = documents_query(user, filters, viewer)
-    rank = None
-    if filters.get("q"):
-        query, rank = search_query.matching(query, filters["q"])
-    if rank is not None and filters.get("tri", "pertinence") == "pertinence":
-        page = search_query.ranked_page(query, rank, REGISTER_ORDER, filters["page"], filters["per_page"])
-    else:
+    if not filters.get("q"):
         page = paginate(query, filters["page"], filters["per_page"], keyed_by=(Document.id, REGISTER_ORDER))
-    if filters.get("q"):
+    else:
+        query, rank = search_query.matching(query, filters["q"], viewer)
+        by_relevance = rank is not None and filters.get("tri", "pertinence") == "pertinence"
+        page = search_query.ranked_page(query, (rank, *REGISTER_ORDER) if by_relevance else REGISTER_ORDER,
+                                        filters["page"], filters["per_page"])
         search_query.with_extracts(page["data"], filters["q"])
     as_listed(user, viewer, page["data"])
     return page

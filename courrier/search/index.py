@@ -84,8 +84,26 @@ PG_REINDEX = f"UPDATE documents SET recherche = {PG_VECTOR_OF_ROW.format('docume
 
 
 # -- SQLite ----------------------------------------------------------------------------------------------
-# The FTS5 columns: bm25 weighs them (query.SQLITE_WEIGHTS), snippet() picks the one that matched.
-FTS_COLUMNS = ("reference", "objet", "correspondants", "numero", "texte")
+# The FTS5 columns: bm25 weighs them (query.SQLITE_WEIGHTS), snippet() picks the one that matched. `acces`
+# holds who may see the letter, as words (courrier.search.access): FTS5 intersects them with the query's
+# words, so that only the caller's matches reach the documents table and its visibility predicate.
+FTS_COLUMNS = ("reference", "objet", "correspondants", "numero", "texte", "acces")
+# SQLite also re-indexes a letter whose access changes: its creator, responsable, service or copies.
+SQLITE_INDEXED_COLUMNS = INDEXED_COLUMNS + ("created_by_id", "responsable_id", "service_id")
+
+
+def _access_words(prefix, column):
+    return f"' {prefix}' || replace({column}, '-', '')"
+
+
+_SQLITE_ACCESS = f"""
+  coalesce({_access_words("c", "d.created_by_id")}, '') || coalesce({_access_words("r", "d.responsable_id")}, '')
+  || coalesce({_access_words("s", "d.service_id")}, ' snone')
+  || coalesce((SELECT group_concat({_access_words("p", "cs.service_id")}, '') FROM document_copy_services cs
+               WHERE cs.document_id = d.id), '')
+  || coalesce((SELECT group_concat({_access_words("u", "cu.user_id")}, '') FROM document_copy_users cu
+               WHERE cu.document_id = d.id), '')
+"""
 _SQLITE_ENTRY = f"""
 INSERT INTO recherche (rowid, {", ".join(FTS_COLUMNS)})
 SELECT k.rowid, d.reference, d.objet,
@@ -93,32 +111,41 @@ SELECT k.rowid, d.reference, d.objet,
          || char(10) || coalesce({_contact_name("d.destinataire_id", True)}, ''),
        d.numero_recommande,
        (SELECT group_concat(texte, char(10)) FROM (SELECT a.texte FROM attachments a
-         WHERE a.document_id = d.id AND a.texte IS NOT NULL ORDER BY a.created_at, a.id))
+         WHERE a.document_id = d.id AND a.texte IS NOT NULL ORDER BY a.created_at, a.id)),
+       {_SQLITE_ACCESS}
 FROM documents d JOIN recherche_cles k ON k.document_id = d.id
 """
+
+
+def _sqlite_rebuild(document_id):
+    """The trigger body that rebuilds one letter's entry."""
+    return f"""
+      INSERT OR IGNORE INTO recherche_cles (document_id) SELECT id FROM documents WHERE id = {document_id};
+      DELETE FROM recherche WHERE rowid = (SELECT rowid FROM recherche_cles WHERE document_id = {document_id});
+      {_SQLITE_ENTRY} WHERE d.id = {document_id};"""
+
+
+SQLITE_TRIGGERS = {
+    "documents_recherche_insert": f"AFTER INSERT ON documents BEGIN {_sqlite_rebuild('NEW.id')} END",
+    "documents_recherche_update": f"AFTER UPDATE OF {', '.join(SQLITE_INDEXED_COLUMNS)} ON documents "
+                                  f"BEGIN {_sqlite_rebuild('NEW.id')} END",
+    "documents_recherche_delete": """AFTER DELETE ON documents BEGIN
+      DELETE FROM recherche WHERE rowid = (SELECT rowid FROM recherche_cles WHERE document_id = OLD.id);
+      DELETE FROM recherche_cles WHERE document_id = OLD.id;
+    END""",
+    **{f"{table}_recherche_{event_name}": f"AFTER {event_name.upper()} ON {table} "
+                                          f"BEGIN {_sqlite_rebuild(f'{row}.document_id')} END"
+       for table in ("document_copy_services", "document_copy_users")
+       for event_name, row in (("insert", "NEW"), ("delete", "OLD"))},
+}
 SQLITE_DDL = [
     "CREATE TABLE IF NOT EXISTS recherche_cles (rowid INTEGER PRIMARY KEY, document_id VARCHAR(36) NOT NULL UNIQUE)",
     f"CREATE VIRTUAL TABLE IF NOT EXISTS recherche USING fts5({', '.join(FTS_COLUMNS)}, "
     "tokenize = 'unicode61 remove_diacritics 2')",
-    f"""CREATE TRIGGER IF NOT EXISTS documents_recherche_insert AFTER INSERT ON documents BEGIN
-      INSERT OR IGNORE INTO recherche_cles (document_id) VALUES (NEW.id);
-      {_SQLITE_ENTRY} WHERE d.id = NEW.id;
-    END""",
-    f"""CREATE TRIGGER IF NOT EXISTS documents_recherche_update AFTER UPDATE OF {', '.join(INDEXED_COLUMNS)}
-    ON documents BEGIN
-      INSERT OR IGNORE INTO recherche_cles (document_id) VALUES (NEW.id);
-      DELETE FROM recherche WHERE rowid = (SELECT rowid FROM recherche_cles WHERE document_id = NEW.id);
-      {_SQLITE_ENTRY} WHERE d.id = NEW.id;
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS documents_recherche_delete AFTER DELETE ON documents BEGIN
-      DELETE FROM recherche WHERE rowid = (SELECT rowid FROM recherche_cles WHERE document_id = OLD.id);
-      DELETE FROM recherche_cles WHERE document_id = OLD.id;
-    END""",
+    *(f"CREATE TRIGGER IF NOT EXISTS {name} {body}" for name, body in SQLITE_TRIGGERS.items()),
 ]
 SQLITE_DROP = [
-    "DROP TRIGGER IF EXISTS documents_recherche_insert",
-    "DROP TRIGGER IF EXISTS documents_recherche_update",
-    "DROP TRIGGER IF EXISTS documents_recherche_delete",
+    *(f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS),
     "DROP TABLE IF EXISTS recherche",
     "DROP TABLE IF EXISTS recherche_cles",
 ]

@@ -13,7 +13,8 @@ from sqlalchemy import bindparam, column, false, func, literal_column, select, t
 
 from courrier.documents.models import Document
 from courrier.extensions import db
-from courrier.search.index import CONFIGURATION
+from courrier.search.access import access_filter
+from courrier.search.index import CONFIGURATION, FTS_COLUMNS
 
 WORD = re.compile(r"[^\W_]+")
 MAX_TERMS = 16
@@ -26,8 +27,8 @@ STAND_INS = {"<": "\ue002", "&": "\ue003"}
 EXTRACT_WORDS = 24
 # The start of the attachments' text that an extract is looked for in (ts_headline reads all it is given).
 EXTRACT_TEXT_CHARS = 20_000
-# bm25 weights of the FTS5 columns (reference, objet, correspondants, numero, texte).
-SQLITE_WEIGHTS = (10.0, 5.0, 3.0, 3.0, 1.0)
+# bm25 weights of the FTS5 columns (reference, objet, correspondants, numero, texte, acces).
+SQLITE_WEIGHTS = (10.0, 5.0, 3.0, 3.0, 1.0, 0.0)
 
 FTS = table("recherche", column("rowid"))
 FTS_KEYS = table("recherche_cles", column("rowid"), column("document_id"))
@@ -48,38 +49,51 @@ def _tsquery(words):
     return func.plainto_tsquery(REGCONFIG, bindparam("recherche_q", " ".join(words)))
 
 
-def fts5_query(words):
-    """The FTS5 MATCH string: each word quoted (plain text), every one required, the last also as a prefix."""
+def fts5_query(words, access=None):
+    """The FTS5 MATCH string: each word quoted (plain text), every one required, the last also as a prefix,
+    in the letter's text columns; with `access` (courrier.search.access), only among those letters."""
     quoted = [f'"{word}"' for word in words]
     quoted[-1] += "*"
-    return " ".join(quoted)
+    text_columns = "{" + " ".join(FTS_COLUMNS[:-1]) + "}"
+    expression = f"{text_columns} : ({' '.join(quoted)})"
+    return expression if access is None else f"{expression} AND {access}"
 
 
-def matching(query, q):
+def matching(query, q, viewer=None):
     """`query` (a SELECT of Document) narrowed to the letters matching `q`, and its rank expression
-    (ascending: best first). No word at all matches nothing."""
+    (ascending: best first). No word at all matches nothing. On SQLite the candidates are narrowed to
+    those `viewer` may see in the index itself (courrier.search.access)."""
     words = terms(q)
     if not words:
         return query.where(false()), None
     if _postgresql():
         tsquery = _tsquery(words)
         return query.where(VECTOR.op("@@")(tsquery)), -func.ts_rank(VECTOR, tsquery)
-    query = (query.join(FTS_KEYS, FTS_KEYS.c.document_id == Document.id).join(FTS, FTS.c.rowid == FTS_KEYS.c.rowid)
-             .where(literal_column("recherche").op("MATCH")(bindparam("recherche_q", fts5_query(words)))))
-    return query, func.bm25(literal_column("recherche"), *SQLITE_WEIGHTS)
+    # FTS5's bm25() cannot sit beside the page's window count: it is computed in a subquery, which the
+    # LIMIT keeps SQLite from flattening into the outer query.
+    matches = (select(FTS_KEYS.c.document_id, func.bm25(literal_column("recherche"), *SQLITE_WEIGHTS).label("score"))
+               .select_from(FTS.join(FTS_KEYS, FTS_KEYS.c.rowid == FTS.c.rowid))
+               .where(literal_column("recherche").op("MATCH")(
+                   bindparam("recherche_q", fts5_query(words, access_filter(viewer)))))
+               .limit(-1).subquery("correspondances"))
+    return query.join(matches, matches.c.document_id == Document.id), matches.c.score
 
 
-def ranked_page(query, rank, tie_order, page, per_page):
-    """One page of `query` by rank (ties by `tie_order`): its count, then the page, whose keys and ranks are
-    chosen first by the filters alone, then joined to their letters; `{data, meta}` as database.paginate."""
-    total = db.session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
+def ranked_page(query, order, page, per_page):
+    """One page of `query` in `order` and the number of its rows, in one pass over the matches (a window
+    count beside the page's keys), then the page's letters (joins and all) by their keys; `{data, meta}`
+    as courrier.database.paginate. Only a page past the end costs a separate count."""
     offset = (page - 1) * per_page
-    items = []
-    if offset < total:
-        keys = (query.with_only_columns(Document.id.label("id"), rank.label("rang")).order_by(None)
-                .order_by(rank, *tie_order).limit(per_page).offset(offset).subquery())
-        items = db.session.scalars(select(Document).join(keys, keys.c.id == Document.id)
-                                   .order_by(keys.c.rang, *tie_order)).unique().all()
+    rows = db.session.execute(query.with_only_columns(Document.id, func.count().over().label("total"))
+                              .order_by(None).order_by(*order).limit(per_page).offset(offset)).all()
+    if rows:
+        total = rows[0].total
+        by_id = {d.id: d for d in db.session.scalars(
+            select(Document).where(Document.id.in_([row.id for row in rows]))).unique()}
+        items = [by_id[row.id] for row in rows]
+    else:
+        total = db.session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
+        items = []
     pages = -(-total // per_page) if total else 0
     return {"data": items, "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages}}
 

@@ -14,7 +14,7 @@ import { h, replace } from "../dom.js";
 const PDFJS_SRC = "/static/vendor/pdfjs/pdf.min.mjs";
 const PDFJS_WORKER_SRC = "/static/vendor/pdfjs/pdf.worker.min.mjs";
 const PDF_OPTIONS = {
-  isEvalSupported: false, // older pdf.js compiled fonts with new Function: never (the CSP forbids it anyway)
+  isEvalSupported: false, // older pdf.js compiled fonts into code at run time: never (the CSP forbids it anyway)
   useWasm: false, // WebAssembly would need 'wasm-unsafe-eval'
   enableXfa: false,
   disableWorkerRendering: true,

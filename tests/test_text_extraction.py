@@ -2,8 +2,11 @@
 broken and hostile files, the `texte.extraction` job (state, text, the letter's index entry, idempotence), OCR's
 absence (`indisponible`) and the searchable PDF's route. The real OCR run is tests/system/test_ocr.py."""
 import io
+import sys
+import time
 import zipfile
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from fpdf import FPDF
@@ -204,6 +207,65 @@ def test_the_text_kept_is_bounded(write, monkeypatch):
     assert outcome.etat == "extrait" and len(outcome.texte) == 1000 and "\x01" not in outcome.texte
     assert outcome.motif.startswith("Texte tronqué")
     assert extraction.clean("a\x00b\r\n\n\n\nc") == ("ab\n\nc", False)  # PostgreSQL refuses NUL in text
+
+
+# ------------------------------------------------------------------ the OCR process
+
+@pytest.fixture
+def fake_ocrmypdf(monkeypatch):
+    """ocrmypdf replaced by a Python one-liner (it gets ocrmypdf's arguments and ignores them)."""
+    monkeypatch.setattr(ocr, "available", lambda settings: None)
+
+    def use(code):
+        monkeypatch.setattr(ocr, "command", lambda: (sys.executable, "-c", code))
+    return use
+
+
+def test_an_ocr_run_over_the_timeout_is_stopped_with_its_children(write, monkeypatch, tmp_path):
+    pid_file = tmp_path / "child.pid"  # ocrmypdf's own child (Tesseract) must die with it
+    monkeypatch.setattr(ocr, "available", lambda settings: None)
+    monkeypatch.setattr(ocr, "command", lambda: ("sh", "-c", f"sleep 30 & echo $! > {pid_file}; wait"))
+    with pytest.raises(ocr.OcrFailed) as failure:
+        ocr.make_searchable(write(blank_pdf()), str(tmp_path / "out.pdf"), ocr.Settings(timeout=0.5), 1)
+    assert str(failure.value) == ocr.TIMED_OUT.format(seconds=0.5)
+    status = Path(f"/proc/{pid_file.read_text().strip()}/status")
+
+    def alive():
+        try:
+            return "zombie" not in status.read_text()
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 5
+    while alive() and time.monotonic() < deadline:  # SIGKILL is sent; its delivery takes a moment
+        time.sleep(0.01)
+    assert not alive()
+
+
+@pytest.mark.parametrize("exit_code, reason, error", [
+    (8, ocr.ENCRYPTED, ocr.OcrFailed), (2, ocr.BAD_INPUT, ocr.OcrFailed), (15, ocr.FAILED, ocr.OcrFailed),
+    (3, ocr.NOT_INSTALLED, ocr.OcrUnavailable),
+])
+def test_ocrmypdf_failures_are_french_reasons_never_its_output(
+        write, fake_ocrmypdf, tmp_path, exit_code, reason, error):
+    fake_ocrmypdf(f"import sys; sys.stderr.write('/srv/secret/path failed'); sys.exit({exit_code})")
+    with pytest.raises(error) as failure:
+        ocr.make_searchable(write(blank_pdf()), str(tmp_path / "out.pdf"), ocr.Settings(), 1)
+    assert str(failure.value) == reason
+
+
+@pytest.mark.parametrize("languages", ["--help", "fra;rm", "../fra", "fra+"])
+def test_ocr_languages_that_are_not_language_codes_are_refused(languages):
+    with pytest.raises(ocr.OcrUnavailable):
+        ocr.Settings.from_config({"OCR_LANGUAGES": languages})
+
+
+def test_only_the_first_pages_of_a_long_scan_are_recognised(write, fake_ocrmypdf, tmp_path):
+    fake_ocrmypdf("import sys; open(sys.argv[-2] + '.args', 'w').write(' '.join(sys.argv[1:]))")
+    scan = write(blank_pdf())
+    assert ocr.make_searchable(scan, str(tmp_path / "out.pdf"), ocr.Settings(), 150) == ocr.PAGES_CUT.format(limit=100)
+    with open(scan + ".args") as arguments:
+        assert "--pages 1-100" in arguments.read()
 
 
 # ------------------------------------------------------------------ the job

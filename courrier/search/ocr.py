@@ -174,11 +174,16 @@ def make_searchable(pdf_path, output_path, settings, page_count):
 
 
 def _kill_group(process):
+    """ocrmypdf and every process it started (its session), then its pipe read to the end and closed."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    process.wait()
+    try:
+        process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:  # a grandchild that left the session still holds the pipe
+        process.stderr.close()
+        process.wait()
 
 
 def image_pages(image_path):

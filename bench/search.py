@@ -165,6 +165,13 @@ def scenario_search(ctx):
             variants.append((label, server, request))
         # One connection: p50 is the service time, not queueing behind a second client.
         section.runs = alternate(ctx, variants, connections=1)
+        broad_path = f"/api/documents?{urlencode({**query, 'q': ctx.options.search_broad_query})}"
+        for (label, server, request), (_, _, _, seeded) in zip(variants, datasets):
+            broad = Request("GET", broad_path, request.headers)
+            body = expect_ok(server, broad)
+            result = ctx.load(server, broad, connections=1)
+            section.facts.append((f"{label}: q={ctx.options.search_broad_query!r} (common words): meta.total / p50",
+                                  f"{body['meta']['total']:,} / {result.p50_ms:.1f} ms"))
     finally:
         for server in servers:
             server.stop()

@@ -122,6 +122,7 @@ export async function qualifyView(context) {
         "div",
         { class: "qualify-form" },
         form || h("p", { class: "alert alert-error" }, "Vous ne pouvez pas qualifier ce courrier."),
+        discard && !form ? discard.open : null,
         discard ? discard.form : null,
       ),
     ),

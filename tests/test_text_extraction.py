@@ -454,3 +454,38 @@ def test_waiting_attachments_are_sent_to_extraction(app, client, agent, runner, 
     with app.app_context():
         assert text_jobs.queue_waiting_extractions() == 0
         assert text_jobs.queue_waiting_extractions(every=True, batch_size=1) == 1
+
+
+@pytest.mark.parametrize("max_attempts, job_etat, texte", [
+    (3, "en_attente", {"etat": "en_attente", "motif": None}),  # tried again later
+    (1, "termine", {"etat": "echec", "motif": text_jobs.STORE_GAVE_UP}),  # its last try: the attachment says so
+])
+def test_a_store_that_does_not_answer_is_retried_then_echec(
+        app, client, agent, huey, indexed, monkeypatch, max_attempts, job_etat, texte):
+    doc = create_doc(client, agent)
+    upload(client, agent, doc["id"], text_pdf(LETTER))
+    monkeypatch.setitem(app.config, "JOBS_MAX_ATTEMPTS", max_attempts)
+
+    def unavailable(*args, **kwargs):
+        raise storage.StorageUnavailable("S3 down")
+
+    with app.app_context():
+        monkeypatch.setattr(type(storage.current()), "open", unavailable)
+    drain(huey)
+    [job] = text_jobs_of(app)
+    assert job.etat == job_etat and "S3" not in job.message
+    assert attachments_of(client, agent, doc)[0]["texte"] == texte
+
+
+def test_an_unexpected_error_on_the_last_try_leaves_the_attachment_echec(
+        app, client, agent, huey, indexed, monkeypatch):
+    doc = create_doc(client, agent)
+    upload(client, agent, doc["id"], text_pdf(LETTER))
+    monkeypatch.setitem(app.config, "JOBS_MAX_ATTEMPTS", 1)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("/srv/courrier: bug")
+
+    monkeypatch.setattr(extraction, "read_text", broken)
+    drain(huey)
+    assert attachments_of(client, agent, doc)[0]["texte"] == {"etat": "echec", "motif": text_jobs.INTERNAL}

@@ -122,13 +122,15 @@ def child_environment():
 def image_to_pdf(image_path, pdf_path):
     """A PDF of the image's pages (a TIFF may hold several), the pixels as they are; an alpha channel flattened."""
     import img2pdf  # an ocrmypdf dependency, loaded only for a scan
+    from PIL import Image
 
     try:
         try:
             data = img2pdf.convert(image_path, rotation=img2pdf.Rotation.ifvalid)
         except img2pdf.AlphaChannelError:
             data = img2pdf.convert(_flattened(image_path, pdf_path + ".png"))
-    except (img2pdf.ImageOpenError, OSError, ValueError, SyntaxError, ArithmeticError) as error:
+    except (img2pdf.ImageOpenError, Image.DecompressionBombError, OSError, ValueError, SyntaxError,
+            ArithmeticError) as error:
         log.warning("OCR: image not converted to PDF (%s)", type(error).__name__)
         raise OcrFailed(BAD_IMAGE) from None
     with open(pdf_path, "wb") as output:

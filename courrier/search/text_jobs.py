@@ -73,6 +73,7 @@ def read_attachment_text(job):
     if attachment is None:
         return Result("La pièce jointe n'existe plus : rien à lire.")
     last_try = job.attempts >= current_app.config["JOBS_MAX_ATTEMPTS"]
+    name = attachment.filename  # (read before the commit expires the row)
     workdir = tempfile.mkdtemp(prefix="courrier-texte-")
     try:
         try:
@@ -88,8 +89,6 @@ def read_attachment_text(job):
                 raise JobError(STORE_DOWN, retry=True) from None
             outcome = extraction.Outcome(ECHEC, motif=STORE_GAVE_UP)
             record(attachment, outcome, None)
-        except JobError:
-            raise
         except Exception:
             if not last_try:
                 raise  # the runner logs it and tries again later
@@ -98,7 +97,6 @@ def read_attachment_text(job):
             record(attachment, outcome, None)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    name = attachment.filename
     return Result(MESSAGES[outcome.etat].format(name=name, motif=outcome.motif or ""))
 
 

@@ -191,6 +191,10 @@ def qualified_found_and_read(new_page, live_server, live_worker, e2e, draft_id, 
     item.get_by_test_id("attachment-show").click()
     expect(strict.get_by_test_id("viewer")).to_have_attribute("data-etat", "affiche")
     expect(strict.get_by_test_id("viewer-canvas")).to_have_attribute("aria-label", f"Page 1 sur 1 de {scan_name}")
+    # Shown through its searchable PDF: the page's recognised text is there to read beside its picture.
+    expect(strict.locator("#viewer-title")).to_have_text(f"Aperçu : {scan_name} (PDF cherchable)")
+    strict.get_by_test_id("viewer-page-text").locator("summary").click()
+    expect(strict.get_by_test_id("viewer-page-text")).to_contain_text(word)
     return strict
 
 

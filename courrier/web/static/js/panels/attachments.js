@@ -42,8 +42,9 @@ function attachmentItem(attachment, base, errors, viewer) {
   const download = h("button", { type: "button", class: "btn btn-secondary btn-small", "data-testid": "attachment-download" }, "Télécharger", hidden(attachment.filename));
   download.addEventListener("click", () => attempt(download, errors, () => api.download(url, attachment.filename)));
   const ocr = searchablePdf(attachment);
-  // A file the browser cannot draw (a TIFF scan) is shown through its searchable PDF when there is one.
-  const viewUrl = viewKind(attachment) ? url : ocr;
+  // A scan is shown through its searchable PDF when OCR made one: the same pages, with their text readable
+  // under the picture (and a TIFF, which the browser cannot draw, shown at all); « Télécharger » keeps the original.
+  const viewUrl = ocr || (viewKind(attachment) ? url : null);
   let show = null;
   if (viewUrl) {
     show = h("button", { type: "button", class: "btn btn-small", "data-testid": "attachment-show", "aria-controls": viewer.element.id }, "Afficher", hidden(attachment.filename));
@@ -130,7 +131,7 @@ export function attachmentsSection(doc, attachments, reload, { showFirst = false
       .filter(({ kind }) => kind)
       .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind))[0];
     if (first) {
-      const url = viewKind(first.attachment) ? `${base}/${encodeURIComponent(first.attachment.id)}` : searchablePdf(first.attachment);
+      const url = searchablePdf(first.attachment) || `${base}/${encodeURIComponent(first.attachment.id)}`;
       viewer.show(first.attachment, url);
     }
   }

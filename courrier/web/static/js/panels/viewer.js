@@ -253,7 +253,19 @@ export function attachmentViewer({ id = "viewer" } = {}) {
       throw err;
     }
     if (mine !== ticket) return;
-    replace(stage, canvas);
+    // The page's own text (its text layer, or the one OCR added), readable beside the picture of it.
+    const words = await page.getTextContent().then(
+      (content) => content.items.map((item) => `${item.str}${item.hasEOL ? "\n" : ""}`).join("").trim(),
+      () => "",
+    );
+    if (mine !== ticket) return;
+    replace(
+      stage,
+      canvas,
+      words
+        ? h("details", { class: "viewer-page-text", "data-testid": `${id}-page-text` }, h("summary", {}, "Texte de la page"), h("p", { class: "pre-wrap" }, words))
+        : null,
+    );
     element.dataset.page = String(state.page);
     say(`${state.name} : page ${state.page} sur ${state.pages}.`);
     updateControls();
@@ -324,7 +336,7 @@ export function attachmentViewer({ id = "viewer" } = {}) {
     state = null;
     element.hidden = false;
     element.dataset.id = attachment.id;
-    replace(title, `Aperçu : ${name}`);
+    replace(title, `Aperçu : ${name}${url.endsWith("/ocr") ? " (PDF cherchable)" : ""}`);
     updateControls();
     if (!kind) {
       setEtat("indisponible");

@@ -453,7 +453,11 @@ def test_waiting_attachments_are_sent_to_extraction(app, client, agent, runner, 
     assert stored_attachment(app, created["id"]).texte_etat == "extrait"
     with app.app_context():
         assert text_jobs.queue_waiting_extractions() == 0
-        assert text_jobs.queue_waiting_extractions(every=True, batch_size=1) == 1
+        assert text_jobs.queue_waiting_extractions(("indisponible", "echec")) == 0
+    result = runner.invoke(args=["search", "textes", "--etat", "extrait"])
+    assert "1 pièce(s) jointe(s)" in result.output, result.output
+    with app.app_context():
+        assert text_jobs.queue_waiting_extractions(None, batch_size=1) == 1  # --tous
 
 
 @pytest.mark.parametrize("max_attempts, job_etat, texte", [

@@ -7,7 +7,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from courrier.documents.models import Document
+from courrier.documents.models import TEXTE_ETATS, Document
 from courrier.extensions import db
 from courrier.search import index, text_jobs
 
@@ -44,10 +44,13 @@ def reindex_command(batch_size, offline):
 
 
 @search_cli.command("textes")
+@click.option("--etat", "etats", multiple=True, type=click.Choice(TEXTE_ETATS), default=("en_attente",),
+              show_default=True, help="Les pièces jointes dans cet état (répétable : --etat en_attente --etat "
+                                      "indisponible après l'installation de l'OCR).")
 @click.option("--tous", is_flag=True, help=(
-    "Relire toutes les pièces jointes, même déjà lues (l'OCR de chaque scan est refait) ; sans cette option, "
-    "seulement celles en attente."))
-def texts_command(tous):
-    """Send attachments to the reading of their text: those still waiting (added before this version), or all."""
-    count = text_jobs.queue_waiting_extractions(every=tous)
+    "Relire toutes les pièces jointes, quel que soit leur état (l'OCR de chaque scan est refait)."))
+def texts_command(etats, tous):
+    """Send attachments to the reading of their text: those still waiting (added before this version), those of
+    the given states, or all."""
+    count = text_jobs.queue_waiting_extractions(None if tous else etats)
     click.echo(f"{count} pièce(s) jointe(s) envoyée(s) à la lecture de leur texte (travaux texte.extraction).")

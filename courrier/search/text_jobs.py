@@ -49,14 +49,15 @@ def queue_text_extraction(attachment):
     return enqueue(KIND, params={"attachment_id": attachment.id})
 
 
-def queue_waiting_extractions(every=False, batch_size=1000):
-    """Enqueue a reading for each attachment still `en_attente` (those of before this feature), or for all
-    (`every`: OCR runs again on every scan), committing every `batch_size`: the number enqueued."""
+def queue_waiting_extractions(etats=(EN_ATTENTE,), batch_size=1000):
+    """Enqueue a reading for each attachment in one of `etats` (by default those still `en_attente`, added
+    before this feature; `indisponible` ones once OCR is installed), or for all (`etats=None`: every scan is
+    OCR'd again), committing every `batch_size`: the number enqueued."""
     count, last = 0, ""
     while True:
         query = select(Attachment).where(Attachment.id > last).order_by(Attachment.id).limit(batch_size)
-        if not every:
-            query = query.where(Attachment.texte_etat == EN_ATTENTE)
+        if etats is not None:
+            query = query.where(Attachment.texte_etat.in_(etats))
         batch = db.session.scalars(query).all()
         if not batch:
             return count

@@ -50,11 +50,14 @@ def upgrade():
     sqlite = bind.dialect.name == "sqlite"
     if sqlite:
         _sqlite_set_not_null(bind, NOW_NULLABLE, not_null=False)
+        # SQLite does not enforce a VARCHAR's length, but the schema says it (the models are compared with it).
+        with op.batch_alter_table('attachments') as batch:
+            batch.alter_column('content_type', existing_type=sa.String(length=50), type_=sa.String(length=100),
+                               existing_nullable=False)
     else:
         for column in NOW_NULLABLE:
             op.alter_column('documents', column, existing_type=sa.String(length=36 if column.endswith('_id') else 20),
                             nullable=True)
-        # SQLite does not enforce a VARCHAR's length.
         op.alter_column('attachments', 'content_type', existing_type=sa.String(length=50),
                         type_=sa.String(length=100), existing_nullable=False)
     # Plain ALTER TABLE … ADD COLUMN on SQLite too (nullable, no foreign key): no copy of the table.
@@ -85,6 +88,9 @@ def downgrade():
         op.execute("ALTER TABLE documents DROP COLUMN capture")
         op.execute("ALTER TABLE documents DROP COLUMN motif_ecart")
         _sqlite_set_not_null(bind, NOW_NULLABLE, not_null=True)
+        with op.batch_alter_table('attachments') as batch:
+            batch.alter_column('content_type', existing_type=sa.String(length=100), type_=sa.String(length=50),
+                               existing_nullable=False)
     else:
         op.drop_column('documents', 'capture')
         op.drop_column('documents', 'motif_ecart')

@@ -94,6 +94,13 @@ def test_a_pdf_text_layer_is_extracted_page_by_page(write):
     assert "réclamation concernant la facture" in outcome.texte and "Jean-François Dupré" in outcome.texte
 
 
+def test_a_long_pdf_is_read_up_to_its_page_bound(write, monkeypatch):
+    monkeypatch.setattr(extraction, "MAX_PDF_PAGES", 2)
+    outcome = extraction.read_text(write(text_pdf(LETTER, LETTER + " Page deux.", "Page trois jamais lue.")))
+    assert outcome.etat == "extrait" and "Page deux" in outcome.texte and "trois" not in outcome.texte
+    assert outcome.motif == "Seules les 2 premières pages ont été lues."
+
+
 def test_a_pdf_without_text_is_a_scan_for_ocr(write):
     assert extraction.read_text(write(blank_pdf(2))).etat == extraction.SCAN
 

@@ -3,8 +3,9 @@
 `read_text(path, content_type, filename)` gives an `Outcome`: `extrait` (text read), `aucun` (a format
 without text, or an empty one), `echec` (a broken file, with a French reason: never the library's message,
 which may name a path), or `scan` (no text layer: OCR's work, courrier.search.ocr). Everything is bounded,
-so that a hostile file cannot exhaust the worker: MAX_CHARS kept, MAX_PDF_PAGES read, XML parts of at most
-MAX_XML_BYTES (their declared size, which `zipfile` enforces while reading), DTDs refused (defusedxml).
+so that a hostile file cannot exhaust the worker: MAX_CHARS kept, MAX_PDF_PAGES read (for MAX_PDF_SECONDS at
+most, checked between pages), XML parts of at most MAX_XML_BYTES (their declared size, which `zipfile`
+enforces while reading), DTDs refused (defusedxml).
 
 DOCX and ODT are read from their zip and XML with the standard library (and defusedxml, already installed
 with fpdf2): python-docx would bring lxml and skip tables and text boxes, odfpy is unmaintained, and the
@@ -14,6 +15,7 @@ import email
 import email.policy
 import logging
 import re
+import time
 import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 MAX_CHARS = 1_000_000
 MAX_PDF_PAGES = 1000
+# A PDF whose pages are slow to read (hostile content streams) is read page by page for this long at most.
+MAX_PDF_SECONDS = 120
 MAX_XML_BYTES = 64 * 1024 * 1024
 # A PDF page with fewer letters or digits than this has no real text layer (a scan, maybe a stamp's date).
 MIN_PAGE_CHARS = 20
@@ -179,23 +183,24 @@ def pdf_reader(path):
 
 
 def read_pdf(path):
-    """The text layer of the first MAX_PDF_PAGES pages; SCAN when most pages have none."""
+    """The text layer of the first MAX_PDF_PAGES pages (within MAX_PDF_SECONDS); SCAN when most pages have none."""
     reader = pdf_reader(path)
     count = len(reader.pages)
-    collected, textless = Collector(), 0
-    read = min(count, MAX_PDF_PAGES)
-    for number in range(read):
+    collected, textless, read = Collector(), 0, 0
+    deadline = time.monotonic() + MAX_PDF_SECONDS
+    for number in range(min(count, MAX_PDF_PAGES)):
         page_text = reader.pages[number].extract_text() or ""
+        read += 1
         if sum(ch.isalnum() for ch in page_text) < MIN_PAGE_CHARS:
             textless += 1
         collected.add(page_text + "\n\n")
-        if collected.full:
+        if collected.full or time.monotonic() > deadline:
             break
     if read == 0:
         return Outcome(AUCUN, motif=EMPTY)
     if textless * 2 > read:
         return Outcome(SCAN, clean(collected.text())[0] or None)
-    return finished(collected.text(), [PAGES_CUT.format(limit=MAX_PDF_PAGES)] if count > MAX_PDF_PAGES else [])
+    return finished(collected.text(), [PAGES_CUT.format(limit=read)] if read < count and not collected.full else [])
 
 
 def pdf_text(path):

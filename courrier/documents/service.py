@@ -97,7 +97,7 @@ def list_documents(user, filters, viewer=None):
         by_relevance = rank is not None and filters.get("tri", "pertinence") == "pertinence"
         page = search_query.ranked_page(query, (rank, *REGISTER_ORDER) if by_relevance else REGISTER_ORDER,
                                         filters["page"], filters["per_page"])
-        search_query.with_extracts(page["data"], filters["q"])
+        search_query.with_extracts(page["data"], filters["q"], viewer)
     as_listed(user, viewer, page["data"])
     return page
 

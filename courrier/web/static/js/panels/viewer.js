@@ -187,8 +187,9 @@ export function attachmentViewer({ id = "viewer" } = {}) {
   );
   const element = h("section", { class: "viewer", id, "data-testid": id, "aria-labelledby": `${id}-title`, hidden: true }, title, toolbar, status, stage, keys);
 
-  let state = null; // {kind, name, pdf, page, pages, zoom, image, render}
-  let ticket = 0;
+  let state = null; // {kind, name, task, pdf, page, pages, zoom, image, objectUrl, render}
+  let ticket = 0; // one per file shown
+  let draws = 0; // one per page drawn: a quicker key press wins over the page still drawing
 
   const setEtat = (etat) => {
     element.dataset.etat = etat;
@@ -225,12 +226,15 @@ export function attachmentViewer({ id = "viewer" } = {}) {
 
   async function drawPdfPage() {
     const mine = ticket;
+    const drawn = ++draws;
+    const current = () => mine === ticket && drawn === draws;
     const page = await state.pdf.getPage(state.page);
     await attached(mine);
-    if (mine !== ticket) return;
+    if (!current()) return;
     // Fit the stage's width at 100 %, drawn at the screen's pixel density so that a scan stays sharp.
     const natural = page.getViewport({ scale: 1 });
-    const fit = Math.max(200, stage.clientWidth - 2) / natural.width;
+    const padding = parseFloat(getComputedStyle(stage).paddingLeft) + parseFloat(getComputedStyle(stage).paddingRight);
+    const fit = Math.max(200, stage.clientWidth - padding) / natural.width;
     const viewport = page.getViewport({ scale: fit * ZOOMS[state.zoom] });
     const ratio = window.devicePixelRatio || 1;
     const canvas = h("canvas", {
@@ -252,13 +256,13 @@ export function attachmentViewer({ id = "viewer" } = {}) {
       if (err?.name === "RenderingCancelledException") return;
       throw err;
     }
-    if (mine !== ticket) return;
+    if (!current()) return;
     // The page's own text (its text layer, or the one OCR added), readable beside the picture of it.
     const words = await page.getTextContent().then(
       (content) => content.items.map((item) => `${item.str}${item.hasEOL ? "\n" : ""}`).join("").trim(),
       () => "",
     );
-    if (mine !== ticket) return;
+    if (!current()) return;
     replace(
       stage,
       canvas,

@@ -6,6 +6,7 @@ written, no syslog: its log is `directory/dovecot.log`): one user from a passwd-
 alone). Run as an ordinary user, every process is that user; run as root, the mail belongs to `nobody`
 (Dovecot refuses mail access as root). Used by tests/system/test_capture_imap.py and the browser test.
 """
+import grp
 import imaplib
 import os
 import pwd
@@ -46,15 +47,15 @@ class Dovecot:
     # -------------------------------------------------------------------- server
 
     def _accounts(self):
-        """(uid, gid, login user, internal user) the processes run as."""
+        """(uid, gid, login user, internal user, internal group) the processes run as."""
         if os.geteuid() != 0:
             me = pwd.getpwuid(os.geteuid())
-            return me.pw_uid, me.pw_gid, me.pw_name, me.pw_name
+            return me.pw_uid, me.pw_gid, me.pw_name, me.pw_name, grp.getgrgid(me.pw_gid).gr_name
         nobody = pwd.getpwnam("nobody")
-        return nobody.pw_uid, nobody.pw_gid, "dovenull", "dovecot"
+        return nobody.pw_uid, nobody.pw_gid, "dovenull", "dovecot", "dovecot"
 
     def _write_config(self):
-        uid, gid, login_user, internal_user = self._accounts()
+        uid, gid, login_user, internal_user, internal_group = self._accounts()
         home = os.path.join(self.directory, "home")
         for sub in ("run", "state", os.path.join("home", USER)):
             os.makedirs(os.path.join(self.directory, sub), exist_ok=True)
@@ -76,6 +77,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 first_valid_uid = {min(uid, 500) if uid else 1}
 first_valid_gid = 0
 mail_location = maildir:~/Maildir

@@ -284,3 +284,16 @@ def test_file_types_are_read_from_the_content():
     assert files.detect(b"\x00\x01\x02binary") == "application/octet-stream"
     assert files.refusal(b"%PDF-1.4", "lettre.pdf") is None
     assert files.refusal(b"%PDF-1.4", "lettre.PDF.EXE") is not None
+
+
+def test_an_unreachable_mailbox_fails_the_job_without_showing_the_password(app):
+    from courrier.background import JobError
+    from courrier.jobs.kinds import KINDS
+
+    from tests.dovecot import free_port
+
+    app.config["CAPTURE_IMAP_URL"] = f"imap://courrier:Tres-Secret-42@127.0.0.1:{free_port()}/INBOX"
+    with app.app_context(), pytest.raises(JobError) as failed:
+        KINDS["capture.imap"].function(None)
+    assert "Connexion à imap://courrier@127.0.0.1" in failed.value.message
+    assert "Tres-Secret" not in failed.value.message

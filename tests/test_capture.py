@@ -2,6 +2,7 @@
 
 The mailbox itself (Dovecot on loopback) is tests/system/test_capture_imap.py.
 """
+import base64
 import io
 from datetime import date
 from email.message import EmailMessage
@@ -206,6 +207,14 @@ def test_a_message_with_a_program_attached_is_refused(name, content, declared):
     with pytest.raises(messages.Refused) as refused:
         messages.parse(mail(attachments=[(name, content, declared)]), 10_000_000)
     assert "refusée" in refused.value.reason
+
+
+def test_a_message_that_is_a_single_program_is_refused():
+    raw = (b"From: a@b.fr\r\nSubject: Facture\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"
+           b"Content-Disposition: attachment; filename=facture.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + base64.b64encode(b"MZ" + b"\x00" * 62) + b"\r\n")
+    with pytest.raises(messages.Refused, match="programme"):
+        messages.parse(raw, 10_000)
 
 
 def test_too_large_or_unreadable_messages_are_refused():

@@ -129,9 +129,13 @@ def _all_defects(message):
 
 
 def _attachments(message):
-    """Each attached file (a forwarded e-mail kept whole as .eml), refused if one is a program."""
-    for part in message.iter_parts() if message.is_multipart() else ():
-        yield from _files_of(part)
+    """Each attached file (a forwarded e-mail kept whole as .eml), refused if one is a program; a message that
+    is a single file (no multipart) is that file."""
+    if message.is_multipart():
+        for part in message.iter_parts():
+            yield from _files_of(part)
+    elif message.get_content_type() != files.EMAIL:
+        yield from _files_of(message)
 
 
 def _files_of(part):

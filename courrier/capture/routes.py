@@ -5,14 +5,23 @@ from courrier.auth.guard import auth_required, current_principal
 from courrier.capture import drafts, scans
 from courrier.capture.files import SCAN_SIGNATURES
 from courrier.capture.schemas import QualifySchema, ScansUploadSchema, SetAsideSchema
-from courrier.documents import rules, visibility
-from courrier.documents.routes import as_seen
+from courrier.documents import replies, rules, service, visibility
 from courrier.documents.schemas import DocumentDetailSchema, DocumentSchema
 from courrier.http import accepts_upload
 from courrier.schemas import envelope
 
 blp = Blueprint("capture", __name__, url_prefix="/api/documents",
                 description="Capture et brouillons à qualifier (courriels, numérisations)")
+
+
+def as_seen(document):
+    """The letter as every route returning one letter returns it (documents.routes does the same): read by the
+    caller, with the linked letters they may see and what they may do to it now."""
+    user = current_principal()
+    viewer = visibility.viewer_of(user)
+    document = replies.with_links(user, service.mark_read(user, document), viewer)
+    return rules.with_actions(viewer, [document])[0]
+
 
 SCAN_TYPES = sorted({content_type for _, content_type, _ in SCAN_SIGNATURES})
 SCANS_ENCODING = {"content": {"multipart/form-data": {"encoding": {"file": {"contentType": ", ".join(SCAN_TYPES)}}}}}

@@ -306,3 +306,21 @@ def test_an_unreachable_mailbox_fails_the_job_without_showing_the_password(app):
         KINDS["capture.imap"].function(None)
     assert "Connexion à imap://courrier@127.0.0.1" in failed.value.message
     assert "Tres-Secret" not in failed.value.message
+
+
+def test_drafts_are_neither_in_the_register_nor_in_the_statistics_until_registered(app, client, admin):
+    from courrier.documents import register
+    from courrier.statistics.models import LetterFacts
+
+    [draft, spam] = scan(client, admin, ("a.pdf", PDF), ("b.pdf", PDF))
+    client.post(f"/api/documents/{spam['id']}/ecarter", json={"motif": "Publicité"}, headers=admin.headers)
+
+    def counted():
+        with app.app_context():
+            return (register.count_register(register.period_of("entrant")),
+                    db.session.scalar(select(func.count()).select_from(LetterFacts)))
+
+    assert counted() == (0, 0)
+    client.post(f"/api/documents/{draft['id']}/qualifier", json={"expediteur": "Mairie", "destinataire": "Préfecture"},
+                headers=admin.headers)
+    assert counted() == (1, 1)

@@ -198,7 +198,9 @@ def reindex_documents(connection, document_ids):
 
 def index_document(document_id):
     """Rebuild one letter's index entry from its metadata and its attachments' text, in the caller's
-    transaction (the text extraction job calls it after storing an attachment's text)."""
+    transaction (the text extraction job calls it after storing an attachment's text). The session is flushed
+    first: the entry is read back from the tables by SQL, which must see the caller's pending changes."""
+    db.session.flush()
     reindex_documents(db.session.connection(), [document_id])
 
 

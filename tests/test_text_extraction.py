@@ -341,17 +341,24 @@ def test_an_upload_is_read_by_a_job_that_stores_the_text_and_indexes_the_letter(
     assert attachments_of(client, agent, doc)[0]["texte"] == {"etat": "extrait", "motif": None}
 
 
-def test_a_word_only_in_an_attachment_finds_its_letter_once_the_job_has_run(client, agent, huey):
-    """The real index, through the API: the job's text reaches the entry it rebuilds in its transaction."""
+def test_a_word_only_in_an_attachment_finds_its_letter_once_the_job_has_run(client, agent, auth, huey):
+    """The real index, through the API: the job's text reaches the entry it rebuilds in its transaction; the
+    text itself is read at the attachment's /texte route, by those who see the letter."""
     doc = create_doc(client, agent, objet="Sans rapport")
-    upload(client, agent, doc["id"], text_pdf(LETTER), "reclamation.pdf")
+    created = upload(client, agent, doc["id"], text_pdf(LETTER), "reclamation.pdf").json["data"]
+    text_route = f"/api/documents/{doc['id']}/attachments/{created['id']}/texte"
 
     def found():
         return [d["id"] for d in client.get("/api/documents?q=facture ete", headers=agent.headers).json["data"]]
 
     assert found() == []
+    assert client.get(text_route, headers=agent.headers).json["data"] == {
+        "etat": "en_attente", "motif": None, "texte": None}
     assert drain(huey) == 1
     assert found() == [doc["id"]]
+    read = client.get(text_route, headers=agent.headers).json["data"]
+    assert read["etat"] == "extrait" and "réclamation concernant la facture" in read["texte"]
+    assert_error(client.get(text_route, headers=auth.account("agent").headers), 404, "not_found")
 
 
 def test_the_job_run_twice_gives_the_same_state(app, client, agent, huey, indexed):

@@ -5,7 +5,7 @@ from courrier import storage
 from courrier.auth.guard import auth_required, current_principal
 from courrier.documents import attachments, bannettes, register, replies, rules, service, treatment, visibility
 from courrier.documents.schemas import (
-    AcknowledgementSchema, AssignSchema, AttachmentSchema, AttachmentUploadSchema, BannetteSchema, CommentSchema,
+    AcknowledgementSchema, AssignSchema, AttachmentReadTextSchema, AttachmentSchema, AttachmentUploadSchema, BannetteSchema, CommentSchema,
     DocumentCreateSchema, DocumentDetailSchema, DocumentListArgsSchema, DocumentUpdateSchema,
     HistoryEntrySchema, RegisterPageEnvelopeSchema, RejectSchema, ReopenSchema, ReplyCreateSchema,
 )
@@ -211,6 +211,16 @@ def download_attachment(document_id, attachment_id):
     attachment = attachments.get_attachment(current_principal(), document_id, attachment_id)
     return storage.send(attachment.storage_name, filename=attachment.filename, content_type=attachment.content_type,
                         size=attachment.size)
+
+
+@blp.route("/<document_id>/attachments/<attachment_id>/texte", methods=["GET"])
+@auth_required()
+@blp.response(200, envelope(AttachmentReadTextSchema))
+def read_attachment_text(document_id, attachment_id):
+    """The text read from an attachment (its state, and the text once extracted or recognised): what the viewer
+    shows of an e-mail or a text file, parsed by the server, never by the browser."""
+    attachment = attachments.get_attachment(current_principal(), document_id, attachment_id)
+    return {"data": {"etat": attachment.texte_etat, "motif": attachment.texte_motif, "texte": attachment.texte}}
 
 
 OCR_RESPONSE = {

@@ -330,6 +330,11 @@ class AttachmentTextSchema(Schema):
     motif = fields.String(allow_none=True, metadata={"description": "Pourquoi, en français ; null si tout va bien."})
 
 
+class AttachmentReadTextSchema(AttachmentTextSchema):
+    texte = fields.String(allow_none=True, metadata={"description": (
+        "Le texte lu (extrait ou reconnu), tel que la recherche l'indexe ; null tant qu'il n'y en a pas.")})
+
+
 class AttachmentSchema(Schema):
     id = fields.String()
     filename = fields.String()

@@ -5,7 +5,8 @@ from courrier import storage
 from courrier.auth.guard import auth_required, current_principal
 from courrier.documents import attachments, bannettes, register, replies, rules, service, treatment, visibility
 from courrier.documents.schemas import (
-    AcknowledgementSchema, AssignSchema, AttachmentReadTextSchema, AttachmentSchema, AttachmentUploadSchema, BannetteSchema, CommentSchema,
+    AcknowledgementSchema, AssignSchema, AttachmentReadTextSchema, AttachmentSchema, AttachmentUploadSchema,
+    BannetteSchema, CommentSchema,
     DocumentCreateSchema, DocumentDetailSchema, DocumentListArgsSchema, DocumentUpdateSchema,
     HistoryEntrySchema, RegisterPageEnvelopeSchema, RejectSchema, ReopenSchema, ReplyCreateSchema,
 )

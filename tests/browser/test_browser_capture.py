@@ -136,12 +136,14 @@ def text_read(live_server, live_worker, token, document_id, filename):
         time.sleep(0.2)
 
 
-def qualified_found_and_read(new_page, live_server, live_worker, e2e, draft_id, scan_name, word, sender=None):
-    """The draft `draft_id` qualified on its screen, then found by `word` (only its scan `scan_name` holds it,
-    once OCR has read it) with the passage, and its scan read in the viewer. `sender`: the expéditeur the capture
-    proposed (None: typed here). Returns the page (which enforces the CSP) showing the letter."""
+def qualified_found_and_read(new_page, live_server, live_worker, e2e, draft_of, scan_name, word):
+    """A draft qualified on its screen, then found by `word` (only its scan `scan_name` holds it, once OCR has
+    read it) with the passage, and its scan read in the viewer. `draft_of()` gives the draft once it exists
+    (called after the login, which it may overlap). Returns the page (which enforces the CSP) showing the letter."""
     admin = live_server.admin
     page = e2e.login(new_page(bypass_csp=True), admin, then=None)
+    draft = draft_of()
+    draft_id, sender = draft["id"], draft["expediteur"]
     queue = page.locator("[data-testid=bannette][data-code=a_qualifier]")
     expect(queue).to_contain_text("À qualifier")
     queue.click()
@@ -156,10 +158,7 @@ def qualified_found_and_read(new_page, live_server, live_worker, e2e, draft_id, 
     e2e.assert_labelled(page)
     e2e.assert_accessible(page, "un brouillon à qualifier et son scan")
     e2e.screenshot(page, "qualify")
-    if sender:
-        expect(page.get_by_label("Expéditeur")).to_have_value(sender)
-    else:
-        page.get_by_label("Expéditeur").fill("Cabinet Morel")
+    expect(page.get_by_label("Expéditeur")).to_have_value(sender)
     page.get_by_label("Destinataire").fill("Direction générale")
     page.click("#qualify-submit")
     expect(page.get_by_test_id("flash")).to_have_text(
@@ -265,16 +264,22 @@ def test_a_captured_message_is_qualified_found_by_its_scan_and_read(new_page, li
     subject = "Demande de salle pour l'assemblée du quartier"
     mailbox.append(dovecot.message(subject=subject, sender="Jean Dupré <jean.dupre@example.fr>",
                                    attachments=[("scan.pdf", scan, "application/pdf")]))
-    capture = subprocess.run([str(BIN / "flask"), "capture", "imap"], cwd=ROOT, capture_output=True, text=True,
-                             env={**live_server.env, "CAPTURE_IMAP_URL": mailbox.url()}, timeout=120)
-    assert capture.returncode == 0, capture.stdout + capture.stderr
+    # One pass of the capture (`flask capture imap`), while the browser logs in.
+    capture = subprocess.Popen([str(BIN / "flask"), "capture", "imap"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               env={**live_server.env, "CAPTURE_IMAP_URL": mailbox.url()})
 
-    token = live_server.api.token(live_server.admin)
-    queue = live_server.api.ok("GET", "/api/documents?bannette=a_qualifier&per_page=100", token=token)["data"]
-    draft = next(doc for doc in queue if doc["objet"] == subject)
-    assert draft["reference"] is None and draft["origine"] == "courriel"
-    page = qualified_found_and_read(new_page, live_server, live_worker, e2e, draft["id"], "scan.pdf", word,
-                                    sender=draft["expediteur"] or "Jean Dupré <jean.dupre@example.fr>")
+    def captured_draft():
+        output, _ = capture.communicate(timeout=120)
+        assert capture.returncode == 0, output
+        token = live_server.api.token(live_server.admin)
+        queue = live_server.api.ok("GET", "/api/documents?bannette=a_qualifier&per_page=100", token=token)["data"]
+        draft = next(doc for doc in queue if doc["objet"] == subject)
+        assert draft["reference"] is None and draft["origine"] == "courriel"
+        assert draft["expediteur_propose"] == {"nom": "Jean Dupré", "email": "jean.dupre@example.fr"}
+        return draft
+
+    page = qualified_found_and_read(new_page, live_server, live_worker, e2e, captured_draft, "scan.pdf", word)
 
     # The message itself, as text: its headers and its body.
     page.get_by_test_id("attachment").filter(has_text="message.eml").get_by_test_id("attachment-show").click()

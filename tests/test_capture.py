@@ -324,3 +324,54 @@ def test_drafts_are_neither_in_the_register_nor_in_the_statistics_until_register
     client.post(f"/api/documents/{draft['id']}/qualifier", json={"expediteur": "Mairie", "destinataire": "Préfecture"},
                 headers=admin.headers)
     assert counted() == (1, 1)
+
+
+def test_the_capture_migration_lets_a_live_database_hold_drafts(tmp_path, scratch_database_url):
+    """Migration 008 in place (SQLite: no copy of the documents table), the letters already there untouched."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from courrier import create_app, register_migrations
+    from tests.conftest import TEST_DATABASE_URL, base_config
+
+    app = create_app({**base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": scratch_database_url})
+    register_migrations(app)
+    now = {"now": "2026-11-02 10:00:00"}
+    letter = ("INSERT INTO documents (id, reference, type, objet, expediteur, destinataire, priorite, statut, "
+              "created_by_id, created_at, updated_at) VALUES (:id, :reference, 'entrant', 'Objet', 'Mairie', "
+              "'Préfecture', 'normale', :statut, :user, :now, :now)")
+    try:
+        with app.app_context():
+            if TEST_DATABASE_URL:
+                db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                db.session.commit()
+            upgrade(revision="7a1c0de0a007")
+            db.session.execute(text(
+                "INSERT INTO users (id, email, password_hash, nom, prenom, role, is_active, created_at, updated_at) "
+                "VALUES ('u-old', 'ancien@example.fr', 'x', 'Ancien', 'Agent', 'agent', true, :now, :now)"), now)
+            db.session.execute(text(letter), {**now, "id": "d-old", "reference": "ENT-2026-000001",
+                                              "statut": "en_attente", "user": "u-old"})
+            db.session.commit()
+            upgrade(revision="7a1c0de0a008")
+            db.session.execute(text(letter), {**now, "id": "d-draft", "reference": None, "statut": "a_qualifier",
+                                              "user": None})
+            db.session.execute(text("INSERT INTO captured_messages (id, cle, document_id, captured_at) VALUES "
+                                    "('c-1', 'sha256:x', 'd-draft', :now)"), now)
+            db.session.commit()
+            rows = db.session.execute(text("SELECT id, reference, created_by_id FROM documents ORDER BY id")).all()
+            assert [tuple(row) for row in rows] == [("d-draft", None, None), ("d-old", "ENT-2026-000001", "u-old")]
+            if not TEST_DATABASE_URL:
+                assert db.session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+            # Back down (no draft left): the columns are NOT NULL again.
+            db.session.execute(text("DELETE FROM captured_messages"))
+            db.session.execute(text("DELETE FROM documents WHERE id = 'd-draft'"))
+            db.session.commit()
+            downgrade(revision="7a1c0de0a007")
+            with pytest.raises(Exception):
+                db.session.execute(text(letter), {**now, "id": "d-2", "reference": None, "statut": "en_attente",
+                                                  "user": "u-old"})
+            db.session.rollback()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

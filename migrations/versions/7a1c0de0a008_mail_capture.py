@@ -17,8 +17,10 @@ down_revision = '7a1c0de0a007'
 branch_labels = None
 depends_on = None
 
-# A draft has no reference and, captured from the mailbox, no registrar yet.
-NOW_NULLABLE = ("reference", "created_by_id")
+# A draft has no reference and, captured from the mailbox, no registrar yet; the `search` column computed from
+# the reference is then NULL too (until 7a1c0de0a010 replaces it with the full-text index).
+NOW_NULLABLE = ("reference", "created_by_id", "search")
+TYPES = {"reference": sa.String(length=20), "created_by_id": sa.String(length=36), "search": sa.Text()}
 
 
 def _sqlite_set_not_null(bind, columns, not_null):
@@ -40,7 +42,7 @@ def _sqlite_set_not_null(bind, columns, not_null):
     bind.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'documents'", (sql,))
     bind.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")
-    nullable = {row[1]: not row[3] for row in bind.exec_driver_sql("PRAGMA table_info(documents)")}
+    nullable = {row[1]: not row[3] for row in bind.exec_driver_sql("PRAGMA table_xinfo(documents)")}
     if any(nullable[column] == not_null for column in columns):
         raise RuntimeError("documents: NOT NULL could not be changed")
 
@@ -56,8 +58,7 @@ def upgrade():
                                existing_nullable=False)
     else:
         for column in NOW_NULLABLE:
-            op.alter_column('documents', column, existing_type=sa.String(length=36 if column.endswith('_id') else 20),
-                            nullable=True)
+            op.alter_column('documents', column, existing_type=TYPES[column], nullable=True)
         op.alter_column('attachments', 'content_type', existing_type=sa.String(length=50),
                         type_=sa.String(length=100), existing_nullable=False)
     # Plain ALTER TABLE … ADD COLUMN on SQLite too (nullable, no foreign key): no copy of the table.
@@ -97,5 +98,4 @@ def downgrade():
         op.alter_column('attachments', 'content_type', existing_type=sa.String(length=100),
                         type_=sa.String(length=50), existing_nullable=False)
         for column in NOW_NULLABLE:
-            op.alter_column('documents', column, existing_type=sa.String(length=36 if column.endswith('_id') else 20),
-                            nullable=False)
+            op.alter_column('documents', column, existing_type=TYPES[column], nullable=False)

@@ -375,3 +375,25 @@ def test_the_capture_migration_lets_a_live_database_hold_drafts(tmp_path, scratc
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_password_is_never_sent_unencrypted_beyond_this_machine(monkeypatch):
+    """imap:// upgrades with STARTTLS; without it, the login is refused, except to a loopback address."""
+    logins = []
+
+    class Server:
+        def __init__(self, host, port, timeout=None):
+            self.capabilities = ("IMAP4REV1",)
+
+        def login(self, user, password):
+            logins.append(user)
+
+        def shutdown(self):
+            pass
+
+    monkeypatch.setattr(imap.imaplib, "IMAP4", Server)
+    with pytest.raises(imap.CaptureError, match="STARTTLS"):
+        imap.connect(imap.mailbox_from_url("imap://courrier:secret@imap.mairie.fr/INBOX"))
+    assert logins == []
+    imap.connect(imap.mailbox_from_url("imap://courrier:secret@127.0.0.1:1143/INBOX"))
+    assert logins == ["courrier"]

@@ -11,7 +11,7 @@ from courrier.services.models import Service, ServiceMember
 from courrier.statistics.models import DailyCount, DurationCount, LetterFacts, MonthlyCount
 from courrier.typologies.models import Typologie
 
-__all__ = ["AuditAnchor", "AuditEvent", "AuthSession", "User", "Job", "CapturedMessage", "Contact", "Attachment", "Document",
-           "DocumentEvent", "ReferenceCounter", "Notification", "OidcIdentity", "OidcPendingLogin", "OidcSessionHint",
-           "OidcTicket", "Service", "ServiceMember", "Typologie", "DailyCount", "DurationCount", "LetterFacts",
-           "MonthlyCount"]
+__all__ = ["AuditAnchor", "AuditEvent", "AuthSession", "User", "Job", "CapturedMessage", "Contact", "Attachment",
+           "Document", "DocumentEvent", "ReferenceCounter", "Notification", "OidcIdentity", "OidcPendingLogin",
+           "OidcSessionHint", "OidcTicket", "Service", "ServiceMember", "Typologie", "DailyCount", "DurationCount",
+           "LetterFacts", "MonthlyCount"]

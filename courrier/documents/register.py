@@ -137,7 +137,8 @@ def register_actions(viewer):
 
 def _in_period(query, period):
     # Drafts and set-aside letters (courrier.capture) have no reference: they are not in the register.
-    return query.where(Document.reference.is_not(None), Document.type == period.type, Document.created_at >= day_start(period.date_from),
+    return query.where(Document.reference.is_not(None), Document.type == period.type,
+                       Document.created_at >= day_start(period.date_from),
                        Document.created_at < day_start(period.date_to + timedelta(days=1)))
 
 

@@ -23,13 +23,18 @@ BATCH = 5000
 
 
 def upgrade():
-    with op.batch_alter_table('documents', schema=None) as batch_op:
-        batch_op.drop_index('ix_documents_statut_created_at_search')
-        batch_op.drop_index('ix_documents_search_trgm', postgresql_using='gin',
-                            postgresql_ops={'search': 'gin_trgm_ops'})
-        batch_op.drop_column('search')
-        batch_op.create_index('ix_documents_statut_created_at', ['statut', 'created_at'], unique=False)
     bind = op.get_bind()
+    op.drop_index('ix_documents_statut_created_at_search', table_name='documents')
+    op.drop_index('ix_documents_search_trgm', table_name='documents', postgresql_using='gin',
+                  postgresql_ops={'search': 'gin_trgm_ops'})
+    # In place on SQLite too (3.35 and later drop a column without copying the table): a batch copy drops the
+    # old table, and with foreign keys on, its ON DELETE CASCADE children (history, attachments, statistics)
+    # would go with it.
+    if bind.dialect.name == "sqlite":
+        op.execute("ALTER TABLE documents DROP COLUMN search")
+    else:
+        op.drop_column('documents', 'search')
+    op.create_index('ix_documents_statut_created_at', 'documents', ['statut', 'created_at'], unique=False)
     # PostgreSQL: the GIN index is built once the existing letters are in, not grown row by row.
     install(bind, with_index=False)
     for ids in batches_of_ids(lambda: bind, BATCH):

@@ -217,6 +217,7 @@ def test_scans_dropped_in_bulk_become_drafts_to_qualify(new_page, live_server, e
     expect(drafts).to_have_text(["avis de passage", "relance"])
     expect(page.locator("#scan-made-title")).to_be_focused()
     e2e.assert_accessible(page, "« Numériser / déposer » et les brouillons créés")
+    e2e.screenshot(page, "scans")
 
     # Each one a draft on its qualify screen; this one set aside with its motif, out of the queue.
     drafts.first.click()
@@ -281,9 +282,9 @@ def test_a_captured_message_is_qualified_found_by_its_scan_and_read(new_page, li
 
     page = qualified_found_and_read(new_page, live_server, live_worker, e2e, captured_draft, "scan.pdf", word)
 
-    # The message itself, as text: its headers and its body.
+    # The message itself, as the text the server read from it: its headers and its body.
     page.get_by_test_id("attachment").filter(has_text="message.eml").get_by_test_id("attachment-show").click()
     expect(page.get_by_test_id("viewer")).to_have_attribute("data-etat", "affiche")
-    expect(page.get_by_test_id("viewer-headers")).to_contain_text(f"Objet{subject}")
-    expect(page.get_by_test_id("viewer-headers")).to_contain_text("Jean Dupré <jean.dupre@example.fr>")
-    expect(page.get_by_test_id("viewer-text")).to_have_text("Bonjour,\nveuillez trouver ma demande.\n")
+    expect(page.get_by_test_id("viewer-text")).to_contain_text(f"Objet : {subject}")
+    expect(page.get_by_test_id("viewer-text")).to_contain_text("Jean Dupré <jean.dupre@example.fr>")
+    expect(page.get_by_test_id("viewer-text")).to_contain_text("Bonjour,\nveuillez trouver ma demande.")

@@ -1,8 +1,8 @@
 // The viewer: an attachment shown on the letter's screen instead of downloaded. PDFs are drawn by pdf.js on a
-// canvas, images shown as images, e-mails and plain text as text. The file is read with the bearer token
-// (fetch → ArrayBuffer), never through a URL holding it. Pages and zoom: buttons, and the keys of the
+// canvas, images shown as images, e-mails and plain text as the text the server read from them. The file is
+// read with the bearer token (fetch → ArrayBuffer), never through a URL holding it. Pages and zoom: buttons, and the keys of the
 // viewer's area (← → or Page up/down, Home/End, + − 0). The viewer's `data-etat` says where it is
-// (chargement, affiche, erreur, indisponible): what tests wait on.
+// (chargement, affiche, attente, erreur, indisponible): what tests wait on.
 
 import * as api from "../api.js";
 import { h, replace } from "../dom.js";
@@ -52,100 +52,17 @@ export function viewKind(attachment) {
   return null;
 }
 
-// ---------------------------------------------------------------- e-mails as text
+// ---------------------------------------------------------------- e-mails and text files
 
-/** The bytes of a MIME part's body, undoing its transfer encoding. */
-function transferDecoded(body, encoding) {
-  const kind = (encoding || "").trim().toLowerCase();
-  if (kind === "base64") {
-    try {
-      return Uint8Array.from(atob(body.replace(/[^A-Za-z0-9+/=]/g, "")), (c) => c.charCodeAt(0));
-    } catch {
-      return new TextEncoder().encode(body);
-    }
-  }
-  if (kind === "quoted-printable") {
-    const joined = body.replace(/=\r?\n/g, "");
-    const bytes = [];
-    for (let i = 0; i < joined.length; i += 1) {
-      const hex = joined[i] === "=" ? /^[0-9A-Fa-f]{2}$/.exec(joined.slice(i + 1, i + 3)) : null;
-      if (hex) {
-        bytes.push(parseInt(hex[0], 16));
-        i += 2;
-      } else {
-        bytes.push(joined.charCodeAt(i) & 0xff);
-      }
-    }
-    return Uint8Array.from(bytes);
-  }
-  return Uint8Array.from(body, (c) => c.charCodeAt(0) & 0xff);
-}
-
-function decodeText(bytes, charset) {
-  try {
-    return new TextDecoder(charset || "utf-8").decode(bytes);
-  } catch {
-    return new TextDecoder("utf-8").decode(bytes);
-  }
-}
-
-/** "=?UTF-8?B?…?=" and "=?ISO-8859-1?Q?…?=" words of a header (RFC 2047), decoded. */
-function decodeHeader(value) {
-  return value.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=(\s+(?==\?))?/g, (_, charset, kind, text) => {
-    const bytes = kind.toUpperCase() === "B" ? transferDecoded(text, "base64") : transferDecoded(text.replace(/_/g, " "), "quoted-printable");
-    return decodeText(bytes, charset);
-  });
-}
-
-/** A MIME entity (a string of bytes as latin-1 characters) split into its headers (lower-cased names) and body. */
-function splitEntity(raw) {
-  const match = /\r?\n\r?\n/.exec(raw);
-  const head = match ? raw.slice(0, match.index) : raw;
-  const body = match ? raw.slice(match.index + match[0].length) : "";
-  const headers = {};
-  for (const line of head.replace(/\r?\n[ \t]+/g, " ").split(/\r?\n/)) {
-    const colon = line.indexOf(":");
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] ??= line.slice(colon + 1).trim();
-  }
-  return { headers, body };
-}
-
-const parameter = (header, name) => new RegExp(`${name}\\s*=\\s*"?([^";]+)"?`, "i").exec(header || "")?.[1];
-
-/** The first text/plain part of an entity (depth-first through multiparts), decoded, or null. */
-function plainText({ headers, body }, depth = 0) {
-  const type = (headers["content-type"] || "text/plain").split(";")[0].trim().toLowerCase();
-  if (type.startsWith("multipart/") && depth < 5) {
-    const boundary = parameter(headers["content-type"], "boundary");
-    if (!boundary) return null;
-    for (const part of body.split(`--${boundary}`).slice(1)) {
-      if (part.startsWith("--")) break;
-      const found = plainText(splitEntity(part.replace(/^\r?\n/, "")), depth + 1);
-      if (found !== null) return found;
-    }
-    return null;
-  }
-  if (type !== "text/plain" || /attachment/i.test(headers["content-disposition"] || "")) return null;
-  return decodeText(transferDecoded(body, headers["content-transfer-encoding"]), parameter(headers["content-type"], "charset"));
-}
-
-/** The bytes as a string of one character per byte (TextDecoder's "latin1" is windows-1252: it would remap 0x80–0x9f). */
-function binaryString(buffer) {
-  const bytes = new Uint8Array(buffer);
-  let text = "";
-  for (let start = 0; start < bytes.length; start += 8192) text += String.fromCharCode(...bytes.subarray(start, start + 8192));
-  return text;
-}
-
-/** An e-mail's headers worth reading and its text (or a sentence saying it has none). */
-export function readEmail(buffer) {
-  const raw = binaryString(buffer);
-  const entity = splitEntity(raw);
-  const shown = [["De", "from"], ["À", "to"], ["Cc", "cc"], ["Date", "date"], ["Objet", "subject"]]
-    .filter(([, name]) => entity.headers[name])
-    .map(([text, name]) => [text, decodeHeader(decodeText(transferDecoded(entity.headers[name], "8bit"), "utf-8"))]);
-  const text = plainText(entity);
-  return { headers: shown, text: text ?? "Ce message n'a pas de partie en texte brut : téléchargez-le pour le lire." };
+/**
+ * The text the server read from an attachment (GET …/texte: an e-mail's headers, body and attachments' names,
+ * or a text file's content), or the sentence that says why there is none yet. The browser parses no MIME.
+ */
+async function readText(url) {
+  const { etat, motif, texte } = (await api.request(`${url}/texte`)).data;
+  if (texte !== null && texte !== undefined) return { etat: "affiche", text: texte };
+  if (etat === "en_attente") return { etat: "attente", text: "Le texte de ce fichier est en cours de lecture : rouvrez l'aperçu dans un instant, ou téléchargez-le." };
+  return { etat: "indisponible", text: `${motif || "Ce fichier n'a pas de texte à afficher"} Vous pouvez le télécharger.` };
 }
 
 // ---------------------------------------------------------------- the viewer
@@ -351,6 +268,16 @@ export function attachmentViewer({ id = "viewer" } = {}) {
     say(`Chargement de ${name}…`);
     replace(stage, h("p", { class: "muted" }, "Chargement…"));
     try {
+      if (kind === "email" || kind === "text") {
+        const read = await readText(url);
+        if (mine !== ticket) return;
+        state = { kind, name };
+        replace(stage, h("pre", { class: "viewer-text", "data-testid": `${id}-text` }, read.text));
+        updateControls();
+        say(read.etat === "affiche" ? `${name} : texte affiché.` : read.text);
+        setEtat(read.etat);
+        return;
+      }
       const [buffer, pdfjs] = await Promise.all([
         api.request(url, { raw: true }).then((response) => response.arrayBuffer()),
         kind === "pdf" ? loadPdfjs() : null,
@@ -376,19 +303,6 @@ export function attachmentViewer({ id = "viewer" } = {}) {
         replace(stage, image);
         drawImage();
         say(`${name} : image affichée.`);
-        setEtat("affiche");
-      } else {
-        state = { kind, name };
-        const email = kind === "email" ? readEmail(buffer) : { headers: [], text: decodeText(new Uint8Array(buffer), "utf-8") };
-        replace(
-          stage,
-          email.headers.length
-            ? h("dl", { class: "viewer-headers", "data-testid": `${id}-headers` }, email.headers.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]))
-            : null,
-          h("pre", { class: "viewer-text", "data-testid": `${id}-text` }, email.text),
-        );
-        updateControls();
-        say(`${name} : texte affiché.`);
         setEtat("affiche");
       }
     } catch (err) {

@@ -61,7 +61,9 @@ def test_q_finds_french_word_forms(app, client, agent):
         singular = create(client, agent, objet="Un seul courrier recommandé")
         assert set(found(client, agent, "courriers")) == {plural["id"], singular["id"]}
     else:
-        assert found(client, agent, "courri") == [plural["id"]]
+        listed = search(client, agent, q="recommandes courri")["data"]
+        assert [d["id"] for d in listed] == [plural["id"]]
+        assert [s["texte"] for s in listed[0]["extrait"] if s["surligne"]] == ["courriers", "recommandés"]
 
 
 def test_q_finds_the_reference_correspondents_and_registered_number(client, agent):

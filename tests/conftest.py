@@ -15,21 +15,24 @@ What is built once and what is reset per test (the suite ran ~1,350 `create_app`
 - accounts are made through the service layer (user row, then the same `complete_login` the login
   route ends in), not by an HTTP login each; the tests of login and registration go through HTTP.
 """
+import copy
 import os
 import shutil
+import time
 import uuid
 from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
 
 from courrier import create_app
 from courrier.auth.login import complete_login
-from courrier.auth.models import User
+from courrier.auth.models import AuthSession, User
 from courrier.auth.passwords import hash_password, policy_mark
 from courrier.auth.schemas import LoginAnswerSchema
+from courrier.columns import utcnow
 from courrier.extensions import api, db, limiter
 from courrier.services import service as services_service
 from courrier.services.schemas import MembershipsSchema, ServiceCreateSchema, ServiceSchema
@@ -430,9 +433,105 @@ class OrganisationBuilder:
         self._as_admin(lambda actor: services_service.set_memberships(actor, account.id, data))
 
 
+class _OrgSnapshot:
+    """The organisation's rows as `org` first built them, restored instead of built again (176 tests ask
+    for it: 13 users with their sessions, 5 services and the memberships, each through the service layer:
+    half a second of CPU a test).
+
+    Kept for the app it was built with (its random JWT secret signs the accounts' tokens) and its test
+    configuration, at most MAX_AGE seconds (the access tokens live 15 minutes; the sessions' `last_used_at`
+    is set to the time of the restore). Restored only when the database holds what it held then before
+    `org` (the emptied schema and the `admin` fixture's rows, whose Account then takes the snapshot
+    administrateur's identity); otherwise built as before. SQLite: a copy of the file; PostgreSQL: the rows
+    kept in a schema of their own, and the sequences' positions."""
+
+    MAX_AGE = 120
+    app = key = value = rows_before = None
+    taken_at = 0.0
+    sqlite_file = None
+    pg_tables = ()  # the tables that held rows
+    pg_sequences = ()  # (name, last_value, is_called)
+
+    @classmethod
+    def usable(cls, app, key, rows_before):
+        return (cls.app is app and cls.key == key and cls.rows_before == rows_before
+                and time.monotonic() - cls.taken_at < cls.MAX_AGE)
+
+
+def _row_count():
+    """The number of rows of every table, in one statement."""
+    return db.session.scalar(text("SELECT " + " + ".join(
+        f'(SELECT count(*) FROM "{table.name}")' for table in db.metadata.sorted_tables)))
+
+
+def _take_org_snapshot(app, key, rows_before, value):
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("DROP SCHEMA IF EXISTS org_snapshot CASCADE; CREATE SCHEMA org_snapshot"))
+            tables = []
+            for table in db.metadata.sorted_tables:
+                if db.session.scalar(text(f'SELECT EXISTS (SELECT 1 FROM "{table.name}")')):
+                    db.session.execute(text(f'CREATE TABLE org_snapshot."{table.name}" AS TABLE "{table.name}"'))
+                    tables.append(table)
+            sequences = [(name, *db.session.execute(text(f'SELECT last_value, is_called FROM "{name}"')).one())
+                         for name in _Schema.sequences]
+            db.session.commit()
+            _OrgSnapshot.pg_tables, _OrgSnapshot.pg_sequences = tables, sequences
+        else:
+            db.engine.dispose()
+            _OrgSnapshot.sqlite_file = _sqlite_path(app) + ".org"
+            shutil.copyfile(_sqlite_path(app), _OrgSnapshot.sqlite_file)
+    _OrgSnapshot.app, _OrgSnapshot.key, _OrgSnapshot.rows_before = app, key, rows_before
+    _OrgSnapshot.value = copy.deepcopy(value)
+    _OrgSnapshot.taken_at = time.monotonic()
+
+
+def _restore_org_snapshot(app):
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            _empty_postgresql()
+            db.session.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in _OrgSnapshot.pg_tables:
+                columns = ", ".join(f'"{column.name}"' for column in table.columns if column.computed is None)
+                db.session.execute(text(f'INSERT INTO "{table.name}" ({columns}) '
+                                        f'SELECT {columns} FROM org_snapshot."{table.name}"'))
+            for name, last_value, is_called in _OrgSnapshot.pg_sequences:
+                db.session.execute(text("SELECT setval(CAST(:name AS regclass), :value, :called)"),
+                                   {"name": f'"{name}"', "value": last_value, "called": is_called})
+            db.session.commit()
+        else:
+            db.engine.dispose()
+            _remove_sqlite_files(_sqlite_path(app))
+            shutil.copyfile(_OrgSnapshot.sqlite_file, _sqlite_path(app))
+        # The sessions were used just now, as after a login: no request of the test finds one due for its
+        # once-a-minute `last_used_at` update (tests count the statements of a request).
+        db.session.execute(update(AuthSession).values(last_used_at=utcnow()))
+        db.session.commit()
+
+
 @pytest.fixture
 def org(app, auth, admin):
-    """DG > FIN > COMPTA, RH beside DG, BC the mail office; one or two people in each."""
+    """DG > FIN > COMPTA, RH beside DG, BC the mail office; one or two people in each (a copy of the
+    accounts per test; the rows restored from `_OrgSnapshot` when it may)."""
+    key = _Cache.key if _Cache.app is app else None  # None: an app of the test's own
+    with app.app_context():
+        rows_before = _row_count()
+        db.session.remove()
+    if key is not None and _OrgSnapshot.usable(app, key, rows_before):
+        _restore_org_snapshot(app)
+        restored = copy.deepcopy(_OrgSnapshot.value)
+        vars(admin).update(vars(restored.admin))  # the test's `admin` is the organisation's
+        restored.admin = admin
+        return restored
+    built = _build_org(app, auth, admin)
+    if key is not None:
+        _take_org_snapshot(app, key, rows_before, built)
+    return built
+
+
+def _build_org(app, auth, admin):
     build = OrganisationBuilder(app, admin)
     o = SimpleNamespace(admin=admin)
     o.dg = build.service("DG")

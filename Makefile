@@ -42,7 +42,8 @@ run: migrate $(VENV)/.installed-dev
 
 # The whole suite in three runs: the in-process tests on both cores (pytest-xdist, a database per worker);
 # the tests that start real servers and Chromium (marked `system`) on both cores too, a file per worker
-# (`--dist loadfile`: a file's servers and browser are started once); then, alone, the few that load the
+# (`--dist loadfile`: a file's servers and browser are started once; the longest files first, named in
+# tests/conftest.py, so that no core waits alone at the end for a long one); then, alone, the few that load the
 # machine on purpose and read its reaction (marked `solo`: a load test, the login storms). Every run
 # runs even if one before failed. PYTEST_ARGS go to all three (a run that selects nothing is fine);
 # SERVER_TESTS chooses among the last two runs' tests (CI's PostgreSQL pass leaves the browser out).
@@ -50,8 +51,9 @@ TEST_WORKERS ?= 2
 SERVER_TESTS ?= system
 test: install-test
 	@failed=0; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not system" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "($(SERVER_TESTS)) and not solo" $(PYTEST_ARGS) \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not system" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "($(SERVER_TESTS)) and not solo" \
+	  $(PYTEST_ARGS) \
 	  || [ $$? -eq 5 ] || failed=1; \
 	$(BIN)/python -m pytest -m "($(SERVER_TESTS)) and solo" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
 	exit $$failed

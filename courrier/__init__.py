@@ -127,8 +127,8 @@ def register_commands(app):
     from courrier.contacts.cli import contacts_cli
     from courrier.jobs.cli import worker_cli
     from courrier.notifications.cli import notifications_cli
-    from courrier.services.cli import services_cli
     from courrier.search.cli import search_cli
+    from courrier.services.cli import services_cli
     from courrier.statistics.cli import statistiques_cli
     from courrier.storage.cli import storage_cli
 
@@ -139,8 +139,8 @@ def register_commands(app):
     app.cli.add_command(registre_cli)
     app.cli.add_command(contacts_cli)
     app.cli.add_command(notifications_cli)
-    app.cli.add_command(statistiques_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(statistiques_cli)
     app.cli.add_command(storage_cli)
     app.cli.add_command(worker_cli)
     app.cli.add_command(capture_cli)

@@ -113,6 +113,7 @@ def register_blueprints(app):
         api.register_blueprint(module.blp)
     api.register_blueprint(documents_routes.queues_blp)
     api.register_blueprint(capture_routes.blp)
+    api.register_blueprint(capture_routes.scans_blp)
     api.register_blueprint(audit_routes.history_blp)
     api.register_blueprint(register_routes.blp)
     api.register_blueprint(users_routes.profile_blp)

@@ -26,7 +26,7 @@ TIFF = b"II*\x00\x08\x00\x00\x00" + b"\x00" * 32
 
 def scan(client, account, *named_files, expected=201):
     data = {"file": [(io.BytesIO(content), name) for name, content in named_files]}
-    response = client.post("/api/documents/numerisations", data=data, content_type="multipart/form-data",
+    response = client.post("/api/numerisations", data=data, content_type="multipart/form-data",
                            headers=account.headers)
     assert response.status_code == expected, response.json
     return response.json["data"] if expected == 201 else response.json

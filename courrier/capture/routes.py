@@ -1,4 +1,4 @@
-"""Drafts to qualify and scans in bulk, under /api/documents: the mail office's routes (courrier.capture)."""
+"""Drafts to qualify (under /api/documents) and scans in bulk (/api/numerisations): the mail office's routes."""
 from flask_smorest import Blueprint
 
 from courrier.auth.guard import auth_required, current_principal
@@ -47,12 +47,18 @@ def set_aside(data, document_id):
     return {"message": "Brouillon écarté.", "data": as_seen(document)}
 
 
-@blp.route("/numerisations", methods=["POST"])
+# Not under /api/documents: a static path beside /api/documents/<document_id> would also answer that rule's
+# methods (an OPTIONS or a 405 would advertise GET and PATCH).
+scans_blp = Blueprint("scans", __name__, url_prefix="/api/numerisations",
+                      description="Numérisations déposées en nombre : un brouillon à qualifier par fichier")
+
+
+@scans_blp.route("", methods=["POST"])
 @accepts_upload(files=scans.MAX_FILES)
 @auth_required()
-@blp.arguments(ScansUploadSchema, location="files")
-@blp.doc(requestBody=SCANS_ENCODING)
-@blp.response(201, envelope(DocumentSchema, many=True))
+@scans_blp.arguments(ScansUploadSchema, location="files")
+@scans_blp.doc(requestBody=SCANS_ENCODING)
+@scans_blp.response(201, envelope(DocumentSchema, many=True))
 def drop_scans(files):
     """Scans in bulk (the mail office): one draft to qualify per file, each file attached and sent to OCR."""
     user = current_principal()

@@ -30,7 +30,8 @@ class SetAsideSchema(Schema):
 class ScansUploadSchema(Schema):
     """The multipart body of scans in bulk: one or more files, each in a part named `file`."""
 
-    file = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), required=True, metadata={
+    file = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), required=True,
+                       validate=length(min=1), metadata={
         "description": "PDF, PNG, JPEG ou TIFF (type reconnu au contenu), ATTACHMENT_MAX_BYTES au plus chacun ; "
                        "un brouillon par fichier."})
 

@@ -47,7 +47,7 @@ class ProfileSchema(UserSchema):
     actions = fields.List(fields.String(validate=one_of(("piloter", "numeriser"))), metadata={"description": (
         "piloter : l'utilisateur peut ouvrir le tableau de bord (GET /api/statistiques) : administrateurs, "
         "membres du bureau du courrier, validateurs membres d'un service ; numeriser : il peut déposer des "
-        "numérisations (POST /api/documents/numerisations) : administrateurs et bureau du courrier.")})
+        "numérisations (POST /api/numerisations) : administrateurs et bureau du courrier.")})
 
 
 class ProfileUpdateSchema(Schema):

@@ -1,5 +1,5 @@
 // « Numériser / déposer »: the mail office drops (or chooses) several scans at once; each file becomes a draft
-// « À qualifier » (POST /api/documents/numerisations, multipart, one `file` part per file), sent to OCR by the
+// « À qualifier » (POST /api/numerisations, multipart, one `file` part per file), sent to OCR by the
 // server; the drafts made are listed, each a link to its qualify screen.
 
 import * as api from "../api.js";
@@ -73,7 +73,7 @@ export async function scansView() {
     if (!files.length) return showMissing(errors, "file", "Choisissez ou déposez au moins un fichier.");
     const body = new FormData();
     for (const file of files) body.append("file", file);
-    const payload = await api.request("/api/documents/numerisations", { method: "POST", form: body });
+    const payload = await api.request("/api/numerisations", { method: "POST", form: body });
     replace(results, madeList(payload.data || []));
     choose([]);
     input.input.value = "";

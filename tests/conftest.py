@@ -34,6 +34,8 @@ from courrier.auth.passwords import hash_password, policy_mark
 from courrier.auth.schemas import LoginAnswerSchema
 from courrier.columns import utcnow
 from courrier.extensions import api, db, limiter
+from courrier.jobs import runner as job_runner
+from courrier.jobs.queue import queue_of
 from courrier.services import service as services_service
 from courrier.services.schemas import MembershipsSchema, ServiceCreateSchema, ServiceSchema
 
@@ -583,3 +585,25 @@ def create(client, account, expected=201, **fields):
 
 def assign(client, account, document, **body):
     return client.post(f"/api/documents/{document['id']}/assign", json=body, headers=account.headers)
+
+
+@pytest.fixture
+def huey(app):
+    """The app's job queue, emptied before and after (jobs run in-process with `drain`)."""
+    huey = queue_of(app).huey
+    huey.flush()
+    yield huey
+    huey.flush()
+    job_runner.release_connection()  # the connection this thread's runs held
+
+
+def drain(huey):
+    """Run every task waiting in the queue, as a worker would (tasks not yet due go to the schedule)."""
+    ran = 0
+    while huey.pending_count():
+        task = huey.dequeue()
+        if task is None:
+            break
+        huey.execute(task)
+        ran += 1
+    return ran

@@ -20,7 +20,7 @@ from courrier.jobs import kinds, periodic, runner as job_runner, service as job_
 from courrier.jobs.queue import queue_of
 from courrier.notifications.models import Notification
 
-from tests.conftest import create, service
+from tests.conftest import create, drain, service
 
 LEASE = 30
 
@@ -30,27 +30,6 @@ def app_config():
     # The deadline notices are active only with an SMTP server; none is contacted here.
     return {"SMTP_URL": "smtp://courrier:motdepasse-smtp@127.0.0.1:9", "JOBS_LEASE_SECONDS": LEASE,
             "JOBS_MAX_ATTEMPTS": 3, "JOBS_RETRY_SECONDS": 10, "NOTIFY_INTERVAL": 20}
-
-
-@pytest.fixture
-def huey(app):
-    huey = queue_of(app).huey
-    huey.flush()
-    yield huey
-    huey.flush()
-    job_runner.release_connection()  # the connection this thread's runs held
-
-
-def drain(huey):
-    """Run every task waiting in the queue, as a worker would (tasks not yet due go to the schedule)."""
-    ran = 0
-    while huey.pending_count():
-        task = huey.dequeue()
-        if task is None:
-            break
-        huey.execute(task)
-        ran += 1
-    return ran
 
 
 def job_row(app, job_id):

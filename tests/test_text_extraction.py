@@ -19,9 +19,8 @@ from courrier import storage
 from courrier.background import Job
 from courrier.documents.models import Attachment
 from courrier.extensions import db
-from courrier.jobs.queue import queue_of
-from courrier.jobs import runner as job_runner
 from courrier.search import extraction, index, ocr, text_jobs
+from tests.conftest import drain
 from tests.test_attachments import PNG, attachments_of
 from tests.test_documents import assert_error, create_doc, upload
 
@@ -276,26 +275,6 @@ def test_only_the_first_pages_of_a_long_scan_are_recognised(write, fake_ocrmypdf
 
 
 # ------------------------------------------------------------------ the job
-
-@pytest.fixture
-def huey(app):
-    huey = queue_of(app).huey
-    huey.flush()
-    yield huey
-    huey.flush()
-    job_runner.release_connection()
-
-
-def drain(huey):
-    ran = 0
-    while huey.pending_count():
-        task = huey.dequeue()
-        if task is None:
-            break
-        huey.execute(task)
-        ran += 1
-    return ran
-
 
 @pytest.fixture
 def indexed(monkeypatch):

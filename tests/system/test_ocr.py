@@ -12,7 +12,8 @@ from pypdf import PdfReader
 
 from courrier.search import index, ocr
 from tests.test_documents import create_doc, upload
-from tests.test_text_extraction import drain, huey, stored_attachment  # noqa: F401 - huey is a fixture
+from tests.conftest import drain
+from tests.test_text_extraction import stored_attachment
 
 pytestmark = pytest.mark.system
 

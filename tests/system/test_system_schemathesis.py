@@ -22,7 +22,7 @@ pytestmark = pytest.mark.system
 SCHEMATHESIS = shutil.which("schemathesis", path=str(BIN)) or shutil.which("schemathesis")
 FIXED_SEED = 16
 # Per operation and mode: tests/test_fuzz_openapi.py fuzzes every operation in process as well.
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15
 # One worker: hypothesis parses lambdas' source with `ast.parse`, which CPython 3.11 before 3.11.8 cannot
 # run in two threads at once (gh-106905: "AST constructor recursion depth mismatch").
 WORKERS = 1

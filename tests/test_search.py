@@ -77,6 +77,11 @@ def test_q_finds_the_reference_correspondents_and_registered_number(client, agen
     assert found(client, agent, "zephyrine bellecour") == [letter["id"]]
     assert found(client, agent, "1A12345678901") == [letter["id"]]
     assert found(client, agent, other["reference"]) == [other["id"]]
+    # A renamed correspondent: their letters are found by the new name, no longer by the old one.
+    renamed = client.patch(f"/api/contacts/{contact['id']}", json={"nom": "Montplaisir"}, headers=agent.headers)
+    assert renamed.status_code == 200, renamed.json
+    assert found(client, agent, "zephyrine montplaisir") == [letter["id"]]
+    assert found(client, agent, "bellecour") == []
 
 
 def test_q_finds_the_text_of_attachments_and_edits_reindex_the_letter(app, client, agent):

@@ -22,6 +22,7 @@ from courrier.extensions import db
 
 CONFIGURATION = "courrier_fr"
 # Columns whose change re-indexes the letter (the triggers' UPDATE OF list).
+CONTACT_NAME_COLUMNS = ("civilite", "prenom", "nom", "organisation")
 INDEXED_COLUMNS = ("reference", "objet", "expediteur", "destinataire", "numero_recommande", "expediteur_id",
                    "destinataire_id")
 
@@ -69,12 +70,24 @@ POSTGRESQL_DDL = [
     "DROP TRIGGER IF EXISTS documents_recherche ON documents",
     f"CREATE TRIGGER documents_recherche BEFORE INSERT OR UPDATE OF {', '.join(INDEXED_COLUMNS)} ON documents "
     "FOR EACH ROW EXECUTE FUNCTION courrier_documents_recherche()",
+    # A renamed correspondent: the letters that name them, indexed again in the renaming transaction.
+    f"""CREATE OR REPLACE FUNCTION courrier_contacts_recherche() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      UPDATE documents SET recherche = {PG_VECTOR_OF_ROW.format("documents")}
+        WHERE expediteur_id = NEW.id OR destinataire_id = NEW.id;
+      RETURN NULL;
+    END $$""",
+    "DROP TRIGGER IF EXISTS contacts_recherche ON contacts",
+    f"CREATE TRIGGER contacts_recherche AFTER UPDATE OF {', '.join(CONTACT_NAME_COLUMNS)} ON contacts "
+    "FOR EACH ROW EXECUTE FUNCTION courrier_contacts_recherche()",
 ]
 POSTGRESQL_INDEX = "CREATE INDEX IF NOT EXISTS ix_documents_recherche ON documents USING gin (recherche)"
 POSTGRESQL_DROP = [
     "DROP INDEX IF EXISTS ix_documents_recherche",
     "DROP TRIGGER IF EXISTS documents_recherche ON documents",
     "DROP FUNCTION IF EXISTS courrier_documents_recherche()",
+    "DROP TRIGGER IF EXISTS contacts_recherche ON contacts",
+    "DROP FUNCTION IF EXISTS courrier_contacts_recherche()",
     "ALTER TABLE documents DROP COLUMN IF EXISTS recherche",
     "DROP FUNCTION IF EXISTS courrier_recherche(varchar, varchar, varchar, varchar, varchar, varchar, varchar, "
     "varchar)",
@@ -137,6 +150,12 @@ SQLITE_TRIGGERS = {
                                           f"BEGIN {_sqlite_rebuild(f'{row}.document_id')} END"
        for table in ("document_copy_services", "document_copy_users")
        for event_name, row in (("insert", "NEW"), ("delete", "OLD"))},
+    # A renamed correspondent: the letters that name them.
+    "contacts_recherche_update": f"""AFTER UPDATE OF {', '.join(CONTACT_NAME_COLUMNS)} ON contacts BEGIN
+      DELETE FROM recherche WHERE rowid IN (SELECT k.rowid FROM recherche_cles k JOIN documents d
+        ON d.id = k.document_id WHERE d.expediteur_id = NEW.id OR d.destinataire_id = NEW.id);
+      {_SQLITE_ENTRY} WHERE d.expediteur_id = NEW.id OR d.destinataire_id = NEW.id;
+    END""",
 }
 SQLITE_DDL = [
     "CREATE TABLE IF NOT EXISTS recherche_cles (rowid INTEGER PRIMARY KEY, document_id VARCHAR(36) NOT NULL UNIQUE)",

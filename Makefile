@@ -46,16 +46,23 @@ run: migrate $(VENV)/.installed-dev
 # tests/conftest.py, so that no core waits alone at the end for a long one); then, alone, the few that load the
 # machine on purpose and read its reaction (marked `solo`: a load test, the login storms). Every run
 # runs even if one before failed. PYTEST_ARGS go to all three (a run that selects nothing is fine);
-# SERVER_TESTS chooses among the last two runs' tests (CI's PostgreSQL pass leaves the browser out).
+# SERVER_TESTS chooses among the last two runs' tests (CI's PostgreSQL pass leaves the browser out);
+# TEST_RUNS chooses the runs (CI runs the first two on both databases side by side, then `solo` alone).
 TEST_WORKERS ?= 2
 SERVER_TESTS ?= system
+TEST_RUNS ?= in-process servers solo
 test: install-test
 	@failed=0; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not system" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "($(SERVER_TESTS)) and not solo" \
-	  $(PYTEST_ARGS) \
-	  || [ $$? -eq 5 ] || failed=1; \
-	$(BIN)/python -m pytest -m "($(SERVER_TESTS)) and solo" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
+	if echo " $(TEST_RUNS) " | grep -q " in-process "; then \
+	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not system" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
+	fi; \
+	if echo " $(TEST_RUNS) " | grep -q " servers "; then \
+	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "($(SERVER_TESTS)) and not solo" \
+	    $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
+	fi; \
+	if echo " $(TEST_RUNS) " | grep -q " solo "; then \
+	  $(BIN)/python -m pytest -m "($(SERVER_TESTS)) and solo" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
+	fi; \
 	exit $$failed
 
 # The pictures of the documentation (docs/screenshots/), taken by the browser tests when asked.

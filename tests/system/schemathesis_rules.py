@@ -29,8 +29,9 @@ RULES_BEYOND_THE_DOCUMENT = {
         r"^Un service ne peut pas être placé sous lui-même ni sous l'un de ses sous-services\.$",
         r"^Le bureau du courrier est déjà le service .+ : retirez-lui d'abord ce rôle\.$",
     ],
-    "depends on the stored resource (a PATCH keeps the contact's type; the mail office stays active)": [
-        r"^Obligatoire pour une (personne|organisation)\.$",
+    "depends on the stored resource (a PATCH keeps the contact's type; the mail office stays active; a draft's "
+    "registration keeps the fields the body leaves out, which may be empty)": [
+        r"^Obligatoire pour une (personne|organisation)\.$", r"^Champ obligatoire pour enregistrer le courrier\.$",
         r"^Le bureau du courrier ne peut pas être désactivé : retirez-lui d'abord ce rôle\.$",
     ],
     "compares a date with today's (Paris) date": [
@@ -48,8 +49,10 @@ RULES_BEYOND_THE_DOCUMENT = {
         r"^Mot de passe trop facile à deviner : allongez-le ou mélangez des mots inattendus\.$",
         r"^La confirmation ne correspond pas au mot de passe\.$",
     ],
-    "reads a file's content (PDF, PNG or JPEG by its first bytes, whatever its declared type)": [
+    "reads a file's content (PDF, PNG or JPEG — TIFF too for scans — by its first bytes, whatever its declared "
+    "type)": [
         r"^Type de fichier non accepté : PDF, PNG ou JPEG uniquement", r"^Le fichier est vide\.$",
+        r"^« .* » : type non accepté, PDF, PNG, JPEG ou TIFF uniquement", r"^« .* » est vide\.$",
     ],
 }
 # DOTALL: a message may quote what was sent (unknown ids), control characters and line breaks included.
